@@ -1,0 +1,236 @@
+"""The objective protocol: how an objective is called and how its return value is read.
+
+An objective takes the parameter dict, or the parameter dict and a :class:`TrialHandle`.
+It returns a number, a mapping of named metrics, a sequence of numbers (one per objective),
+or a :class:`Result`. Anything else, an exception, NaN or an infinity makes the trial FAILED
+with the reason kept; raising :class:`TrialPruned` makes it PRUNED.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from unitune.errors import ObjectiveResultError, UnituneError
+from unitune.trial import TrialState
+
+__all__ = ["Outcome", "Result", "ResultSpec", "TrialHandle", "TrialPruned", "evaluate", "interpret"]
+
+
+class TrialPruned(UnituneError):  # noqa: N818 - named after what it signals
+    """Raise inside an objective to stop the trial early; it is recorded as PRUNED."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """A rich objective return: the value(s) plus extra metrics and user attributes.
+
+    >>> Result(0.12, metrics={"fit_time": 3.2}, user_attrs={"n_iter": 40})
+    Result(value=0.12, metrics={'fit_time': 3.2}, user_attrs={'n_iter': 40})
+    """
+
+    value: Any = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class TrialHandle:
+    """What an objective (or a hand-driven loop) gets for one trial: its number and params,
+    and a place to record user attributes and intermediate values. Picklable."""
+
+    __slots__ = ("intermediate", "number", "params", "started_at", "user_attrs")
+
+    def __init__(self, number: int, params: Mapping[str, Any], started_at: float | None = None):
+        self.number = number
+        self.params = MappingProxyType(dict(params))
+        self.started_at = time.time() if started_at is None else started_at
+        self.user_attrs: dict[str, Any] = {}
+        self.intermediate: dict[int, float] = {}
+
+    def __reduce__(self):
+        return (_rebuild_handle, (self.number, dict(self.params), self.started_at,
+                                  self.user_attrs, self.intermediate))
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a user attribute (kept on the trial record)."""
+        if not isinstance(key, str):
+            raise UnituneError(f"user attribute keys must be strings, got {key!r}")
+        self.user_attrs[key] = value
+
+    def report(self, value: float, step: int) -> None:
+        """Record an intermediate objective value at ``step`` (e.g. an epoch)."""
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise UnituneError(f"report step must be a non-negative integer, got {step!r}")
+        number = _as_number(value)
+        if number is None:
+            raise UnituneError(f"report value must be a real number, got {value!r}")
+        self.intermediate[int(step)] = number
+
+    def __repr__(self) -> str:
+        return f"TrialHandle(number={self.number}, params={dict(self.params)!r})"
+
+
+def _rebuild_handle(number, params, started_at, user_attrs, intermediate) -> TrialHandle:
+    handle = TrialHandle(number, params, started_at)
+    handle.user_attrs.update(user_attrs)
+    handle.intermediate.update(intermediate)
+    return handle
+
+
+@dataclass(frozen=True)
+class ResultSpec:
+    """How to read an objective's return: which metrics are optimized (None: the bare value)."""
+
+    metrics: tuple[str, ...] | None
+    n_values: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of running an objective once, before it becomes a trial record."""
+
+    state: TrialState
+    values: tuple[float, ...] | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    failure: str | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    finished_at: float = 0.0
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return (text[:80] + "...") if len(text) > 80 else text
+
+
+def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[str, float], dict[str, Any]]:
+    """Read an objective's return into ``(values, metrics, user_attrs)``.
+
+    Raises ObjectiveResultError with the reason when the return is unusable or non-finite.
+    """
+    user_attrs: dict[str, Any] = {}
+    metrics: dict[str, float] = {}
+    if isinstance(result, Result):
+        user_attrs = dict(result.user_attrs)
+        metrics = _read_metrics(result.metrics)
+        result = result.value if result.value is not None else result.metrics
+    if isinstance(result, Mapping):
+        metrics.update(_read_metrics(result))
+        names = spec.metrics
+        if names is None:
+            if len(metrics) != 1:
+                raise ObjectiveResultError(
+                    f"objective returned the metrics {sorted(metrics)!r}; name the one to optimize "
+                    "with metric='...'"
+                )
+            names = tuple(metrics)
+        missing = [name for name in names if name not in metrics]
+        if missing:
+            raise ObjectiveResultError(
+                f"objective returned the metrics {sorted(metrics)!r} but not {missing!r}, "
+                "which the study optimizes"
+            )
+        values = tuple(metrics[name] for name in names)
+    elif isinstance(result, (tuple, list)):
+        values = tuple(_number_or_fail(v, result) for v in result)
+    else:
+        values = (_number_or_fail(result, result),)
+    if len(values) != spec.n_values:
+        raise ObjectiveResultError(
+            f"objective returned {len(values)} value(s) {_describe(values)}; the study optimizes "
+            f"{spec.n_values} objective(s)"
+        )
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise ObjectiveResultError(
+            f"objective returned the non-finite value {bad[0]!r}; NaN and infinities mark a trial FAILED"
+        )
+    return values, metrics, user_attrs
+
+
+def _number_or_fail(value: Any, whole: Any) -> float:
+    number = _as_number(value)
+    if number is None:
+        raise ObjectiveResultError(
+            f"objective returned {_describe(whole)} ({type(whole).__name__}); expected a number, "
+            "a dict of metrics, a sequence of numbers (multi-objective) or a unitune.Result"
+        )
+    return number
+
+
+def _read_metrics(mapping: Mapping[str, Any]) -> dict[str, float]:
+    metrics = {}
+    for key, value in mapping.items():
+        number = _as_number(value)
+        if number is None:
+            raise ObjectiveResultError(f"metric {key!r} is {_describe(value)}; metrics must be numbers")
+        metrics[str(key)] = number
+    return metrics
+
+
+def wants_trial(objective: Callable[..., Any]) -> bool:
+    """True when the objective takes a second positional argument (the trial handle)."""
+    try:
+        signature = inspect.signature(objective)
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    has_varargs = any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values())
+    return len(positional) >= 2 or has_varargs
+
+
+def evaluate(
+    objective: Callable[..., Any], handle: TrialHandle, spec: ResultSpec, pass_trial: bool
+) -> Outcome:
+    """Run the objective once and turn whatever happens into an Outcome (never raises,
+    except KeyboardInterrupt and SystemExit)."""
+    params = dict(handle.params)
+    try:
+        raw = objective(params, handle) if pass_trial else objective(params)
+        values, metrics, user_attrs = interpret(raw, spec)
+    except TrialPruned as exc:
+        return _ended(handle, TrialState.PRUNED, failure=str(exc) or "pruned")
+    except ObjectiveResultError as exc:
+        return _ended(handle, TrialState.FAILED, failure=str(exc))
+    except Exception as exc:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return _ended(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
+    handle.user_attrs.update(user_attrs)
+    return _ended(handle, TrialState.COMPLETE, values=values, metrics=metrics)
+
+
+def _ended(handle: TrialHandle, state: TrialState, **fields: Any) -> Outcome:
+    return Outcome(state=state, user_attrs=dict(handle.user_attrs),
+                   intermediate=dict(handle.intermediate), finished_at=time.time(), **fields)
+
+
+def failure_outcome(reason: str, handle: TrialHandle | None = None) -> Outcome:
+    """An Outcome for a trial that could not run at all (lost worker, interrupt, ...)."""
+    if handle is None:
+        return Outcome(state=TrialState.FAILED, failure=reason, finished_at=time.time())
+    return _ended(handle, TrialState.FAILED, failure=reason)
+
+
+def as_sequence(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Normalize ``"a"`` / ``["a", "b"]`` / None to a tuple or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)

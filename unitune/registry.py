@@ -1,0 +1,155 @@
+"""Backend discovery through the ``unitune.backends`` entry-point group.
+
+Entry points are read lazily and name backend classes by dotted string; loading a class imports
+only its adapter module, never the optimizer library (adapters import it when instantiated).
+A backend is chosen by ``"family"`` or ``"family.algorithm"``, e.g. ``"optuna.cmaes"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from unitune.backend import Backend, Capabilities
+from unitune.errors import BackendError, BackendNotFoundError, BackendNotInstalledError
+from unitune.space import Space
+from unitune.trial import Direction
+
+__all__ = ["BackendInfo", "list_backends", "load_backend_class", "make_backend", "split_name"]
+
+GROUP = "unitune.backends"
+
+#: Backends the unitune project publishes, with the distribution that provides each.
+KNOWN_DISTRIBUTIONS: Mapping[str, str] = {
+    "random": "unitune",
+    "grid": "unitune",
+    "optuna": "unitune-optuna",
+    "hyperopt": "unitune-hyperopt",
+    "skopt": "unitune-skopt",
+}
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What ``unitune backends`` shows about one backend family."""
+
+    name: str
+    installed: bool
+    install_hint: str
+    algorithms: Mapping[str, str]
+    capabilities: Mapping[str, Capabilities]
+    missing: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def split_name(spec: str) -> tuple[str, str | None]:
+    """``"optuna.cmaes"`` -> ``("optuna", "cmaes")``; ``"random"`` -> ``("random", None)``."""
+    if not isinstance(spec, str) or not spec:
+        raise BackendError(f"a backend name must be a non-empty string, got {spec!r}")
+    family, _, algorithm = spec.partition(".")
+    return family, algorithm or None
+
+
+def load_backend_class(family: str) -> type[Backend]:
+    """Import the backend class registered as ``family``, with errors that say what to do."""
+    eps = _entry_points()
+    if family not in eps:
+        if family in KNOWN_DISTRIBUTIONS:
+            raise BackendNotInstalledError(
+                f"backend {family!r} is not installed; install it with: pip install "
+                f"{KNOWN_DISTRIBUTIONS[family]}"
+            )
+        raise BackendNotFoundError(
+            f"no backend named {family!r}; installed backends: {sorted(eps)!r}"
+        )
+    try:
+        cls = eps[family].load()
+    except ImportError as exc:
+        raise BackendNotInstalledError(
+            f"backend {family!r} could not be imported ({exc}); reinstall "
+            f"{KNOWN_DISTRIBUTIONS.get(family, 'its distribution')}"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise BackendError(
+            f"entry point {family!r} in group {GROUP!r} must name a unitune.Backend subclass, got {cls!r}"
+        )
+    return cls
+
+
+def _missing_requirements(cls: type[Backend]) -> tuple[str, ...]:
+    return tuple(mod for mod in cls.requires if importlib.util.find_spec(mod) is None)
+
+
+def list_backends() -> list[BackendInfo]:
+    """Every installed backend family plus the known ones that are not installed."""
+    infos = []
+    for family in sorted(set(_entry_points()) | set(KNOWN_DISTRIBUTIONS)):
+        try:
+            cls = load_backend_class(family)
+        except BackendNotInstalledError:
+            hint = f"pip install {KNOWN_DISTRIBUTIONS.get(family, family)}"
+            infos.append(BackendInfo(family, False, hint, {}, {}))
+            continue
+        missing = _missing_requirements(cls)
+        infos.append(
+            BackendInfo(
+                name=family,
+                installed=not missing,
+                install_hint=cls.install or f"pip install {KNOWN_DISTRIBUTIONS.get(family, family)}",
+                algorithms=dict(cls.algorithms),
+                capabilities={a: cls.capabilities_of(a) for a in cls.algorithms},
+                missing=missing,
+            )
+        )
+    return infos
+
+
+def make_backend(
+    backend: str | type[Backend] | Backend,
+    space: Space | Mapping[str, Any],
+    *,
+    seed: int | None = None,
+    directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
+    strict: bool = False,
+    options: Mapping[str, Any] | None = None,
+) -> Backend:
+    """Build a backend from a name (``"optuna.tpe"``), a Backend subclass, or pass one through.
+
+    ``options`` go to the backend's constructor; unknown ones are rejected by the backend.
+    In ``strict`` mode any lossy conversion of the space raises ConversionError.
+    """
+    options = dict(options or {})
+    if isinstance(backend, Backend):
+        if options:
+            raise BackendError("options cannot be applied to an already built backend instance")
+        instance = backend
+    else:
+        algorithm = None
+        if isinstance(backend, str):
+            family, algorithm = split_name(backend)
+            cls = load_backend_class(family)
+            missing = _missing_requirements(cls)
+            if missing:
+                raise BackendNotInstalledError(
+                    f"backend {family!r} needs the missing module(s) {list(missing)!r}; "
+                    f"install with: {cls.install or 'pip install ' + KNOWN_DISTRIBUTIONS.get(family, family)}"
+                )
+        elif isinstance(backend, type) and issubclass(backend, Backend):
+            cls = backend
+        else:
+            raise BackendError(
+                f"backend must be a name such as 'random' or 'optuna.tpe', a Backend subclass or "
+                f"instance, got {backend!r}"
+            )
+        instance = cls(space, seed=seed, directions=directions, algorithm=algorithm, **options)
+    if strict:
+        instance.check_strict()
+    return instance

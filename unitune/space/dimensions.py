@@ -1,0 +1,409 @@
+"""Dimensions of a search space: small, immutable, self-validating value objects.
+
+Every dimension has closed bounds ``[low, high]``, draws values of one plain Python type,
+and round-trips through a JSON-ready dict::
+
+    >>> Float(1e-4, 1.0, log=True).contains(0.01)
+    True
+    >>> Int(0, 10, step=5).grid(10)
+    (0, 5, 10)
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from unitune.errors import SpaceError
+
+if TYPE_CHECKING:
+    from unitune.space.space import Space
+
+__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "is_json_scalar"]
+
+_STEP_TOLERANCE = 1e-9
+
+
+def is_json_scalar(value: Any) -> bool:
+    """True for the plain values a categorical may hold: str, int, float, bool or None."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return type(value) in (str, bool, int, type(None))
+    return type(value) is float and math.isfinite(value)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality that tells ``1``, ``1.0`` and ``True`` apart."""
+    return type(a) is type(b) and a == b
+
+
+def _real(value: Any, what: str, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpaceError(f"{owner}: {what} must be a real number, got {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise SpaceError(f"{owner}: {what} must be finite, got {value!r}")
+    return result
+
+
+def _integer(value: Any, what: str, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise SpaceError(f"{owner}: {what} must be an integer, got {value!r}")
+    return int(value)
+
+
+class Dimension(abc.ABC):
+    """One searchable parameter. Subclasses are immutable after construction."""
+
+    kind: ClassVar[str]
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    @abc.abstractmethod
+    def cardinality(self) -> int | None:
+        """Number of distinct values, or None for a continuous dimension."""
+
+    @abc.abstractmethod
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one value with ``rng``, as a plain Python value inside the dimension."""
+
+    @abc.abstractmethod
+    def contains(self, value: Any) -> bool:
+        """True when ``value`` is a value of this dimension, of the declared type."""
+
+    @abc.abstractmethod
+    def grid(self, resolution: int) -> tuple[Any, ...]:
+        """Values to enumerate in a grid; continuous ranges use ``resolution`` points."""
+
+    @abc.abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description; ``dimension_from_dict`` inverts it."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+class _Numeric(Dimension):
+    """Shared machinery of Float and Int: bounds, log scale and step grid."""
+
+    __slots__ = ("high", "log", "low", "step")
+    low: Any
+    high: Any
+    log: bool
+    step: Any
+
+    @property
+    def n_steps(self) -> int | None:
+        """Number of step intervals between low and high (None without a step)."""
+        if self.step is None:
+            return None
+        return round((self.high - self.low) / self.step)
+
+    @property
+    def cardinality(self) -> int | None:
+        n = self.n_steps
+        return None if n is None else n + 1
+
+    def _check_common(self, owner: str) -> None:
+        if not self.low < self.high:
+            raise SpaceError(
+                f"{owner}: low must be < high, got low={self.low!r} high={self.high!r} "
+                "(use Constant for a fixed value)"
+            )
+        if self.log and self.low <= 0:
+            raise SpaceError(f"{owner}: log=True needs low > 0, got low={self.low!r}")
+
+    def _in_bounds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def _on_step(self, value: float) -> bool:
+        if self.step is None:
+            return True
+        k = (value - self.low) / self.step
+        return abs(k - round(k)) <= _STEP_TOLERANCE * max(1.0, abs(k))
+
+    def _spread(self, resolution: int) -> np.ndarray:
+        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+            raise SpaceError(f"grid resolution must be an integer >= 2, got {resolution!r}")
+        if self.log:
+            return np.geomspace(self.low, self.high, resolution)
+        return np.linspace(self.low, self.high, resolution)
+
+    def __repr__(self) -> str:
+        extras = "".join(
+            f", {k}={getattr(self, k)!r}" for k in ("log", "step") if getattr(self, k) not in (False, None)
+        )
+        return f"{type(self).__name__}({self.low!r}, {self.high!r}{extras})"
+
+
+class Float(_Numeric):
+    """A real number in ``[low, high]``, optionally on a log scale or on a step grid.
+
+    >>> Float(0.0, 1.0, step=0.25).grid(3)
+    (0.0, 0.25, 0.5, 0.75, 1.0)
+    """
+
+    kind = "float"
+    __slots__ = ()
+
+    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
+        owner = f"Float(low={low!r}, high={high!r})"
+        self._set(low=_real(low, "low", owner), high=_real(high, "high", owner), log=bool(log))
+        self._set(step=None if step is None else _real(step, "step", owner))
+        self._check_common(owner)
+        if self.step is not None:
+            if self.step <= 0:
+                raise SpaceError(f"{owner}: step must be > 0, got step={step!r}")
+            if self.log:
+                raise SpaceError(f"{owner}: step cannot be combined with log=True")
+            span = (self.high - self.low) / self.step
+            if abs(span - round(span)) > _STEP_TOLERANCE * max(1.0, span):
+                raise SpaceError(
+                    f"{owner}: step={step!r} does not fit the range: (high - low) / step = "
+                    f"{span:g} must be a whole number"
+                )
+
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.step is not None:
+            return self.snap(self.low + int(rng.integers(0, self.n_steps + 1)) * self.step)
+        if self.log:
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            value = rng.uniform(self.low, self.high)
+        return min(max(float(value), self.low), self.high)
+
+    def snap(self, value: float) -> float:
+        """Clip ``value`` into the bounds and round it onto the step grid, as a float."""
+        value = min(max(float(value), self.low), self.high)
+        if self.step is not None:
+            value = self.low + round((value - self.low) / self.step) * self.step
+            # Round away float noise so that 0.1 * 3 comes out as 0.3.
+            value = min(float(round(value, 12)), self.high)
+        return value
+
+    def contains(self, value: Any) -> bool:
+        return (
+            type(value) is float
+            and math.isfinite(value)
+            and self._in_bounds(value)
+            and self._on_step(value)
+        )
+
+    def grid(self, resolution: int) -> tuple[float, ...]:
+        if self.step is not None:
+            return tuple(self.snap(self.low + k * self.step) for k in range(self.n_steps + 1))
+        points = self._spread(resolution)
+        points[0], points[-1] = self.low, self.high
+        return tuple(float(p) for p in points)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+
+
+class Int(_Numeric):
+    """An integer in ``[low, high]``, optionally on a log scale or every ``step``-th value.
+
+    >>> Int(1, 1000, log=True).grid(4)
+    (1, 10, 100, 1000)
+    """
+
+    kind = "int"
+    __slots__ = ()
+
+    def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1):
+        owner = f"Int(low={low!r}, high={high!r})"
+        self._set(low=_integer(low, "low", owner), high=_integer(high, "high", owner))
+        self._set(log=bool(log), step=_integer(step, "step", owner))
+        self._check_common(owner)
+        if self.step < 1:
+            raise SpaceError(f"{owner}: step must be >= 1, got step={step!r}")
+        if self.log and self.step != 1:
+            raise SpaceError(f"{owner}: log=True needs step=1, got step={step!r}")
+        if (self.high - self.low) % self.step:
+            raise SpaceError(
+                f"{owner}: step={step!r} does not fit the range: high - low = "
+                f"{self.high - self.low} is not a multiple of it"
+            )
+
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.log:
+            raw = math.exp(rng.uniform(math.log(self.low - 0.5), math.log(self.high + 0.5)))
+            return self.snap(raw)
+        return self.low + int(rng.integers(0, self.n_steps + 1)) * self.step
+
+    def snap(self, value: float) -> int:
+        """Clip ``value`` into the bounds and round it to the nearest step, as an int."""
+        value = min(max(float(value), self.low), self.high)
+        return int(self.low + round((value - self.low) / self.step) * self.step)
+
+    def contains(self, value: Any) -> bool:
+        return (
+            type(value) is int
+            and self._in_bounds(value)
+            and (value - self.low) % self.step == 0
+        )
+
+    def grid(self, resolution: int) -> tuple[int, ...]:
+        if self.cardinality <= resolution:
+            return tuple(range(self.low, self.high + 1, self.step))
+        return tuple(dict.fromkeys(self.snap(p) for p in self._spread(resolution)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+
+
+class Categorical(Dimension):
+    """One of a fixed set of plain values; a mapping makes it a conditional branch point.
+
+    ``Categorical(["a", "b"])`` picks a value. ``Categorical({"sgd": {"momentum": Float(0, 1)},
+    "adam": None})`` also activates the sub-space of the chosen value.
+    """
+
+    kind = "categorical"
+    __slots__ = ("branches", "choices")
+    choices: tuple[Any, ...]
+    branches: tuple[Space | None, ...]
+
+    def __init__(self, choices: Sequence[Any] | Mapping[Any, Any]):
+        from unitune.space.space import Space  # local: the two modules refer to each other
+
+        if isinstance(choices, Mapping):
+            values = tuple(choices.keys())
+            subspaces = tuple(
+                None if sub is None or (isinstance(sub, Mapping) and not sub) else Space.coerce(sub)
+                for sub in choices.values()
+            )
+        elif isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
+            raise SpaceError(
+                f"Categorical: choices must be a list of values or a mapping value -> sub-space, "
+                f"got {choices!r}"
+            )
+        else:
+            values = tuple(choices)
+            subspaces = (None,) * len(values)
+        if not values:
+            raise SpaceError("Categorical: choices must not be empty")
+        seen: list[Any] = []
+        for value in values:
+            if not is_json_scalar(value):
+                raise SpaceError(
+                    f"Categorical: every choice must be a str, int, finite float, bool or None, "
+                    f"got {value!r} of type {type(value).__name__}"
+                )
+            if any(same_value(value, other) for other in seen):
+                raise SpaceError(f"Categorical: duplicate choice {value!r} in {list(values)!r}")
+            seen.append(value)
+        self._set(choices=values, branches=subspaces)
+
+    @property
+    def is_conditional(self) -> bool:
+        """True when at least one choice brings a sub-space."""
+        return any(branch is not None for branch in self.branches)
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.choices)
+
+    def index(self, value: Any) -> int:
+        """Position of ``value`` among the choices (type-aware); SpaceError if absent."""
+        for i, choice in enumerate(self.choices):
+            if same_value(choice, value):
+                return i
+        raise SpaceError(f"{value!r} is not one of the choices {list(self.choices)!r}")
+
+    def branch(self, value: Any) -> Space | None:
+        """The sub-space activated by ``value``, or None."""
+        return self.branches[self.index(value)]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.choices[int(rng.integers(0, len(self.choices)))]
+
+    def contains(self, value: Any) -> bool:
+        return any(same_value(choice, value) for choice in self.choices)
+
+    def grid(self, resolution: int) -> tuple[Any, ...]:
+        return self.choices
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "categorical", "choices": list(self.choices)}
+        if self.is_conditional:
+            out["branches"] = [None if b is None else b.to_dict() for b in self.branches]
+        return out
+
+    def __repr__(self) -> str:
+        if not self.is_conditional:
+            return f"Categorical({list(self.choices)!r})"
+        inner = ", ".join(f"{c!r}: {b!r}" for c, b in zip(self.choices, self.branches))
+        return f"Categorical({{{inner}}})"
+
+
+class Constant(Dimension):
+    """A fixed value handed to the objective unchanged (any JSON value)."""
+
+    kind = "constant"
+    __slots__ = ("value",)
+    value: Any
+
+    def __init__(self, value: Any):
+        _check_json(value, "Constant")
+        self._set(value=value)
+
+    @property
+    def cardinality(self) -> int:
+        return 1
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.value
+
+    def contains(self, value: Any) -> bool:
+        return _json_equal(value, self.value)
+
+    def grid(self, resolution: int) -> tuple[Any, ...]:
+        return (self.value,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "constant", "value": self.value}
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+def _check_json(value: Any, owner: str) -> None:
+    if is_json_scalar(value):
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check_json(item, owner)
+        return
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for item in value.values():
+            _check_json(item, owner)
+        return
+    raise SpaceError(
+        f"{owner}: value must be JSON-representable (str, int, finite float, bool, None, list, "
+        f"dict with str keys), got {value!r} of type {type(value).__name__}"
+    )
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    return same_value(a, b)

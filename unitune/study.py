@@ -1,0 +1,417 @@
+"""The study: the one ask -> evaluate -> tell -> record loop, by hand or with :func:`optimize`.
+
+>>> from unitune import Float, Study
+>>> study = Study({"x": Float(-2.0, 2.0)}, backend="random", seed=0)
+>>> trial = study.ask()
+>>> record = study.tell(trial, trial.params["x"] ** 2)
+>>> record.state.value
+'complete'
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED
+from typing import Any
+
+from unitune.backend import Backend
+from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
+from unitune.objective import (
+    Outcome,
+    ResultSpec,
+    TrialHandle,
+    as_sequence,
+    evaluate,
+    failure_outcome,
+    interpret,
+    wants_trial,
+)
+from unitune.registry import make_backend
+from unitune.space import Space
+from unitune.storage import InMemoryStorage, Storage
+from unitune.trial import Direction, Trial, TrialState
+
+__all__ = ["Callback", "Study", "optimize"]
+
+logger = logging.getLogger("unitune")
+
+#: ``callback(study, trial)`` runs after each trial is recorded; it may call ``study.stop()``.
+Callback = Callable[["Study", Trial], None]
+
+
+class Study:
+    """A search space, a backend and the trials run so far.
+
+    Args:
+        space: a :class:`Space` or a dict of dimensions.
+        backend: a backend name (``"random"``, ``"grid"``, ``"optuna.tpe"``, ...), class or instance.
+        direction: ``"minimize"`` (default) or ``"maximize"``, or a list of them (multi-objective).
+        metric: when the objective returns a dict, the metric (or list of metrics) to optimize.
+        seed: seed handed to the backend.
+        backend_options: keyword options for the backend; unknown ones are rejected.
+        strict: refuse backends that can only approximate or emulate part of the space.
+        storage: where finished trials are kept (in memory by default).
+    """
+
+    def __init__(
+        self,
+        space: Space | Mapping[str, Any],
+        backend: str | type[Backend] | Backend = "random",
+        *,
+        direction: str | Sequence[str] = "minimize",
+        metric: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        storage: Storage | None = None,
+    ):
+        self.space = Space.coerce(space)
+        names = [direction] if isinstance(direction, (str, Direction)) else list(direction)
+        self.directions = tuple(Direction.parse(d) for d in names)
+        self.metric = as_sequence(metric)
+        if self.metric is not None and len(self.metric) != len(self.directions):
+            raise UnituneError(
+                f"metric names {list(self.metric)!r} must match the directions "
+                f"{[d.value for d in self.directions]!r} one to one"
+            )
+        self.seed = seed
+        self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
+                                    strict=strict, options=backend_options)
+        self._storage = storage or InMemoryStorage()
+        self._spec = ResultSpec(self.metric, len(self.directions))
+        self._running: dict[int, TrialHandle] = {}
+        self._next_number = len(self._storage.trials())
+        self._best: Trial | None = None
+        self._consecutive_failures = 0
+        self._stop_requested = False
+        for trial in self._storage.trials():
+            self._note_best(trial)
+
+    # Reading results.
+    @property
+    def trials(self) -> tuple[Trial, ...]:
+        """Every finished trial, in the order it finished."""
+        return tuple(self._storage.trials())
+
+    @property
+    def direction(self) -> Direction:
+        """The single direction (an error for a multi-objective study)."""
+        self._require_single("direction")
+        return self.directions[0]
+
+    @property
+    def best_trial(self) -> Trial:
+        """The best COMPLETE trial (single-objective); UnituneError if there is none yet."""
+        self._require_single("best_trial")
+        if self._best is None:
+            raise UnituneError("no trial has completed yet, so there is no best trial")
+        return self._best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """Parameters of :attr:`best_trial`."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """Value of :attr:`best_trial`."""
+        return self.best_trial.values[0]
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The Pareto front of COMPLETE trials (for any number of objectives)."""
+        done = [t for t in self.trials if t.state is TrialState.COMPLETE]
+        return [t for t in done if not any(self._dominates(o, t) for o in done)]
+
+    def _dominates(self, a: Trial, b: Trial) -> bool:
+        pairs = list(zip(self.directions, a.values, b.values))
+        no_worse = all(not d.better(y, x) for d, x, y in pairs)
+        return no_worse and any(d.better(x, y) for d, x, y in pairs)
+
+    def _require_single(self, what: str) -> None:
+        if len(self.directions) != 1:
+            raise UnituneError(f"{what} is for single-objective studies; use best_trials for the Pareto front")
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every finished trial as a plain JSON-ready dict."""
+        return [t.to_record() for t in self.trials]
+
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame, one column per parameter and metric."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("Study.to_dataframe needs pandas: pip install 'unitune[pandas]'") from exc
+        rows = []
+        for t in self.trials:
+            row = {"number": t.number, "state": t.state.value, "failure": t.failure,
+                   "duration": t.duration}
+            if t.values is not None:
+                row.update({f"value_{i}" if len(t.values) > 1 else "value": v
+                            for i, v in enumerate(t.values)})
+            row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"metrics_{k}": v for k, v in t.metrics.items()})
+            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # Ask and tell.
+    def ask(self) -> TrialHandle:
+        """Start one trial: the backend proposes its parameters."""
+        return self.ask_batch(1)[0]
+
+    def ask_batch(self, n: int) -> list[TrialHandle]:
+        """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
+        proposals = self.backend.ask(n)
+        now = time.time()
+        handles = []
+        for params in proposals:
+            handle = TrialHandle(self._next_number, params, now)
+            self._next_number += 1
+            self._running[handle.number] = handle
+            handles.append(handle)
+        return handles
+
+    def tell(
+        self,
+        trial: TrialHandle | int,
+        result: Any = None,
+        *,
+        state: TrialState | str | None = None,
+        failure: str | None = None,
+    ) -> Trial:
+        """Finish a running trial with the objective's return value, or with a state.
+
+        ``result`` is read like an objective's return (number, dict of metrics, Result).
+        ``state="failed"`` (with an optional ``failure`` reason) or ``state="pruned"`` end a
+        trial without a value. A bad result records a FAILED trial; it does not raise.
+        """
+        handle = self._running_handle(trial)
+        if state is not None and TrialState(state) is not TrialState.COMPLETE:
+            ended = TrialState(state)
+            if ended is TrialState.RUNNING:
+                raise UnituneError("tell needs a finished state: complete, failed or pruned")
+            reason = failure or ended.value
+            outcome = Outcome(state=ended, failure=reason, user_attrs=dict(handle.user_attrs),
+                              intermediate=dict(handle.intermediate), finished_at=time.time())
+        else:
+            outcome = self._outcome_from(handle, result)
+        return self._finish(handle, outcome)
+
+    def _running_handle(self, trial: TrialHandle | int) -> TrialHandle:
+        number = trial.number if isinstance(trial, TrialHandle) else trial
+        if number not in self._running:
+            raise UnituneError(f"trial {number!r} is not running in this study (already told, or never asked)")
+        handle = self._running[number]
+        if isinstance(trial, TrialHandle) and trial is not handle:
+            handle.user_attrs.update(trial.user_attrs)
+            handle.intermediate.update(trial.intermediate)
+        return handle
+
+    def _outcome_from(self, handle: TrialHandle, result: Any) -> Outcome:
+        try:
+            values, metrics, user_attrs = interpret(result, self._spec)
+        except UnituneError as exc:
+            return failure_outcome(str(exc), handle)
+        handle.user_attrs.update(user_attrs)
+        return Outcome(state=TrialState.COMPLETE, values=values, metrics=metrics,
+                       user_attrs=dict(handle.user_attrs), intermediate=dict(handle.intermediate),
+                       finished_at=time.time())
+
+    def _finish(self, handle: TrialHandle, outcome: Outcome) -> Trial:
+        del self._running[handle.number]
+        trial = Trial(
+            number=handle.number,
+            params=handle.params,
+            state=outcome.state,
+            values=outcome.values,
+            metrics=outcome.metrics,
+            failure=outcome.failure,
+            started_at=handle.started_at,
+            finished_at=outcome.finished_at,
+            user_attrs=outcome.user_attrs,
+            intermediate=outcome.intermediate,
+        )
+        self._storage.append(trial)
+        self._note_best(trial)
+        self.backend.tell(trial)
+        if trial.state is TrialState.FAILED:
+            self._consecutive_failures += 1
+            logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
+        elif trial.state is TrialState.COMPLETE:
+            self._consecutive_failures = 0
+        return trial
+
+    def _note_best(self, trial: Trial) -> None:
+        if trial.state is not TrialState.COMPLETE or len(self.directions) != 1:
+            return
+        if self._best is None or self.directions[0].better(trial.values[0], self._best.values[0]):
+            self._best = trial
+
+    def add_trials(self, trials: Iterable[Trial]) -> None:
+        """Replay finished trials from elsewhere: store them and tell the backend.
+
+        Trials are renumbered to follow this study's own; parameters must fit the space.
+        """
+        for trial in trials:
+            if not trial.state.is_finished:
+                raise UnituneError(f"only finished trials can be added, trial {trial.number} is {trial.state.value}")
+            self.space.validate(trial.params)
+            copy = Trial(number=self._next_number, params=trial.params, state=trial.state,
+                         values=trial.values, metrics=trial.metrics, failure=trial.failure,
+                         started_at=trial.started_at, finished_at=trial.finished_at,
+                         user_attrs=trial.user_attrs, intermediate=trial.intermediate)
+            self._next_number += 1
+            self._storage.append(copy)
+            self._note_best(copy)
+            self.backend.tell(copy)
+
+    def stop(self) -> None:
+        """Ask a running :meth:`optimize` to stop after the trials in flight (use in callbacks)."""
+        self._stop_requested = True
+
+    # The loop.
+    def optimize(
+        self,
+        objective: Callable[..., Any],
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        *,
+        batch_size: int = 1,
+        executor: Executor | None = None,
+        callbacks: Sequence[Callback] = (),
+        max_consecutive_failures: int | None = None,
+        show_progress: bool | None = None,
+    ) -> Study:
+        """Run the objective until ``n_trials`` more trials finish, ``timeout`` seconds pass,
+        or the backend runs out of candidates.
+
+        ``batch_size`` trials are asked at once and run on ``executor`` (any
+        ``concurrent.futures.Executor``; inline when None). KeyboardInterrupt stops the loop
+        cleanly: finished trials are kept, trials in flight are recorded as FAILED.
+        """
+        self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+        pass_trial = wants_trial(objective)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._stop_requested = False
+        bar = _progress_bar(show_progress, n_trials)
+        done = 0
+        try:
+            while not self._stop_requested:
+                left = None if n_trials is None else n_trials - done
+                if left == 0 or (deadline is not None and time.monotonic() >= deadline):
+                    break
+                try:
+                    handles = self.ask_batch(batch_size if left is None else min(batch_size, left))
+                except SearchExhausted as exc:
+                    logger.info("stopping: %s", exc)
+                    break
+                for handle, outcome in self._run(objective, handles, executor, pass_trial):
+                    trial = self._finish(handle, outcome)
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                        if self._best is not None:
+                            bar.set_postfix(best=f"{self._best.values[0]:.6g}", refresh=False)
+                    for callback in callbacks:
+                        callback(self, trial)
+                    self._check_failures(max_consecutive_failures)
+        except KeyboardInterrupt:
+            logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
+            for handle in list(self._running.values()):
+                self._finish(handle, failure_outcome("interrupted (KeyboardInterrupt)", handle))
+        finally:
+            if bar is not None:
+                bar.close()
+        return self
+
+    @staticmethod
+    def _check_budget(n_trials, timeout, batch_size, max_failures) -> None:
+        for name, value in (("n_trials", n_trials), ("max_consecutive_failures", max_failures)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise UnituneError(f"{name} must be a positive integer or None, got {value!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise UnituneError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise UnituneError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+    def _check_failures(self, limit: int | None) -> None:
+        if limit is not None and self._consecutive_failures >= limit:
+            last = next(t for t in reversed(self.trials) if t.state is TrialState.FAILED)
+            reason = (last.failure or "").strip().splitlines()
+            raise TooManyFailuresError(
+                f"{self._consecutive_failures} trials failed in a row (limit "
+                f"max_consecutive_failures={limit}); last failure: {reason[0] if reason else '?'}"
+            )
+
+    def _run(self, objective, handles, executor, pass_trial):
+        """Yield ``(handle, outcome)`` as trials finish, inline or on the executor."""
+        if executor is None:
+            for handle in handles:
+                yield handle, evaluate(objective, handle, self._spec, pass_trial)
+            return
+        futures: dict[Future, TrialHandle] = {}
+        for handle in handles:
+            futures[executor.submit(evaluate, objective, handle, self._spec, pass_trial)] = handle
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                handle = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the executor lost the task: a failed trial, not a crash
+                    outcome = failure_outcome(f"executor error: {type(exc).__name__}: {exc}", handle)
+                yield handle, outcome
+
+
+def _progress_bar(show: bool | None, total: int | None):
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="unitune", unit="trial")
+
+
+def optimize(
+    objective: Callable[..., Any],
+    space: Space | Mapping[str, Any],
+    backend: str | type[Backend] | Backend = "random",
+    *,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    direction: str | Sequence[str] = "minimize",
+    metric: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    batch_size: int = 1,
+    executor: Executor | None = None,
+    callbacks: Sequence[Callback] = (),
+    max_consecutive_failures: int | None = None,
+    show_progress: bool | None = None,
+) -> Study:
+    """Create a :class:`Study` and run :meth:`Study.optimize` on it; return the study.
+
+    >>> from unitune import Int
+    >>> study = optimize(lambda p: abs(p["k"] - 3), {"k": Int(0, 9)}, backend="grid")
+    >>> study.best_params, len(study.trials)
+    ({'k': 3}, 10)
+    """
+    study = Study(space, backend, direction=direction, metric=metric, seed=seed,
+                  backend_options=backend_options, strict=strict)
+    if n_trials is None and timeout is None and study.space.cardinality is None:
+        raise UnituneError(
+            "give n_trials or timeout: this space is continuous, so the search would never end"
+        )
+    return study.optimize(objective, n_trials, timeout, batch_size=batch_size, executor=executor,
+                          callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
+                          show_progress=show_progress)

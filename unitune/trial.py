@@ -1,0 +1,139 @@
+"""Trial records: frozen snapshots of one evaluation, and the state they end in."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Direction", "Trial", "TrialState"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial stands. Only COMPLETE trials carry values."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    PRUNED = "pruned"
+
+    @property
+    def is_finished(self) -> bool:
+        """True for COMPLETE, FAILED and PRUNED."""
+        return self is not TrialState.RUNNING
+
+
+class Direction(str, enum.Enum):
+    """Whether an objective value is to be made small or large."""
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    @classmethod
+    def parse(cls, value: str | Direction) -> Direction:
+        """Accept ``"minimize"``/``"maximize"`` (any case) or a Direction."""
+        from unitune.errors import UnituneError
+
+        try:
+            return cls(value.lower() if isinstance(value, str) else value)
+        except ValueError:
+            raise UnituneError(f"direction must be 'minimize' or 'maximize', got {value!r}") from None
+
+    def better(self, a: float, b: float) -> bool:
+        """True when ``a`` is strictly better than ``b`` in this direction."""
+        return a < b if self is Direction.MINIMIZE else a > b
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not mapping:
+        return _EMPTY
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One evaluation: what was tried, how it ended, and when.
+
+    ``values`` holds the optimized objective values (one per direction of the study), in the
+    user's own sign; ``metrics`` holds every named metric the objective returned.
+    Records are immutable: ``params``, ``metrics``, ``user_attrs`` and ``intermediate`` are
+    read-only mappings.
+    """
+
+    number: int
+    params: Mapping[str, Any]
+    state: TrialState
+    values: tuple[float, ...] | None = None
+    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    failure: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        from unitune.errors import UnituneError
+
+        if not isinstance(self.state, TrialState):
+            object.__setattr__(self, "state", TrialState(self.state))
+        if self.state is TrialState.COMPLETE:
+            if not self.values or not all(
+                isinstance(v, float) and math.isfinite(v) for v in self.values
+            ):
+                raise UnituneError(
+                    f"trial {self.number}: a COMPLETE trial needs finite float values, got {self.values!r}"
+                )
+        elif self.values is not None:
+            raise UnituneError(f"trial {self.number}: only COMPLETE trials carry values, got {self.values!r}")
+        for name in ("params", "metrics", "user_attrs", "intermediate"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value (None unless COMPLETE; an error for multi-objective)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            from unitune.errors import UnituneError
+
+            raise UnituneError(f"trial {self.number} has {len(self.values)} values; use .values")
+        return self.values[0]
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    def to_record(self) -> dict[str, Any]:
+        """A plain, JSON-ready dict of this trial."""
+        return {
+            "number": self.number,
+            "state": self.state.value,
+            "values": None if self.values is None else list(self.values),
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "failure": self.failure,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "user_attrs": dict(self.user_attrs),
+            "intermediate": {str(k): v for k, v in self.intermediate.items()},
+        }
+
+    @classmethod
+    def complete(cls, number: int, params: Mapping[str, Any], value: float | tuple[float, ...]) -> Trial:
+        """Shorthand for a COMPLETE record (handy for replaying history into a backend)."""
+        values = tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else (float(value),)
+        return cls(number=number, params=params, state=TrialState.COMPLETE, values=values)
+
+    @classmethod
+    def failed(cls, number: int, params: Mapping[str, Any], reason: str = "failed") -> Trial:
+        """Shorthand for a FAILED record."""
+        return cls(number=number, params=params, state=TrialState.FAILED, failure=reason)
