@@ -22,7 +22,7 @@ from unitune.errors import (
     UnituneError,
 )
 from unitune.objective import Result, TrialHandle, TrialPruned
-from unitune.registry import list_backends, make_backend
+from unitune.registry import conversion_report, list_backends, make_backend
 from unitune.space import Categorical, Constant, Dimension, Float, Grid, Int, Space
 from unitune.study import Study, optimize
 from unitune.trial import Direction, Trial, TrialState
@@ -59,6 +59,7 @@ __all__ = [
     "TrialState",
     "UnituneError",
     "__version__",
+    "conversion_report",
     "list_backends",
     "make_backend",
     "optimize",

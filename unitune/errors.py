@@ -52,5 +52,5 @@ class TooManyFailuresError(UnituneError, RuntimeError):
     """A study stopped because too many trials in a row failed."""
 
 
-class SearchExhausted(UnituneError):  # noqa: N818 - a signal, not a failure
+class SearchExhausted(UnituneError):
     """Typed signal: the backend has no candidate left (a finished grid, a fully seen space)."""

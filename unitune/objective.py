@@ -24,7 +24,7 @@ from unitune.trial import TrialState
 __all__ = ["Outcome", "Result", "ResultSpec", "TrialHandle", "TrialPruned", "evaluate", "interpret"]
 
 
-class TrialPruned(UnituneError):  # noqa: N818 - named after what it signals
+class TrialPruned(UnituneError):
     """Raise inside an objective to stop the trial early; it is recorded as PRUNED."""
 
 

@@ -14,12 +14,19 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from unitune.backend import Backend, Capabilities
+from unitune.backend import Backend, Capabilities, Conversion
 from unitune.errors import BackendError, BackendNotFoundError, BackendNotInstalledError
 from unitune.space import Space
 from unitune.trial import Direction
 
-__all__ = ["BackendInfo", "list_backends", "load_backend_class", "make_backend", "split_name"]
+__all__ = [
+    "BackendInfo",
+    "conversion_report",
+    "list_backends",
+    "load_backend_class",
+    "make_backend",
+    "split_name",
+]
 
 GROUP = "unitune.backends"
 
@@ -153,3 +160,17 @@ def make_backend(
     if strict:
         instance.check_strict()
     return instance
+
+
+def conversion_report(
+    backend: str | type[Backend] | Backend,
+    space: Space | Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+) -> list[Conversion]:
+    """How ``backend`` expresses each parameter of ``space`` (exact, approximated or emulated).
+
+    >>> from unitune import Float
+    >>> [c.fidelity.value for c in conversion_report("random", {"x": Float(0.0, 1.0)})]
+    ['exact']
+    """
+    return make_backend(backend, space, seed=0, options=options).conversion_report()

@@ -14,8 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, wait
-from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any
 
 from unitune.backend import Backend
@@ -134,7 +133,9 @@ class Study:
 
     def _require_single(self, what: str) -> None:
         if len(self.directions) != 1:
-            raise UnituneError(f"{what} is for single-objective studies; use best_trials for the Pareto front")
+            raise UnituneError(
+                f"{what} is for single-objective studies; use best_trials for the Pareto front"
+            )
 
     def records(self) -> list[dict[str, Any]]:
         """Every finished trial as a plain JSON-ready dict."""
@@ -207,7 +208,9 @@ class Study:
     def _running_handle(self, trial: TrialHandle | int) -> TrialHandle:
         number = trial.number if isinstance(trial, TrialHandle) else trial
         if number not in self._running:
-            raise UnituneError(f"trial {number!r} is not running in this study (already told, or never asked)")
+            raise UnituneError(
+                f"trial {number!r} is not running in this study (already told, or never asked)"
+            )
         handle = self._running[number]
         if isinstance(trial, TrialHandle) and trial is not handle:
             handle.user_attrs.update(trial.user_attrs)
@@ -261,7 +264,9 @@ class Study:
         """
         for trial in trials:
             if not trial.state.is_finished:
-                raise UnituneError(f"only finished trials can be added, trial {trial.number} is {trial.state.value}")
+                raise UnituneError(
+                    f"only finished trials can be added, trial {trial.number} is {trial.state.value}"
+                )
             self.space.validate(trial.params)
             copy = Trial(number=self._next_number, params=trial.params, state=trial.state,
                          values=trial.values, metrics=trial.metrics, failure=trial.failure,

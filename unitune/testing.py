@@ -83,7 +83,7 @@ def _score(params: Mapping[str, Any]) -> float:
     """A deterministic objective over any standard space."""
     total = 0.0
     for name, value in sorted(params.items()):
-        if isinstance(value, bool) or isinstance(value, str) or value is None:
+        if isinstance(value, (bool, str)) or value is None:
             total += (len(str(value)) + len(name)) % 3
         elif isinstance(value, (int, float)):
             total += math.log1p(abs(float(value)))
@@ -92,8 +92,7 @@ def _score(params: Mapping[str, Any]) -> float:
 
 def _drive(backend: Backend, space: Space, steps: int, where: str) -> list[dict[str, Any]]:
     proposals = []
-    number = 0
-    for _ in range(steps):
+    for number in range(steps):
         try:
             batch = backend.ask(1)
         except SearchExhausted:
@@ -104,7 +103,6 @@ def _drive(backend: Backend, space: Space, steps: int, where: str) -> list[dict[
         check_params(space, params, where)
         proposals.append(params)
         backend.tell(Trial.complete(number, params, _score(params)))
-        number += 1
     return proposals
 
 

@@ -1,7 +1,8 @@
 """Grid enumeration of a space: sized, indexable and deterministic, branches included.
 
 >>> from unitune import Categorical, Float, Space
->>> grid = Space({"x": Float(0.0, 1.0), "k": Categorical({"a": {"y": Categorical([1, 2])}, "b": None})}).grid(3)
+>>> branches = Categorical({"a": {"y": Categorical([1, 2])}, "b": None})
+>>> grid = Space({"x": Float(0.0, 1.0), "k": branches}).grid(3)
 >>> len(grid)
 9
 >>> grid[0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,12 +28,17 @@ from unitune.space.dimensions import (
     is_json_scalar,
 )
 
+if TYPE_CHECKING:
+    from unitune.space.grid import Grid
+
 __all__ = ["Condition", "Space", "dimension_from_dict"]
 
 #: ``((parent_name, choice), ...)``: the branch choices that must hold for a parameter to be active.
 Condition = tuple[tuple[str, Any], ...]
 
-_KINDS: dict[str, type[Dimension]] = {"float": Float, "int": Int, "categorical": Categorical, "constant": Constant}
+_KINDS: dict[str, type[Dimension]] = {
+    "float": Float, "int": Int, "categorical": Categorical, "constant": Constant,
+}
 
 
 class Space(Mapping[str, Dimension]):
