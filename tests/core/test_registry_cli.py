@@ -1,0 +1,113 @@
+"""Backend discovery, the registry's errors, and the unitune command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import unitune
+from unitune import BackendNotFoundError, BackendNotInstalledError, Float, Space
+from unitune.backend import Backend
+from unitune.backends.random_search import RandomSearch
+from unitune.errors import BackendError, CapabilityError, ConversionError
+from unitune.registry import _entry_points, make_backend
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unitune.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_unknown_backend_lists_what_is_installed():
+    with pytest.raises(BackendNotFoundError, match=r"no backend named 'optuner'; installed backends: \[.*'random'"):
+        unitune.optimize(lambda p: 0.0, {"x": Float(0.0, 1.0)}, backend="optuner", n_trials=1)
+
+
+def test_known_but_uninstalled_backend_says_what_to_install(monkeypatch):
+    # Stand-in for an environment without the adapter distribution.
+    installed = dict(_entry_points())
+    installed.pop("hyperopt", None)
+    monkeypatch.setattr("unitune.registry._entry_points", lambda: installed)
+    with pytest.raises(BackendNotInstalledError, match=r"pip install unitune-hyperopt"):
+        make_backend("hyperopt.tpe", {"x": Float(0.0, 1.0)})
+    info = {i.name: i for i in unitune.list_backends()}
+    assert not info["hyperopt"].installed
+    assert info["hyperopt"].install_hint == "pip install unitune-hyperopt"
+
+
+def test_missing_library_is_reported_with_the_install_hint():
+    class NeedsLibrary(RandomSearch):
+        requires = ("a_library_that_does_not_exist",)
+        install = "pip install a-library"
+
+    info = {i.name: i for i in unitune.list_backends()}
+    assert info["random"].installed
+    from unitune.registry import _missing_requirements
+
+    assert _missing_requirements(NeedsLibrary) == ("a_library_that_does_not_exist",)
+
+
+def test_third_party_backend_class_and_instance_plug_in():
+    class Constant(Backend):
+        name = "constant"
+
+        def ask(self, n=1):
+            return [{"x": 0.5} for _ in range(n)]
+
+        def tell(self, trial):
+            self.last = trial
+
+    study = unitune.optimize(lambda p: p["x"], {"x": Float(0.0, 1.0)}, backend=Constant, n_trials=3)
+    assert [t.params["x"] for t in study.trials] == [0.5] * 3
+    instance = Constant(Space({"x": Float(0.0, 1.0)}))
+    assert unitune.Study({"x": Float(0.0, 1.0)}, backend=instance).backend is instance
+    with pytest.raises(BackendError, match="must be a name such as 'random'"):
+        make_backend(42, {"x": Float(0.0, 1.0)})
+    with pytest.raises(BackendError, match=r"has no algorithm 'tpe'; choose one of \['random'\]"):
+        make_backend("random.tpe", {"x": Float(0.0, 1.0)})
+
+
+def test_single_objective_backend_refuses_two_directions_before_the_study_starts():
+    class SingleOnly(RandomSearch):
+        capabilities = unitune.Capabilities(multi_objective=False)
+
+    with pytest.raises(CapabilityError, match="optimizes a single objective; the study has 2 directions"):
+        unitune.Study({"x": Float(0.0, 1.0)}, backend=SingleOnly, direction=["minimize", "maximize"])
+
+
+def test_strict_mode_refuses_lossy_conversions():
+    class Lossy(RandomSearch):
+        def conversion_report(self):
+            return [unitune.Conversion("x", unitune.Fidelity.APPROXIMATED, "rounded to 3 decimals")]
+
+    with pytest.raises(ConversionError, match=r"strict mode: .*x: approximated \(rounded to 3 decimals\)"):
+        unitune.Study({"x": Float(0.0, 1.0)}, backend=Lossy, strict=True)
+    assert unitune.Study({"x": Float(0.0, 1.0)}, backend=Lossy).backend is not None
+    report = unitune.conversion_report("random", {"x": Float(0.0, 1.0)})
+    assert [c.fidelity.value for c in report] == ["exact"]
+
+
+def test_cli_lists_backends_with_capabilities():
+    out = run_cli("backends")
+    assert out.returncode == 0, out.stderr
+    assert "random     installed" in out.stdout
+    assert "random.random (default)" in out.stdout
+    listed = json.loads(run_cli("backends", "--json").stdout)
+    names = {b["name"] for b in listed}
+    assert {"random", "grid", "optuna", "hyperopt", "skopt"} <= names
+    table = run_cli("backends", "--markdown").stdout
+    assert table.startswith("| backend | installed | conditional")
+
+
+def test_cli_conversion_report(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_text(Space({"x": Float(0.0, 1.0)}).to_json())
+    out = run_cli("conversion", str(path), "--backend", "random")
+    assert out.returncode == 0, out.stderr
+    assert "x  exact" in out.stdout
+    missing = run_cli("conversion", str(tmp_path / "nope.json"), "--backend", "random")
+    assert missing.returncode == 2
+    assert "cannot read the space file" in missing.stderr

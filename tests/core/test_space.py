@@ -1,0 +1,179 @@
+"""Search space: validation, sampling, membership, JSON round trips and grids."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from space_strategies import spaces
+
+from unitune import Categorical, Constant, Float, Int, Space, SpaceError
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Float(1.0, 0.0), r"low must be < high, got low=1.0 high=0.0"),
+        (lambda: Float(0.0, 1.0, log=True), r"log=True needs low > 0, got low=0.0"),
+        (lambda: Float(0.0, float("inf")), r"high must be finite"),
+        (lambda: Float(float("nan"), 1.0), r"low must be finite"),
+        (lambda: Float(0.0, 1.0, step=0.3), r"step=0.3 does not fit the range"),
+        (lambda: Float(0.0, 1.0, step=-0.5), r"step must be > 0"),
+        (lambda: Float(1.0, 10.0, log=True, step=1.0), r"step cannot be combined with log=True"),
+        (lambda: Float("a", 1.0), r"low must be a real number, got 'a'"),
+        (lambda: Int(5, 1), r"low must be < high"),
+        (lambda: Int(0, 10, step=3), r"step=3 does not fit the range: high - low = 10"),
+        (lambda: Int(0, 10, log=True), r"log=True needs low > 0"),
+        (lambda: Int(1, 10, log=True, step=3), r"log=True needs step=1"),
+        (lambda: Int(0.5, 10), r"low must be an integer, got 0.5"),
+        (lambda: Categorical([]), r"choices must not be empty"),
+        (lambda: Categorical(["a", "b", "a"]), r"duplicate choice 'a'"),
+        (lambda: Categorical([[1, 2]]), r"every choice must be a str, int, finite float, bool or None"),
+        (lambda: Categorical("abc"), r"choices must be a list of values or a mapping"),
+        (lambda: Constant(object()), r"value must be JSON-representable"),
+    ],
+)
+def test_invalid_dimensions_say_rule_and_value(build, message):
+    with pytest.raises(SpaceError, match=message):
+        build()
+
+
+def test_space_errors_name_the_parameter():
+    with pytest.raises(SpaceError, match=r"parameter 'sizes': got the list \[1, 2\]; write Categorical"):
+        Space({"sizes": [1, 2]})
+    with pytest.raises(SpaceError, match=r"parameter name 'lr' is defined twice .*opt='adam'/lr"):
+        Space({"lr": Float(0.1, 1.0), "opt": Categorical({"adam": {"lr": Float(0.1, 1.0)}, "sgd": None})})
+    with pytest.raises(SpaceError, match=r"parameter 'x': Float\(low=2.0, high=1.0\): low must be < high"):
+        Space.from_dict({"x": {"type": "float", "low": 2.0, "high": 1.0}})
+    with pytest.raises(SpaceError, match=r"parameter 'x': a float dimension needs the keys .* unknown \['lgo'\]"):
+        Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0, "lgo": True}})
+
+
+def test_categorical_tells_bool_int_and_float_apart():
+    dim = Categorical([1, True, 1.0, None, "1"])
+    assert dim.cardinality == 5
+    assert dim.index(True) == 1 and dim.index(1.0) == 2
+    assert not Categorical([1]).contains(True)
+
+
+def test_plain_scalars_become_constants_and_are_always_present():
+    space = Space({"x": Float(0.0, 1.0), "name": "fixed", "n": 3})
+    assert space["name"] == Constant("fixed")
+    params = space.sample(seed=1)
+    assert params["name"] == "fixed" and params["n"] == 3
+    assert not space.contains({**params, "n": 4})
+
+
+def test_samples_are_plain_typed_in_bounds_and_on_step():
+    space = Space({
+        "f": Float(-1.0, 1.0, step=0.1),
+        "lf": Float(1e-6, 1.0, log=True),
+        "i": Int(3, 99, step=4),
+        "li": Int(1, 1000, log=True),
+    })
+    rng = np.random.default_rng(0)
+    seen_li = set()
+    for _ in range(2000):
+        params = space.sample(rng)
+        assert type(params["f"]) is float and type(params["lf"]) is float
+        assert type(params["i"]) is int and type(params["li"]) is int
+        assert space.contains(params), params
+        seen_li.add(params["li"])
+    assert min(seen_li) == 1 and max(seen_li) <= 1000
+    assert space["li"].snap(1000.4) == 1000 and space["li"].snap(0.7) == 1
+    assert round(space["f"].snap(0.3), 12) == 0.3 and space["f"].snap(5.0) == 1.0
+
+
+def test_contains_demands_exactly_the_active_parameters():
+    space = Space({
+        "opt": Categorical({"sgd": {"momentum": Float(0.0, 0.9)}, "adam": None}),
+        "lr": Float(0.001, 0.1),
+    })
+    assert space.contains({"opt": "sgd", "momentum": 0.5, "lr": 0.01})
+    assert space.contains({"opt": "adam", "lr": 0.01})
+    with pytest.raises(SpaceError, match=r"parameters \['momentum'\] are not active"):
+        space.validate({"opt": "adam", "momentum": 0.5, "lr": 0.01})
+    with pytest.raises(SpaceError, match=r"parameter 'momentum' is missing"):
+        space.validate({"opt": "sgd", "lr": 0.01})
+    with pytest.raises(SpaceError, match=r"parameter 'lr': 1 \(int\) is not a value of Float"):
+        space.validate({"opt": "adam", "lr": 1})
+    assert not space.contains({"opt": "adam", "lr": np.float64(0.01)})
+
+
+def test_nested_branches_of_any_depth():
+    space = Space({
+        "a": Categorical({
+            "x": {"b": Categorical({"y": {"c": Categorical({"z": {"deep": Int(0, 3)}, "w": None})}, "v": None})},
+            "u": None,
+        })
+    })
+    assert space.names == ("a", "b", "c", "deep")
+    assert space.cardinality == 4 + 1 + 1 + 1
+    configs = list(space.grid())
+    assert len(configs) == 7 and all(space.contains(c) for c in configs)
+    assert {"a": "x", "b": "y", "c": "z", "deep": 3} in configs
+
+
+@settings(max_examples=150, deadline=None)
+@given(spaces())
+def test_random_spaces_round_trip_through_json(space):
+    text = json.dumps(space.to_dict())
+    again = Space.from_dict(json.loads(text))
+    assert again == space
+    assert again.to_dict() == space.to_dict()
+    params = space.sample(seed=0)
+    assert space.contains(params)
+    assert again.contains(params)
+
+
+@settings(max_examples=60, deadline=None)
+@given(spaces())
+def test_grid_points_are_in_the_space_and_unique(space):
+    grid = space.grid(3)
+    if len(grid) > 3000:
+        return
+    keys = set()
+    for params in grid:
+        space.validate(params)
+        keys.add(json.dumps(params, sort_keys=True))
+    assert len(keys) == len(grid)
+    if space.cardinality is not None and space.cardinality <= 3:
+        assert len(grid) == space.cardinality
+
+
+def test_grid_includes_both_bounds_and_is_log_aware():
+    assert Float(0.0, 1.0).grid(5) == (0.0, 0.25, 0.5, 0.75, 1.0)
+    log_grid = Float(1e-4, 1.0, log=True).grid(5)
+    assert log_grid[0] == 1e-4 and log_grid[-1] == 1.0
+    assert all(math.isclose(b / a, 10.0) for a, b in itertools.pairwise(log_grid))
+    assert Int(1, 1000, log=True).grid(4) == (1, 10, 100, 1000)
+    assert Int(0, 4).grid(10) == (0, 1, 2, 3, 4)
+    with pytest.raises(SpaceError, match=r"grid resolution must be an integer >= 2, got 1"):
+        Space({"x": Float(0.0, 1.0)}).grid(1)
+
+
+def test_grid_is_sized_indexable_and_counts_branches_once():
+    space = Space({
+        "model": Categorical({"svm": {"C": Float(0.1, 10.0, log=True)}, "tree": {"depth": Int(1, 3)}}),
+        "scale": Categorical([True, False]),
+    })
+    grid = space.grid(resolution=4)
+    assert len(grid) == (4 + 3) * 2
+    assert grid[0] == {"model": "svm", "C": 0.1, "scale": True}
+    assert grid[-1] == {"model": "tree", "depth": 3, "scale": False}
+    assert list(grid)[5] == grid[5]
+    with pytest.raises(IndexError, match="grid index 14 out of range"):
+        grid[14]
+
+
+def test_spaces_are_immutable_and_hashable():
+    space = Space({"x": Float(0.0, 1.0)})
+    with pytest.raises(AttributeError, match="immutable"):
+        space.foo = 1
+    with pytest.raises(AttributeError, match="immutable"):
+        space["x"].low = 3.0
+    assert hash(space) == hash(Space.from_json(space.to_json()))

@@ -1,0 +1,168 @@
+"""The study loop: budgets, directions, ask/tell by hand, executors, replay and export."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+import unitune
+from unitune import Categorical, Float, Int, Study, Trial, TrialState, UnituneError
+
+SPACE = {
+    "x": Float(-5.0, 5.0),
+    "n": Int(1, 100, log=True),
+    "kind": Categorical({"a": {"w": Float(0.0, 1.0)}, "b": None}),
+}
+
+
+def quadratic(params):
+    return (params["x"] - 1.0) ** 2 + math.log(params["n"]) + params.get("w", 0.5)
+
+
+def test_optimize_runs_the_budget_and_finds_the_best():
+    study = unitune.optimize(quadratic, SPACE, backend="random", n_trials=40, seed=3)
+    assert len(study.trials) == 40
+    assert [t.number for t in study.trials] == list(range(40))
+    assert study.best_value == min(t.value for t in study.trials)
+    assert study.best_params == dict(study.best_trial.params)
+    assert all(Study(SPACE).space.contains(dict(t.params)) for t in study.trials)
+
+
+def test_maximize_picks_the_largest_value():
+    study = unitune.optimize(quadratic, SPACE, n_trials=20, seed=1, direction="maximize")
+    assert study.best_value == max(t.value for t in study.trials)
+
+
+def test_same_seed_same_trials_and_manual_ask_tell_drives_the_same_loop():
+    auto = unitune.optimize(quadratic, SPACE, n_trials=15, seed=42)
+    manual = Study(SPACE, "random", seed=42)
+    for _ in range(15):
+        trial = manual.ask()
+        manual.tell(trial, quadratic(dict(trial.params)))
+    assert [t.params for t in auto.trials] == [t.params for t in manual.trials]
+    assert [t.values for t in auto.trials] == [t.values for t in manual.trials]
+    other = unitune.optimize(quadratic, SPACE, n_trials=15, seed=43)
+    assert [t.params for t in other.trials] != [t.params for t in auto.trials]
+
+
+def test_manual_tell_with_states_and_errors():
+    study = Study(SPACE, seed=0)
+    a, b, c = study.ask_batch(3)
+    study.tell(b, state="pruned")
+    study.tell(a, state="failed", failure="out of memory")
+    assert study.tell(c, float("nan")).state is TrialState.FAILED
+    assert [t.state for t in study.trials] == [TrialState.PRUNED, TrialState.FAILED, TrialState.FAILED]
+    assert study.trials[1].failure == "out of memory"
+    with pytest.raises(UnituneError, match=r"trial 0 is not running in this study"):
+        study.tell(a, 1.0)
+    with pytest.raises(UnituneError, match="no trial has completed yet"):
+        study.best_value  # noqa: B018
+
+
+def test_timeout_budget_stops_the_loop():
+    start = time.monotonic()
+    study = unitune.optimize(lambda p: time.sleep(0.02) or p["x"], SPACE, timeout=0.3, seed=0)
+    elapsed = time.monotonic() - start
+    assert 3 <= len(study.trials) <= 20
+    assert elapsed < 2.0
+
+
+def test_unbounded_continuous_search_is_refused():
+    with pytest.raises(UnituneError, match="give n_trials or timeout"):
+        unitune.optimize(quadratic, SPACE)
+    with pytest.raises(UnituneError, match=r"n_trials must be a positive integer or None, got 0"):
+        unitune.optimize(quadratic, SPACE, n_trials=0)
+
+
+def test_grid_runs_to_exhaustion_and_honours_a_smaller_budget():
+    space = {"a": Categorical(["x", "y", "z"]), "b": Int(0, 3)}
+    full = unitune.optimize(lambda p: p["b"], space, backend="grid")
+    assert len(full.trials) == 12
+    assert len({tuple(sorted(t.params.items())) for t in full.trials}) == 12
+    part = unitune.optimize(lambda p: p["b"], space, backend="grid", n_trials=5)
+    assert len(part.trials) == 5
+
+
+def test_callbacks_see_every_trial_and_can_stop():
+    seen = []
+
+    def callback(study, trial):
+        seen.append(trial.number)
+        if trial.number == 6:
+            study.stop()
+
+    study = unitune.optimize(quadratic, SPACE, n_trials=50, seed=0, callbacks=[callback])
+    assert seen == list(range(7)) and len(study.trials) == 7
+
+
+def test_trial_records_are_immutable_and_exportable():
+    study = unitune.optimize(quadratic, SPACE, n_trials=5, seed=0)
+    trial = study.trials[0]
+    with pytest.raises(AttributeError):
+        trial.number = 3
+    with pytest.raises(TypeError):
+        trial.params["x"] = 0.0
+    record = study.records()[0]
+    assert record["state"] == "complete" and record["params"] == dict(trial.params)
+    assert record["duration"] >= 0 and record["started_at"] <= record["finished_at"]
+    frame = study.to_dataframe()
+    assert list(frame["number"]) == list(range(5))
+    assert frame["value"].min() == study.best_value
+    assert "params_x" in frame.columns
+
+
+def _slow_square(params):
+    return params["x"] ** 2
+
+
+@pytest.mark.parametrize("pool", [ThreadPoolExecutor, ProcessPoolExecutor])
+def test_batches_run_on_any_executor(pool):
+    with pool(max_workers=2) as executor:
+        study = unitune.optimize(_slow_square, {"x": Float(-1.0, 1.0)}, n_trials=10, seed=0,
+                                 batch_size=4, executor=executor)
+    assert len(study.trials) == 10
+    assert sorted(t.number for t in study.trials) == list(range(10))
+    inline = unitune.optimize(_slow_square, {"x": Float(-1.0, 1.0)}, n_trials=10, seed=0, batch_size=4)
+    assert sorted(t.params["x"] for t in study.trials) == sorted(t.params["x"] for t in inline.trials)
+
+
+def test_replayed_history_and_switching_backend_midway():
+    first = unitune.optimize(lambda p: p["k"], {"k": Int(0, 9)}, backend="random", n_trials=6, seed=0)
+    second = Study({"k": Int(0, 9)}, backend="grid")
+    second.add_trials(first.trials)
+    second.optimize(lambda p: p["k"])
+    assert len(second.trials) == 10
+    assert sorted(t.params["k"] for t in second.trials) == list(range(10))
+    with pytest.raises(unitune.SpaceError, match=r"parameter 'k': 12"):
+        second.add_trials([Trial.complete(0, {"k": 12}, 1.0)])
+
+
+def test_multi_objective_pareto_front():
+    study = unitune.optimize(lambda p: (p["x"], (p["x"] - 1) ** 2), {"x": Float(0.0, 2.0)},
+                             n_trials=30, seed=0, direction=["minimize", "minimize"])
+    front = study.best_trials
+
+    def dominates(a, b):
+        return all(x <= y for x, y in zip(a.values, b.values)) and a.values != b.values
+
+    assert 1 < len(front) < 30
+    for t in study.trials:
+        dominated = any(dominates(o, t) for o in study.trials)
+        assert dominated == (t not in front)
+    with pytest.raises(UnituneError, match="best_trials for the Pareto front"):
+        study.best_trial  # noqa: B018
+
+
+def test_metric_names_must_match_directions():
+    with pytest.raises(UnituneError, match=r"metric names \['a'\] must match the directions"):
+        Study(SPACE, direction=["minimize", "maximize"], metric="a")
+    with pytest.raises(UnituneError, match=r"direction must be 'minimize' or 'maximize', got 'down'"):
+        Study(SPACE, direction="down")
+
+
+def test_progress_bar_can_be_forced_on(capsys):
+    unitune.optimize(quadratic, SPACE, n_trials=3, seed=0, show_progress=True)
+    assert "3/3" in capsys.readouterr().err
