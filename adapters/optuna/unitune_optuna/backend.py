@@ -1,0 +1,171 @@
+"""The Optuna backend: Optuna's samplers driven through its ask/tell interface.
+
+Each backend owns an in-memory ``optuna.Study``. ``ask`` opens an Optuna trial and walks the
+unitune space define-by-run with ``suggest_*`` calls; the trial stays RUNNING (so samplers see
+it as pending) until the matching unitune trial is told. Trials the backend did not propose are
+added to the Optuna study as finished trials, so the sampler learns from replayed history.
+
+>>> from unitune import Float, Space
+>>> backend = OptunaBackend(Space({"x": Float(0.0, 1.0)}), seed=0)
+>>> [params] = backend.ask(1)
+>>> 0.0 <= params["x"] <= 1.0
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from unitune.backend import Backend, Capabilities, Conversion, params_key
+from unitune.errors import BackendError
+from unitune.space import Space
+from unitune.trial import Direction, Trial, TrialState
+from unitune_optuna.samplers import ALGORITHMS, build_sampler, derive_seed, quiet_optuna_logging
+from unitune_optuna.translate import SpaceTranslator, conversion_report
+
+__all__ = ["OptunaBackend"]
+
+
+class OptunaBackend(Backend):
+    """Optuna samplers as a unitune backend: ``"optuna"`` (TPE), ``"optuna.cmaes"``, ...
+
+    Keyword options go to the sampler's constructor (``n_startup_trials=5``,
+    ``multivariate=False``, ``population_size=20``, ...); unknown ones are rejected.
+    ``seed`` becomes the sampler's seed. A backend told history before its first ask (a
+    restarted study) seeds its sampler from ``(seed, number of trials told)``, so a restart
+    does not replay the original run's first proposals.
+    """
+
+    name = "optuna"
+    algorithms = {name: spec.description for name, spec in ALGORITHMS.items()}
+    capabilities = ALGORITHMS["tpe"].capabilities
+    requires = ("optuna",)
+    install = "pip install unitune-optuna"
+
+    def __init__(
+        self,
+        space: Space | Mapping[str, Any],
+        *,
+        seed: int | None = None,
+        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
+        algorithm: str | None = None,
+        **options: Any,
+    ):
+        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
+        import optuna
+
+        self._options = dict(options)
+        sampler = build_sampler(self.algorithm, seed, self._options)
+        quiet_optuna_logging()
+        self._study = optuna.create_study(
+            sampler=sampler, directions=[d.value for d in self.directions]
+        )
+        self._translator = SpaceTranslator(self.space)
+        self._pending: dict[tuple, list[Any]] = {}
+        self._asked = False
+        self._single = len(self.directions) == 1
+        self._state = {
+            TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE,
+            TrialState.FAILED: optuna.trial.TrialState.FAIL,
+            TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+        }
+
+    @classmethod
+    def capabilities_of(cls, algorithm: str) -> Capabilities:
+        return ALGORITHMS[algorithm].capabilities
+
+    @property
+    def optuna_study(self) -> Any:
+        """The underlying ``optuna.Study`` (read it, e.g. for Optuna's visualizations)."""
+        return self._study
+
+    def conversion_report(self) -> list[Conversion]:
+        return conversion_report(self.space, ALGORITHMS[self.algorithm])
+
+    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+        if not self._asked:
+            self._first_ask()
+        study, sample, pending = self._study, self._translator.sample, self._pending
+        out = []
+        for _ in range(n):
+            trial = study.ask()
+            try:
+                params = sample(trial)
+            except (ValueError, TypeError, RuntimeError) as exc:
+                study.tell(trial, state=self._state[TrialState.FAILED])
+                raise BackendError(f"optuna.{self.algorithm} failed to sample: {exc}") from exc
+            pending.setdefault(params_key(params), []).append(trial)
+            out.append(params)
+        return out
+
+    def tell(self, trial: Trial) -> None:
+        if not trial.state.is_finished:
+            raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
+        key = params_key(trial.params)
+        queue = self._pending.get(key)
+        if queue:
+            native = queue.pop(0)
+            if not queue:
+                del self._pending[key]
+            self._tell_native(native, trial)
+        else:
+            self._add_foreign(trial)
+
+    def _tell_native(self, native: Any, trial: Trial) -> None:
+        try:
+            if trial.intermediate and self._single:
+                for step, value in sorted(trial.intermediate.items()):
+                    native.report(value, step)
+            if trial.state is TrialState.COMPLETE:
+                self._study.tell(native, values=list(trial.values))
+            else:
+                self._study.tell(native, state=self._state[trial.state])
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise BackendError(f"optuna rejected trial {trial.number}: {exc}") from exc
+
+    def _add_foreign(self, trial: Trial) -> None:
+        import optuna
+
+        params, distributions = self._translator.to_optuna(trial.params)
+        intermediate = dict(trial.intermediate) if self._single else None
+        try:
+            frozen = optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                values=None if trial.values is None else list(trial.values),
+                state=self._state[trial.state],
+                intermediate_values=intermediate,
+            )
+            self._study.add_trial(frozen)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise BackendError(f"optuna rejected replayed trial {trial.number}: {exc}") from exc
+
+    def _first_ask(self) -> None:
+        """Before the first proposal: make a warmed backend not repeat a cold run's proposals."""
+        self._asked = True
+        history = len(self._study.trials)
+        if not history:
+            return
+        if self.seed is not None:
+            self._study.sampler = build_sampler(
+                self.algorithm, derive_seed(self.seed, history), self._options
+            )
+        if self.algorithm == "qmc":
+            _skip_qmc(self._study, history)
+
+
+def _skip_qmc(study: Any, count: int) -> None:
+    """Advance a QMC sequence past ``count`` points (its position lives in the study).
+
+    Unscrambled Sobol/Halton sequences ignore the seed, so a restarted study would otherwise
+    start the sequence again. This uses QMCSampler's own position counter (a private hook);
+    without it (a future Optuna) nothing is skipped.
+    """
+    find = getattr(study.sampler, "_find_sample_id", None)
+    if find is None:
+        return
+    first = min(study.trials, key=lambda t: t.number)
+    space = dict(first.distributions)
+    for _ in range(count):
+        find(study, space)
