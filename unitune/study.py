@@ -19,6 +19,7 @@ from typing import Any
 
 from unitune.backend import Backend
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
+from unitune.execution import InlineExecutor
 from unitune.objective import (
     Outcome,
     ResultSpec,
@@ -304,22 +305,36 @@ class Study:
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
+        executor = executor or InlineExecutor()
         self._stop_requested = False
         bar = _progress_bar(show_progress, n_trials)
-        done = 0
+        in_flight: dict[Future, TrialHandle] = {}
+        asked = 0
+        exhausted = False
         try:
-            while not self._stop_requested:
-                left = None if n_trials is None else n_trials - done
-                if left == 0 or (deadline is not None and time.monotonic() >= deadline):
+            while True:
+                # Keep up to batch_size trials in flight while the budget allows.
+                free = batch_size - len(in_flight)
+                if n_trials is not None:
+                    free = min(free, n_trials - asked)
+                out_of_time = deadline is not None and time.monotonic() >= deadline
+                if free > 0 and not (exhausted or out_of_time or self._stop_requested):
+                    try:
+                        handles = self.ask_batch(free)
+                    except SearchExhausted as exc:
+                        logger.info("stopping: %s", exc)
+                        exhausted = True
+                        handles = []
+                    asked += len(handles)
+                    for handle in handles:
+                        future = executor.submit(evaluate, objective, handle, self._spec, pass_trial)
+                        in_flight[future] = handle
+                if not in_flight:
                     break
-                try:
-                    handles = self.ask_batch(batch_size if left is None else min(batch_size, left))
-                except SearchExhausted as exc:
-                    logger.info("stopping: %s", exc)
-                    break
-                for handle, outcome in self._run(objective, handles, executor, pass_trial):
-                    trial = self._finish(handle, outcome)
-                    done += 1
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    handle = in_flight.pop(future)
+                    trial = self._finish(handle, _outcome_of(future, handle))
                     if bar is not None:
                         bar.update(1)
                         if self._best is not None:
@@ -329,6 +344,8 @@ class Study:
                     self._check_failures(max_consecutive_failures)
         except KeyboardInterrupt:
             logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
+            for future in in_flight:
+                future.cancel()
             for handle in list(self._running.values()):
                 self._finish(handle, failure_outcome("interrupted (KeyboardInterrupt)", handle))
         finally:
@@ -355,25 +372,13 @@ class Study:
                 f"max_consecutive_failures={limit}); last failure: {reason[0] if reason else '?'}"
             )
 
-    def _run(self, objective, handles, executor, pass_trial):
-        """Yield ``(handle, outcome)`` as trials finish, inline or on the executor."""
-        if executor is None:
-            for handle in handles:
-                yield handle, evaluate(objective, handle, self._spec, pass_trial)
-            return
-        futures: dict[Future, TrialHandle] = {}
-        for handle in handles:
-            futures[executor.submit(evaluate, objective, handle, self._spec, pass_trial)] = handle
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                handle = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the executor lost the task: a failed trial, not a crash
-                    outcome = failure_outcome(f"executor error: {type(exc).__name__}: {exc}", handle)
-                yield handle, outcome
+
+def _outcome_of(future: Future, handle: TrialHandle) -> Outcome:
+    """The Outcome a finished future holds; an executor that lost the task makes a FAILED one."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return failure_outcome(f"executor error: {type(exc).__name__}: {exc}", handle)
 
 
 def _progress_bar(show: bool | None, total: int | None):
