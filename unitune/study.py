@@ -327,8 +327,7 @@ class Study:
                         handles = []
                     asked += len(handles)
                     for handle in handles:
-                        future = executor.submit(evaluate, objective, handle, self._spec, pass_trial)
-                        in_flight[future] = handle
+                        in_flight[self._submit(executor, objective, handle, pass_trial)] = handle
                 if not in_flight:
                     break
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -352,6 +351,18 @@ class Study:
             if bar is not None:
                 bar.close()
         return self
+
+    def _submit(self, executor: Executor, objective, handle: TrialHandle, pass_trial: bool) -> Future:
+        try:
+            return executor.submit(evaluate, objective, handle, self._spec, pass_trial)
+        except Exception as exc:  # a broken or shut-down executor: record, then stop the loop
+            for pending in list(self._running.values()):
+                if pending is handle or pending.number > handle.number:
+                    self._finish(pending, failure_outcome(f"executor refused the trial: {exc}", pending))
+            raise UnituneError(
+                f"the executor cannot run trials any more ({type(exc).__name__}: {exc}); finished "
+                "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
+            ) from exc
 
     @staticmethod
     def _check_budget(n_trials, timeout, batch_size, max_failures) -> None:

@@ -166,3 +166,26 @@ def test_metric_names_must_match_directions():
 def test_progress_bar_can_be_forced_on(capsys):
     unitune.optimize(quadratic, SPACE, n_trials=3, seed=0, show_progress=True)
     assert "3/3" in capsys.readouterr().err
+
+
+def _die_on_big_x(params):
+    import os
+
+    if params["x"] > 0.9:
+        os._exit(1)  # the worker process dies, as if killed
+    return params["x"]
+
+
+def test_a_killed_worker_never_corrupts_the_study():
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    with ProcessPoolExecutor(max_workers=2) as executor, pytest.raises(UnituneError, match="executor cannot run trials"):
+        study.optimize(_die_on_big_x, n_trials=60, batch_size=2, executor=executor)
+    states = [t.state for t in study.trials]
+    assert TrialState.FAILED in states
+    assert all(t.state is TrialState.COMPLETE for t in study.trials if t.params["x"] <= 0.9 and
+               "executor" not in (t.failure or ""))
+    assert any("BrokenProcessPool" in (t.failure or "") or "executor" in (t.failure or "") for t in study.trials)
+    assert sorted(t.number for t in study.trials) == list(range(len(study.trials)))
+    before = len(study.trials)
+    study.optimize(lambda p: p["x"], n_trials=5)  # the study goes on with a working executor
+    assert len(study.trials) == before + 5
