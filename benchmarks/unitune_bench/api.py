@@ -1,0 +1,205 @@
+"""The Python API: plan a benchmark, run it (resuming), and render its report.
+
+>>> from unitune_bench import run_benchmark                       # doctest: +SKIP
+>>> result = run_benchmark(suite="quick", out="bench-results/quick")  # doctest: +SKIP
+>>> print(result.summary_path.read_text()[:300])                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unitune.errors import UnituneError
+from unitune.registry import list_backends, split_name
+from unitune_bench.manifest import environment, now, read_manifest, write_manifest
+from unitune_bench.problem import Problem, all_problems, load_problem_path, select_problems
+from unitune_bench.runner import (
+    BackendSpec,
+    RunSpec,
+    default_jobs,
+    pending_specs,
+    preload,
+    read_runs,
+    run_all,
+)
+from unitune_bench.suites import SUITES, Suite
+
+__all__ = ["BenchmarkResult", "default_backends", "plan", "run_benchmark"]
+
+BASELINE = "random"
+
+
+@dataclass
+class BenchmarkResult:
+    """Where the results went and what the run did."""
+
+    out_dir: Path
+    summary_path: Path | None
+    new_runs: list[dict[str, Any]]
+    skipped: int
+    wall_time: float
+
+
+def _suite(suite: str | Suite) -> Suite:
+    if isinstance(suite, Suite):
+        return suite
+    if suite not in SUITES:
+        raise UnituneError(f"unknown suite {suite!r}; choose one of {sorted(SUITES)}")
+    return SUITES[suite]
+
+
+def default_backends(suite: str | Suite = "quick") -> list[str]:
+    """Every installed backend family at its default algorithm, plus the suite's extras;
+    random search first (the baselines come from it)."""
+    suite = _suite(suite)
+    installed = {info.name: list(info.algorithms) for info in list_backends() if info.installed}
+    labels: list[str] = []
+    for family, algorithms in installed.items():
+        if suite.all_algorithms and len(algorithms) > 1:
+            labels += [f"{family}.{a}" for a in algorithms]
+        else:
+            labels.append(f"{family}.{algorithms[0]}" if len(algorithms) > 1 else family)
+    for extra in suite.extra_backends:
+        if split_name(extra)[0] in installed and extra not in labels:
+            labels.append(extra)
+    return _with_baseline(labels)
+
+
+def _with_baseline(labels: Iterable[str]) -> list[str]:
+    labels = [label for label in labels if label != BASELINE]
+    return [BASELINE, *dict.fromkeys(labels)]
+
+
+def plan(backends: Sequence[str], problems: Sequence[str], seeds: Sequence[int],
+         budget: int) -> list[RunSpec]:
+    """Every (backend, problem, seed) at ``budget``, interleaved so that partial results
+    already cover every backend."""
+    return [RunSpec(b, p, s, budget) for s in seeds for p in problems for b in backends]
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UnituneError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def run_benchmark(
+    suite: str | Suite = "quick",
+    *,
+    backends: Sequence[str] | Mapping[str, BackendSpec] | None = None,
+    problems: Sequence[str] | None = None,
+    seeds: int | None = None,
+    budget: int | None = None,
+    jobs: int | None = None,
+    timeout: float | None = None,
+    out: str | Path | None = None,
+    problem_paths: Sequence[str] = (),
+    extra_problems: Sequence[Problem] = (),
+    progress: bool = True,
+    report: bool = True,
+    command: Sequence[str] | None = None,
+) -> BenchmarkResult:
+    """Run a suite (or a custom selection), resuming from ``out`` if it holds earlier results.
+
+    ``backends`` is a list of names (``"optuna.tpe"``) or a mapping label -> name or Backend
+    class; random search is always added. ``problems`` are names, globs or ``tag:NAME``.
+    Seeds are ``0 .. seeds-1`` for every backend. Returns where the report was written.
+    """
+    started = time.monotonic()
+    suite = _suite(suite)
+    budget = _positive("budget", suite.budget if budget is None else budget)
+    seed_list = list(range(_positive("seeds", suite.seeds if seeds is None else seeds)))
+    jobs = _positive("jobs", default_jobs() if jobs is None else jobs)
+    timeout = suite.timeout if timeout is None else timeout
+    out_dir = Path(out) if out is not None else Path.cwd() / "bench-results" / suite.name
+    if isinstance(backends, Mapping):
+        backend_map: dict[str, BackendSpec] = dict(backends)
+        backend_map.setdefault(BASELINE, BASELINE)
+        labels = _with_baseline(backend_map)
+    else:
+        labels = _with_baseline(backends) if backends else default_backends(suite)
+        backend_map = {label: label for label in labels}
+    extra = [*extra_problems]
+    for path in problem_paths:
+        extra += load_problem_path(path)
+    factories = all_problems(extra)
+    patterns = list(problems) if problems else [*suite.problems, *(p.name for p in extra)]
+    chosen = select_problems(patterns, factories)
+    by_name = {p.name: p for p in chosen}
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _merge_manifest(out_dir, suite, budget, seed_list, labels, chosen, timeout, jobs,
+                               command)
+    write_manifest(out_dir, manifest)
+    specs = plan(labels, list(by_name), seed_list, budget)
+    done = read_runs(out_dir)
+    todo = pending_specs(specs, done)
+    skipped = len(specs) - len(todo)
+    preload([backend_map[label] for label in labels], chosen)
+    bar = _progress(progress, len(specs), skipped, suite.name)
+    failures = 0
+
+    def on_done(run: dict[str, Any]) -> None:
+        nonlocal failures
+        failures += run["status"] not in ("ok", "exhausted")
+        if bar is not None:
+            bar.set_postfix_str(f"failed={failures} last={run['backend']}/{run['problem']}")
+            bar.update(1)
+
+    try:
+        new_runs = run_all(todo, by_name, backend_map, out_dir, jobs=jobs, timeout=timeout,
+                           on_done=on_done)
+    finally:
+        if bar is not None:
+            bar.close()
+    manifest["finished_at"] = now()
+    manifest["invocations"][-1]["wall_time"] = time.monotonic() - started
+    manifest["invocations"][-1]["new_runs"] = len(new_runs)
+    write_manifest(out_dir, manifest)
+    summary = None
+    if report:
+        from unitune_bench.report import render_report
+
+        summary = render_report(out_dir)
+    return BenchmarkResult(out_dir, summary, new_runs, skipped, time.monotonic() - started)
+
+
+def _progress(show: bool, total: int, initial: int, name: str):
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+    return tqdm(total=total, initial=initial, desc=f"unitune bench {name}", unit="run",
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def _merge_manifest(out_dir: Path, suite: Suite, budget: int, seeds: list[int], labels: list[str],
+                    problems: list[Problem], timeout: float | None, jobs: int,
+                    command: Sequence[str] | None) -> dict[str, Any]:
+    old = read_manifest(out_dir)
+    invocation = {"command": list(command) if command is not None else list(sys.argv),
+                  "started_at": now(), "jobs": jobs, "timeout": timeout}
+    if old is None:
+        return {"format": 1, "suite": suite.name, "budget": budget, "seeds": seeds,
+                "backends": labels, "problems": {p.name: p.describe() for p in problems},
+                "timeout": timeout, "created_at": now(), "invocations": [invocation],
+                **environment()}
+    if old.get("budget") != budget:
+        raise UnituneError(
+            f"{out_dir} holds a benchmark with a budget of {old.get('budget')} trials, not {budget}; "
+            "resume with the same --budget or choose another --out"
+        )
+    old["seeds"] = sorted(set(old["seeds"]) | set(seeds))
+    old["backends"] = list(dict.fromkeys([*old["backends"], *labels]))
+    old["problems"].update({p.name: p.describe() for p in problems})
+    old["invocations"].append(invocation)
+    env = environment()
+    if env["versions"] != old.get("versions"):
+        invocation["versions"] = env["versions"]
+    return old

@@ -1,0 +1,204 @@
+"""Benchmark problems: a small object, a registry of the built-in ones, and loading user problems.
+
+A :class:`Problem` is a name, a search space, an objective, a direction and (when known) the
+optimal value. Users add problems without editing the harness, either as ``module:attr`` paths
+(``--problem-path``) or through the ``unitune.problems`` entry-point group; ``attr`` may be a
+Problem, an iterable of Problems, or a callable returning either.
+
+>>> from unitune import Float
+>>> p = Problem("square", {"x": Float(-1.0, 1.0)}, lambda params: params["x"] ** 2, optimum=0.0)
+>>> p.loss(0.25), p.direction
+(0.25, 'minimize')
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from unitune import Space
+from unitune.errors import UnituneError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Problem",
+    "ProblemError",
+    "all_problems",
+    "builtin_problems",
+    "load_problem_path",
+    "select_problems",
+]
+
+ENTRY_POINT_GROUP = "unitune.problems"
+
+
+class ProblemError(UnituneError):
+    """A problem is malformed, unknown, or cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark problem.
+
+    Args:
+        name: unique name (used in file names: letters, digits, ``-``, ``_``, ``.``).
+        space: a unitune Space (or dict of dimensions).
+        objective: ``objective(params) -> float``.
+        direction: ``"minimize"`` or ``"maximize"``.
+        optimum: the best achievable value when known (enables simple regret).
+        tags: free labels such as ``"synthetic"`` or ``"ml"`` (selectable as ``tag:ml``).
+        description: one line for the report.
+    """
+
+    name: str
+    space: Space | Mapping[str, Any]
+    objective: Callable[[dict[str, Any]], float]
+    direction: str = "minimize"
+    optimum: float | None = None
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or any(
+            not (c.isalnum() or c in "-_.") for c in self.name
+        ):
+            raise ProblemError(
+                f"a problem name must be non-empty and use only letters, digits, '-', '_' and '.', "
+                f"got {self.name!r}"
+            )
+        object.__setattr__(self, "space", Space.coerce(self.space))
+        if self.direction not in ("minimize", "maximize"):
+            raise ProblemError(
+                f"problem {self.name!r}: direction must be 'minimize' or 'maximize', got {self.direction!r}"
+            )
+        if not callable(self.objective):
+            raise ProblemError(f"problem {self.name!r}: objective must be callable, got {self.objective!r}")
+        if self.optimum is not None and not math.isfinite(float(self.optimum)):
+            raise ProblemError(f"problem {self.name!r}: optimum must be finite, got {self.optimum!r}")
+        object.__setattr__(self, "tags", tuple(self.tags))
+
+    @property
+    def sign(self) -> float:
+        """+1 for minimization, -1 for maximization: ``loss = sign * value``."""
+        return 1.0 if self.direction == "minimize" else -1.0
+
+    def loss(self, value: float) -> float:
+        """The value turned into a loss (lower is better)."""
+        return self.sign * float(value)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description, stored in the manifest."""
+        return {
+            "name": self.name,
+            "direction": self.direction,
+            "optimum": self.optimum,
+            "tags": list(self.tags),
+            "description": self.description,
+            "space": self.space.to_dict(),
+            "dimensions": len(list(self.space.walk())),
+        }
+
+
+def builtin_problems() -> dict[str, Callable[[], Problem]]:
+    """Factories of the built-in problems by name (built lazily: ML ones load data)."""
+    from unitune_bench.ml import ml_problem_factories
+    from unitune_bench.synthetic import synthetic_problems
+
+    factories: dict[str, Callable[[], Problem]] = {}
+    for problem in synthetic_problems():
+        factories[problem.name] = _constant(problem)
+    factories.update(ml_problem_factories())
+    return factories
+
+
+def _constant(problem: Problem) -> Callable[[], Problem]:
+    return lambda: problem
+
+
+def _as_problems(obj: Any, origin: str) -> list[Problem]:
+    if isinstance(obj, Problem):
+        return [obj]
+    if callable(obj) and not isinstance(obj, type):
+        return _as_problems(obj(), origin)
+    if isinstance(obj, Iterable) and not isinstance(obj, (str, bytes, Mapping)):
+        out = []
+        for item in obj:
+            if not isinstance(item, Problem):
+                raise ProblemError(f"{origin} must yield unitune_bench.Problem objects, got {item!r}")
+            out.append(item)
+        return out
+    raise ProblemError(
+        f"{origin} must be a Problem, an iterable of Problems or a callable returning them, got {obj!r}"
+    )
+
+
+def load_problem_path(path: str) -> list[Problem]:
+    """Load the problems named by ``"package.module:attribute"``."""
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise ProblemError(f"a problem path looks like 'package.module:attribute', got {path!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ProblemError(f"cannot import module {module_name!r} for problem path {path!r}: {exc}") from exc
+    target: Any = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError as exc:
+            raise ProblemError(f"module {module_name!r} has no attribute {attr!r}") from exc
+    return _as_problems(target, f"problem path {path!r}")
+
+
+def _entry_point_problems() -> list[Problem]:
+    out = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except ImportError as exc:
+            raise ProblemError(f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} failed to load: {exc}") from exc
+        out.extend(_as_problems(obj, f"entry point {ep.name!r}"))
+    return out
+
+
+def all_problems(extra: Iterable[Problem] = ()) -> dict[str, Callable[[], Problem]]:
+    """Built-in, entry-point and ``extra`` problems by name; duplicate names are an error."""
+    factories = builtin_problems()
+    for problem in [*_entry_point_problems(), *extra]:
+        if problem.name in factories:
+            raise ProblemError(f"two problems are named {problem.name!r}; rename one")
+        factories[problem.name] = _constant(problem)
+    return factories
+
+
+def select_problems(
+    patterns: Iterable[str], factories: Mapping[str, Callable[[], Problem]]
+) -> list[Problem]:
+    """Build the problems matching ``patterns`` (names, globs such as ``ml-*-iris-acc``, or
+    ``tag:NAME``), in the order the patterns are given; unknown patterns are an error."""
+    chosen: dict[str, Problem] = {}
+    tag_cache: dict[str, Problem] = {}
+    for pattern in patterns:
+        if pattern.startswith("tag:"):
+            tag = pattern[4:]
+            for name, make in factories.items():
+                problem = tag_cache.setdefault(name, make())
+                if tag in problem.tags:
+                    chosen.setdefault(name, problem)
+            matched = any(tag in p.tags for p in chosen.values())
+        else:
+            names = [n for n in factories if fnmatch.fnmatchcase(n, pattern)]
+            for name in names:
+                chosen.setdefault(name, tag_cache.get(name) or factories[name]())
+            matched = bool(names)
+        if not matched:
+            raise ProblemError(
+                f"no problem matches {pattern!r}; known problems: {', '.join(sorted(factories))}"
+            )
+    return list(chosen.values())

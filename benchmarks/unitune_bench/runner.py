@@ -1,0 +1,287 @@
+"""Run (backend, problem, seed) triples in isolated, killable worker processes.
+
+Each run is one process that drives a :class:`unitune.Study` by hand (ask, objective, tell) and
+streams one JSON line per trial to a trace file, timing the backend (``ask`` + ``tell``) apart
+from the objective. The parent keeps up to ``jobs`` processes alive, kills any that exceed the
+per-run time limit, and appends one JSON line per finished run to ``runs.jsonl``: a crash, an
+exception or a hang becomes a run with status ``crashed``, ``failed`` or ``timeout`` and never
+stops the others. Runs already in ``runs.jsonl`` are skipped, so an interrupted benchmark resumes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from unitune import Backend, Study
+from unitune.errors import SearchExhausted, UnituneError
+from unitune_bench.problem import Problem
+
+__all__ = ["RUNS_FILE", "RunSpec", "execute_run", "read_runs", "run_all"]
+
+logger = logging.getLogger("unitune_bench")
+
+RUNS_FILE = "runs.jsonl"
+_TRACE_DIR = ".traces"
+#: Statuses of a finished run. ``ok`` and ``exhausted`` (the backend ran out of candidates) count
+#: as successful; the others are failures shown in the report.
+STATUSES = ("ok", "exhausted", "failed", "timeout", "crashed")
+
+BackendSpec = str | type[Backend]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a backend (by its label), a problem, a seed and a trial budget."""
+
+    backend: str
+    problem: str
+    seed: int
+    budget: int
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        """Identity of the run in ``runs.jsonl``."""
+        return (self.backend, self.problem, self.seed, self.budget)
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe identifier."""
+        return f"{self.backend}__{self.problem}__{self.seed}__{self.budget}".replace("/", "_")
+
+
+def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
+                trace: Callable[[dict[str, Any]], None]) -> str:
+    """Run one study by hand and report each trial to ``trace``; return the final status.
+
+    The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone.
+    An exception in the objective is a FAILED trial; an exception in the backend ends the run.
+    """
+    study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction)
+    best: float | None = None
+    for number in range(budget):
+        start = time.perf_counter()
+        try:
+            [handle] = study.ask_batch(1)
+        except SearchExhausted:
+            return "exhausted"
+        asked = time.perf_counter()
+        failure = None
+        try:
+            value = float(problem.objective(dict(handle.params)))
+        except Exception as exc:  # the objective failed: a FAILED trial, recorded below
+            value, failure = None, f"{type(exc).__name__}: {exc}"
+        evaluated = time.perf_counter()
+        if value is not None and math.isfinite(value):
+            record = study.tell(handle, value)
+        else:
+            failure = failure or f"objective returned {value!r}"
+            record = study.tell(handle, state="failed", failure=failure)
+        told = time.perf_counter()
+        if record.state.value == "complete":
+            value = record.values[0]
+            if best is None or problem.loss(value) < problem.loss(best):
+                best = value
+        else:
+            value = None
+        trace({"n": number, "state": record.state.value, "value": value, "best": best,
+               "ask": asked - start, "tell": told - evaluated, "objective": evaluated - asked,
+               **({"failure": failure[:300]} if failure else {})})
+    return "ok"
+
+
+def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path: str,
+            limit_threads: bool) -> None:
+    """Process entry point: run and stream the trace; the last line says how it ended."""
+    if limit_threads:
+        _limit_threads()
+    started = time.perf_counter()
+    with open(path, "a", encoding="utf-8") as out:
+        def trace(line: dict[str, Any]) -> None:
+            out.write(json.dumps(line) + "\n")
+            out.flush()
+
+        try:
+            status, error = execute_run(problem, backend, seed, budget, trace), None
+        except Exception as exc:  # the backend (or the harness) failed: a failed run
+            status, error = "failed", "".join(traceback.format_exception(exc))[-4000:]
+        trace({"end": status, "error": error, "wall": time.perf_counter() - started})
+
+
+def _limit_threads() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        logger.debug("threadpoolctl is missing; BLAS threads are not limited")
+        return
+    threadpool_limits(1)
+
+
+def _read_trace(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    trials, end = [], None
+    if not path.exists():
+        return trials, end
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:  # the process was killed mid-line; the line is lost
+            logger.warning("dropping a truncated trace line in %s", path)
+            continue
+        if "end" in item:
+            end = item
+        else:
+            trials.append(item)
+    return trials, end
+
+
+def read_runs(out_dir: str | Path) -> list[dict[str, Any]]:
+    """Every run recorded in ``out_dir/runs.jsonl`` (a truncated last line is skipped)."""
+    path = Path(out_dir) / RUNS_FILE
+    if not path.exists():
+        return []
+    runs = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("skipping unreadable line %d of %s (interrupted write?)", i + 1, path)
+    return runs
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork is cheap and needs no pickling (user problems may be lambdas); spawn elsewhere.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def preload(backends: Iterable[BackendSpec], problems: Iterable[Problem]) -> None:
+    """Import backend libraries and scikit-learn once in the parent, so forked runs start warm."""
+    from unitune.registry import load_backend_class, split_name
+
+    for spec in backends:
+        cls = spec if isinstance(spec, type) else load_backend_class(split_name(spec)[0])
+        for module in cls.requires:
+            importlib.import_module(module)
+    if any("ml" in p.tags for p in problems):
+        for module in ("sklearn.model_selection", "sklearn.ensemble", "sklearn.svm",
+                       "sklearn.neural_network", "sklearn.linear_model", "sklearn.neighbors",
+                       "sklearn.tree", "sklearn.calibration", "sklearn.pipeline"):
+            importlib.import_module(module)
+
+
+@dataclass
+class _Running:
+    spec: RunSpec
+    process: Any
+    started: float
+    trace: Path
+
+
+def run_all(
+    specs: Sequence[RunSpec],
+    problems: Mapping[str, Problem],
+    backends: Mapping[str, BackendSpec],
+    out_dir: str | Path,
+    *,
+    jobs: int = 1,
+    timeout: float | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every spec not yet in ``runs.jsonl``; append each finished run; return the new ones."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UnituneError(f"jobs must be a positive integer, got {jobs!r}")
+    if timeout is not None and not timeout > 0:
+        raise UnituneError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    out = Path(out_dir)
+    traces = out / _TRACE_DIR
+    traces.mkdir(parents=True, exist_ok=True)
+    ctx = _context()
+    queue = deque(specs)
+    running: list[_Running] = []
+    finished: list[dict[str, Any]] = []
+    with open(out / RUNS_FILE, "a", encoding="utf-8") as runs_file:
+        def record(item: _Running, forced: str | None) -> None:
+            trials, end = _read_trace(item.trace)
+            if forced:
+                status, error = forced, f"killed after the per-run limit of {timeout:g} s"
+            elif end is None:
+                status = "crashed"
+                error = f"worker process exited with code {item.process.exitcode} before finishing"
+            else:
+                status, error = end["end"], end["error"]
+            run = {"backend": item.spec.backend, "problem": item.spec.problem,
+                   "seed": item.spec.seed, "budget": item.spec.budget, "status": status,
+                   "error": error, "wall": time.monotonic() - item.started,
+                   "finished_at": time.time(), "trials": trials}
+            runs_file.write(json.dumps(run) + "\n")
+            runs_file.flush()
+            item.trace.unlink(missing_ok=True)
+            finished.append(run)
+            if on_done is not None:
+                on_done(run)
+
+        try:
+            while queue or running:
+                while queue and len(running) < jobs:
+                    spec = queue.popleft()
+                    trace = traces / f"{spec.slug}.jsonl"
+                    trace.unlink(missing_ok=True)
+                    proc = ctx.Process(
+                        target=_worker, daemon=True, name=f"bench-{spec.slug}",
+                        args=(problems[spec.problem], backends[spec.backend], spec.seed,
+                              spec.budget, str(trace), jobs > 1))
+                    proc.start()
+                    running.append(_Running(spec, proc, time.monotonic(), trace))
+                now = time.monotonic()
+                wait_for = 1.0 if timeout is None else max(
+                    0.01, min(r.started + timeout - now for r in running))
+                wait([r.process.sentinel for r in running], timeout=min(wait_for, 1.0))
+                now = time.monotonic()
+                for item in list(running):
+                    if not item.process.is_alive():
+                        item.process.join()
+                        running.remove(item)
+                        record(item, None)
+                    elif timeout is not None and now - item.started > timeout:
+                        _stop(item.process)
+                        running.remove(item)
+                        record(item, "timeout")
+        finally:
+            for item in running:  # interrupted: stop what is in flight; it reruns on resume
+                _stop(item.process)
+                item.trace.unlink(missing_ok=True)
+    return finished
+
+
+def _stop(process: Any) -> None:
+    process.terminate()
+    process.join(2.0)
+    if process.is_alive():
+        process.kill()
+        process.join(2.0)
+
+
+def pending_specs(specs: Iterable[RunSpec], done: Iterable[Mapping[str, Any]]) -> list[RunSpec]:
+    """The specs whose run is not recorded yet."""
+    seen = {(r["backend"], r["problem"], r["seed"], r["budget"]) for r in done}
+    return [s for s in specs if s.key not in seen]
+
+
+def default_jobs() -> int:
+    """One job per core."""
+    return os.cpu_count() or 1
