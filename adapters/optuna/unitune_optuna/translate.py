@@ -34,6 +34,13 @@ def _float_suggest(name: str, dim: Float) -> Suggest:
     low, high, log, step = dim.low, dim.high, dim.log, dim.step
     contains, snap = dim.contains, dim.snap
 
+    if step is None:
+        def suggest_continuous(trial: Any) -> float:
+            value = float(trial.suggest_float(name, low, high, log=log, step=None))
+            return value if low <= value <= high else snap(value)
+
+        return suggest_continuous
+
     def suggest(trial: Any) -> float:
         value = float(trial.suggest_float(name, low, high, log=log, step=step))
         return value if contains(value) else snap(value)
