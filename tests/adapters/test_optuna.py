@@ -330,3 +330,11 @@ def test_end_to_end_mixed_space_every_algorithm_finds_something_good():
         study = unitune.optimize(objective, space, backend=f"optuna.{algorithm}", n_trials=30, seed=1)
         assert len(study.trials) == 30
         assert study.best_value < 3.0
+
+
+def test_public_tell_fallback_without_optuna_private_helper(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna.study._tell", None)  # import now raises ImportError
+    study = unitune.optimize(_sphere, {"x": Float(0.0, 1.0)}, backend="optuna", n_trials=6, seed=0)
+    native = study.backend.optuna_study.trials
+    assert [t.value for t in native] == [t.value for t in study.trials]
+    assert all(t.state is optuna.trial.TrialState.COMPLETE for t in native)

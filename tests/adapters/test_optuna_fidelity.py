@@ -181,3 +181,40 @@ def test_different_seeds_give_different_proposals(algorithm):
     a = OptunaBackend(BOWL, seed=1, algorithm=algorithm, **options)
     b = OptunaBackend(BOWL, seed=2, algorithm=algorithm, **options)
     assert a.ask(3) != b.ask(3)
+
+
+# Fidelity on a conditional space: the native objective walks the same branches define-by-run.
+def _native_walk(trial, space: Space, params: dict) -> None:
+    for name, dim in space.items():
+        if isinstance(dim, Constant):
+            params[name] = dim.value
+            continue
+        if isinstance(dim, Float):
+            params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log, step=dim.step)
+        elif isinstance(dim, Int):
+            params[name] = trial.suggest_int(name, dim.low, dim.high, step=dim.step, log=dim.log)
+        else:
+            params[name] = trial.suggest_categorical(name, list(dim.choices))
+            branch = dim.branch(params[name])
+            if branch is not None:
+                _native_walk(trial, branch, params)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_fidelity_conditional_space(algorithm):
+    from unitune.testing import STANDARD_SPACES
+
+    space = STANDARD_SPACES["conditional"]
+    sampler = SAMPLERS[algorithm](seed=5, **OPTIONS.get(algorithm, {}))
+    native = optuna.create_study(sampler=sampler)
+    proposals = []
+
+    def objective(trial):
+        params = {}
+        _native_walk(trial, space, params)
+        proposals.append(params)
+        return score(params)
+
+    native.optimize(objective, n_trials=60)
+    assert unitune_proposals(algorithm, space, 5, 60) == proposals
