@@ -150,7 +150,7 @@ class HyperoptBackend(Backend):
             doc["result"] = result
             doc["state"] = self._base.JOB_STATE_DONE
             doc["refresh_time"] = _now()
-            self._trials.refresh()
+            # NEW -> DONE keeps the document in trials.trials: no refresh (O(n)) needed.
         else:
             self._insert([self._foreign_doc(trial, result)])
 
