@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from unitune.backend import Backend, Capabilities, Conversion, params_key
-from unitune.errors import BackendError, BackendNotInstalledError, SearchExhausted
+from unitune.errors import BackendError, BackendNotInstalledError, SearchExhausted, SpaceError
 from unitune.space import Space
 from unitune.trial import Direction, Trial, TrialState
 from unitune_hyperopt.algorithms import ALGORITHMS, SeedStream, build_suggest
@@ -169,7 +169,7 @@ class HyperoptBackend(Backend):
         """A finished document for a trial Hyperopt never proposed (replayed history)."""
         try:
             vals = self._translation.encode(trial.params)
-        except Exception as exc:
+        except SpaceError as exc:
             raise BackendError(f"trial {trial.number}: its parameters do not fit the space: {exc}") from exc
         [tid] = self._trials.new_trial_ids(1)
         misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
