@@ -141,6 +141,16 @@ class Backend(abc.ABC):
         return next(iter(cls.algorithms))
 
     @classmethod
+    def requires_of(cls, algorithm: str) -> Sequence[str]:
+        """Importable modules one algorithm needs (defaults to the class-wide ``requires``)."""
+        return cls.requires
+
+    @classmethod
+    def install_of(cls, algorithm: str) -> str:
+        """What to install for one algorithm (defaults to the class-wide ``install``)."""
+        return cls.install
+
+    @classmethod
     def capabilities_of(cls, algorithm: str) -> Capabilities:
         """Capabilities of one algorithm (defaults to the class-wide ``capabilities``)."""
         return cls.capabilities

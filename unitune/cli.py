@@ -18,20 +18,23 @@ _CAPS = ("conditional", "batch", "multi_objective", "replay", "seeded")
 
 
 def capability_matrix(infos: Sequence[BackendInfo] | None = None) -> str:
-    """A Markdown table of every backend algorithm and its declared capabilities."""
+    """A Markdown table of every backend algorithm, its declared capabilities and what it needs.
+
+    It depends on the declarations only, not on what happens to be installed.
+    """
     infos = list_backends() if infos is None else infos
-    head = "| backend | installed | " + " | ".join(c.replace("_", "-") for c in _CAPS) + " | description |"
+    head = "| backend | " + " | ".join(c.replace("_", "-") for c in _CAPS) + " | install | description |"
     rows = [head, "|" + "---|" * (len(_CAPS) + 3)]
     for info in infos:
         if not info.algorithms:
-            rows.append(f"| {info.name} | no: `{info.install_hint}` |" + " |" * len(_CAPS) + " |")
+            rows.append(f"| {info.name} |" + " |" * len(_CAPS) + f" `{info.install_hint}` | |")
             continue
         for i, (algorithm, text) in enumerate(info.algorithms.items()):
             name = info.name if i == 0 else f"{info.name}.{algorithm}"
             caps = info.capabilities[algorithm].as_dict()
             marks = " | ".join("yes" if caps[c] else "no" for c in _CAPS)
-            installed = "yes" if info.installed else f"no: `{info.install_hint}`"
-            rows.append(f"| `{name}` | {installed} | {marks} | {text} |")
+            install = info.algorithm_install.get(algorithm) or info.install_hint
+            rows.append(f"| `{name}` | {marks} | `{install}` | {text} |")
     return "\n".join(rows)
 
 
@@ -41,6 +44,7 @@ def _backends(args: argparse.Namespace) -> int:
         print(json.dumps([
             {"name": i.name, "installed": i.installed, "install": i.install_hint,
              "missing": list(i.missing), "algorithms": dict(i.algorithms),
+             "algorithm_missing": {a: list(m) for a, m in i.algorithm_missing.items()},
              "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()}}
             for i in infos
         ], indent=2))
@@ -58,6 +62,10 @@ def _backends(args: argparse.Namespace) -> int:
             caps = [c for c, on in info.capabilities[algorithm].as_dict().items() if on]
             label = f"{info.name}.{algorithm}" + (" (default)" if i == 0 else "")
             print(f"  {label:<24} {text}  [{', '.join(caps)}]")
+            needs = info.algorithm_missing.get(algorithm)
+            if needs:
+                print(f"  {'':<24} not usable here: missing {', '.join(needs)}; "
+                      f"{info.algorithm_install.get(algorithm) or info.install_hint}")
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -50,6 +50,8 @@ class BackendInfo:
     algorithms: Mapping[str, str]
     capabilities: Mapping[str, Capabilities]
     missing: tuple[str, ...] = ()
+    algorithm_missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    algorithm_install: Mapping[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -91,8 +93,9 @@ def load_backend_class(family: str) -> type[Backend]:
     return cls
 
 
-def _missing_requirements(cls: type[Backend]) -> tuple[str, ...]:
-    return tuple(mod for mod in cls.requires if importlib.util.find_spec(mod) is None)
+def _missing_requirements(cls: type[Backend], algorithm: str | None = None) -> tuple[str, ...]:
+    needed = cls.requires if algorithm is None else cls.requires_of(algorithm)
+    return tuple(mod for mod in needed if importlib.util.find_spec(mod) is None)
 
 
 def list_backends() -> list[BackendInfo]:
@@ -114,6 +117,8 @@ def list_backends() -> list[BackendInfo]:
                 algorithms=dict(cls.algorithms),
                 capabilities={a: cls.capabilities_of(a) for a in cls.algorithms},
                 missing=missing,
+                algorithm_missing={a: _missing_requirements(cls, a) for a in cls.algorithms},
+                algorithm_install={a: cls.install_of(a) for a in cls.algorithms},
             )
         )
     return infos
@@ -143,11 +148,13 @@ def make_backend(
         if isinstance(backend, str):
             family, algorithm = split_name(backend)
             cls = load_backend_class(family)
-            missing = _missing_requirements(cls)
+            missing = _missing_requirements(cls, algorithm or cls.default_algorithm())
             if missing:
+                hint = cls.install_of(algorithm or cls.default_algorithm()) or (
+                    "pip install " + KNOWN_DISTRIBUTIONS.get(family, family)
+                )
                 raise BackendNotInstalledError(
-                    f"backend {family!r} needs the missing module(s) {list(missing)!r}; "
-                    f"install with: {cls.install or 'pip install ' + KNOWN_DISTRIBUTIONS.get(family, family)}"
+                    f"backend {backend!r} needs the missing module(s) {list(missing)!r}; install with: {hint}"
                 )
         elif isinstance(backend, type) and issubclass(backend, Backend):
             cls = backend

@@ -81,15 +81,16 @@ class Study:
         self.seed = seed
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
-        self._storage = storage or InMemoryStorage()
+        self._storage = storage if storage is not None else InMemoryStorage()
         self._spec = ResultSpec(self.metric, len(self.directions))
         self._running: dict[int, TrialHandle] = {}
         self._next_number = len(self._storage.trials())
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
-        for trial in self._storage.trials():
+        for trial in self._storage.trials():  # a resumed study: the backend learns its history
             self._note_best(trial)
+            self.backend.tell(trial)
 
     # Reading results.
     @property

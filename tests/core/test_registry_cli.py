@@ -99,7 +99,7 @@ def test_cli_lists_backends_with_capabilities():
     names = {b["name"] for b in listed}
     assert {"random", "grid", "optuna", "hyperopt", "skopt"} <= names
     table = run_cli("backends", "--markdown").stdout
-    assert table.startswith("| backend | installed | conditional")
+    assert table.startswith("| backend | conditional | batch")
 
 
 def test_cli_conversion_report(tmp_path):

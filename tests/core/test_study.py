@@ -189,3 +189,16 @@ def test_a_killed_worker_never_corrupts_the_study():
     before = len(study.trials)
     study.optimize(lambda p: p["x"], n_trials=5)  # the study goes on with a working executor
     assert len(study.trials) == before + 5
+
+
+def test_a_study_resumed_from_storage_tells_the_backend_its_history():
+    from unitune.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    first = Study({"k": Int(0, 5)}, backend="grid", storage=storage)
+    first.optimize(lambda p: -p["k"], n_trials=3)
+    resumed = Study({"k": Int(0, 5)}, backend="grid", storage=storage)
+    assert resumed.best_value == -2
+    resumed.optimize(lambda p: -p["k"])
+    assert [t.params["k"] for t in resumed.trials] == [0, 1, 2, 3, 4, 5]
+    assert [t.number for t in resumed.trials] == list(range(6))
