@@ -139,6 +139,12 @@ def make_backend(
     In ``strict`` mode any lossy conversion of the space raises ConversionError.
     """
     options = dict(options or {})
+    reserved = sorted(set(options) & {"seed", "directions", "direction", "algorithm", "space"})
+    if reserved:
+        raise BackendError(
+            f"backend options {reserved!r} are set by the study, not through backend options: "
+            "pass seed=..., direction=... to the study and the algorithm in the name ('optuna.tpe')"
+        )
     if isinstance(backend, Backend):
         if options:
             raise BackendError("options cannot be applied to an already built backend instance")

@@ -68,6 +68,8 @@ def test_third_party_backend_class_and_instance_plug_in():
         make_backend(42, {"x": Float(0.0, 1.0)})
     with pytest.raises(BackendError, match=r"has no algorithm 'tpe'; choose one of \['random'\]"):
         make_backend("random.tpe", {"x": Float(0.0, 1.0)})
+    with pytest.raises(BackendError, match=r"backend options \['seed'\] are set by the study"):
+        unitune.Study({"x": Float(0.0, 1.0)}, backend="grid", backend_options={"seed": 3})
 
 
 def test_single_objective_backend_refuses_two_directions_before_the_study_starts():

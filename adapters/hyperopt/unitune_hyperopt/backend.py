@@ -22,7 +22,7 @@ from unitune.backend import Backend, Capabilities, Conversion, params_key
 from unitune.errors import BackendError, BackendNotInstalledError, SearchExhausted, SpaceError
 from unitune.space import Space
 from unitune.trial import Direction, Trial, TrialState
-from unitune_hyperopt.algorithms import ALGORITHMS, SeedStream, build_suggest
+from unitune_hyperopt.algorithms import ALGORITHMS, ATPE_INSTALL, SeedStream, build_suggest
 from unitune_hyperopt.translate import Translation
 
 __all__ = ["HyperoptBackend"]
@@ -55,6 +55,14 @@ class HyperoptBackend(Backend):
                                 replay=True, seeded=True)
     requires = ("hyperopt",)
     install = "pip install unitune-hyperopt"
+
+    @classmethod
+    def requires_of(cls, algorithm: str) -> tuple[str, ...]:
+        return (*cls.requires, "lightgbm", "sklearn") if algorithm == "atpe" else cls.requires
+
+    @classmethod
+    def install_of(cls, algorithm: str) -> str:
+        return ATPE_INSTALL if algorithm == "atpe" else cls.install
 
     def __init__(
         self,

@@ -43,6 +43,15 @@ class OptunaBackend(Backend):
     requires = ("optuna",)
     install = "pip install unitune-optuna"
 
+    @classmethod
+    def requires_of(cls, algorithm: str) -> tuple[str, ...]:
+        return (*cls.requires, *ALGORITHMS[algorithm].modules)
+
+    @classmethod
+    def install_of(cls, algorithm: str) -> str:
+        extra = ALGORITHMS[algorithm].extra
+        return f"pip install 'unitune-optuna[{extra}]'" if extra else cls.install
+
     def __init__(
         self,
         space: Space | Mapping[str, Any],
