@@ -136,8 +136,8 @@ def make_ml_problem(model: str, dataset: str, metric: str) -> Problem:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", UserWarning)
-            scores = cross_val_score(_estimator(model, task, params, metric == "nll"), x, y, cv=folds, scoring=scoring,
-                                     error_score="raise")
+            estimator = _estimator(model, task, params, metric == "nll")
+            scores = cross_val_score(estimator, x, y, cv=folds, scoring=scoring, error_score="raise")
         return sign * float(np.mean(scores))
 
     name = f"ml-{model}-{dataset}-{metric}"

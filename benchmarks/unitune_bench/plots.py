@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ def _convergence_plot(plt, sc: Scores, problem: str, info: dict[str, Any], order
         med = bayesmark_quantile(y, 0.5, axis=0)
         idx = rng.integers(0, len(y), size=(_BAND_BOOT, len(y)))
         boots = np.array([bayesmark_quantile(y[i], 0.5, axis=0) for i in idx])
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # bands stay empty where no seed has a value yet
+            warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanpercentile(np.where(np.isfinite(boots), boots, np.nan), [2.5, 97.5], axis=0)
         ax.plot(t, med, label=b, color=colors[b], ls="--" if b == "random" else "-")
         ax.fill_between(t, lo, hi, color=colors[b], alpha=0.15, lw=0)

@@ -162,7 +162,9 @@ def _entry_point_problems() -> list[Problem]:
         try:
             obj = ep.load()
         except ImportError as exc:
-            raise ProblemError(f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} failed to load: {exc}") from exc
+            raise ProblemError(
+                f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} failed to load: {exc}"
+            ) from exc
         out.extend(_as_problems(obj, f"entry point {ep.name!r}"))
     return out
 

@@ -35,7 +35,7 @@ def _f(x: float, digits: int = 3) -> str:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
@@ -81,7 +81,7 @@ def _headline(sc: Scores, order: list[str]) -> str:
             f"first or tied first on {r['firsts']} of {len(sc.borda)} problems.")
     if len(order) > 1 and "mean_score" in sc.summary[order[1]]:
         second = order[1]
-        s_lo, s_hi = sc.summary[second]["mean_score_ci"]
+        s_lo = sc.summary[second]["mean_score_ci"][0]
         overlap = s_lo <= hi
         text += (f" Runner-up: `{second}` ({_f(sc.summary[second]['mean_score'])})"
                  + ("; their intervals overlap, so the lead is not clear-cut." if overlap
@@ -103,9 +103,14 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
     head += f", optimum {optimum:.6g})" if optimum is not None else ", optimum unknown)"
     head += f". Significance level per pair α = {sc.alpha.get(p, float('nan')):.4f}."
     lines = [head, "",
-             "| Backend | Median best [95% CI] | Median simple regret | Mean score ↓ | AUC ↓ | Wins | Borda |",
+             "| Backend | Median best [95% CI] | Median simple regret | Mean score ↓ | AUC ↓ "
+             "| Wins | Borda |",
              "|:--|:--|--:|--:|--:|--:|--:|"]
-    for b in order:
+    def rank(b: str) -> tuple:
+        score = sc.mean_score.get(p, {}).get(b)
+        return (-sc.borda.get(p, {}).get(b, 0), math.inf if score is None else float(score[-1]))
+
+    for b in sorted(order, key=rank):
         curve = sc.curves[p].get(b)
         if curve is None or len(curve) == 0:
             continue
@@ -214,7 +219,8 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     for b in order:
         r = sc.summary[b]
         lo, hi = r["backend_ms_ci"]
-        lines.append(f"| {b} | {_f(r['backend_ms'], 2)} [{_f(lo, 2)}, {_f(hi, 2)}] | {_f(r['objective_ms'], 2)} |")
+        lines.append(f"| {b} | {_f(r['backend_ms'], 2)} [{_f(lo, 2)}, {_f(hi, 2)}] "
+                     f"| {_f(r['objective_ms'], 2)} |")
     if "overhead" in paths:
         lines += ["", f"![overhead]({paths['overhead']})"]
     lines += ["", "## Failed runs", ""]

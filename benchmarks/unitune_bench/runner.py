@@ -214,6 +214,7 @@ def run_all(
     queue = deque(specs)
     running: list[_Running] = []
     finished: list[dict[str, Any]] = []
+    _end_with_newline(out / RUNS_FILE)
     with open(out / RUNS_FILE, "a", encoding="utf-8") as runs_file:
         def record(item: _Running, forced: str | None) -> None:
             trials, end = _read_trace(item.trace)
@@ -266,6 +267,15 @@ def run_all(
                 _stop(item.process)
                 item.trace.unlink(missing_ok=True)
     return finished
+
+
+def _end_with_newline(path: Path) -> None:
+    """After an interrupted write the file may end mid-line; start the next record on a new line."""
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
 
 
 def _stop(process: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ def bayesmark_quantile(x: Sequence[float] | np.ndarray, q: float, axis: int = -1
     """
     x = np.sort(np.asarray(x, dtype=float), axis=axis)
     n = x.shape[axis]
-    idx = max(int(math.ceil(n * q)), 1) - 1
+    idx = max(math.ceil(n * q), 1) - 1
     return np.take(x, idx, axis=axis)
 
 
@@ -196,7 +197,9 @@ def _summarize(sc: Scores, rng: np.random.Generator, runs: Sequence[Mapping[str,
             row["leaderboard"] = 100 * (1 - float(curve[-1]))
             row["mean_score_ci"] = _score_ci(sc, b, scored, rng)
             med = [sc.median_score[p][b] for p in scored if b in sc.median_score[p]]
-            row["median_score_curve"] = np.nanmedian(np.array(med), axis=0)
+            with warnings.catch_warnings():  # a budget where every problem is n/a stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                row["median_score_curve"] = np.nanmedian(np.array(med), axis=0)
             row["median_score"] = float(row["median_score_curve"][-1])
             row["auc"] = float(np.mean([np.mean(sc.auc[p][b]) for p in scored if b in sc.auc[p]]))
         row["borda"] = sum(sc.borda[p].get(b, 0) for p in sc.borda)

@@ -38,15 +38,13 @@ SUITES: dict[str, Suite] = {
     "standard": Suite(
         name="standard",
         problems=("tag:synthetic", "ml-dt-breast-acc", "ml-rf-wine-acc", "ml-mlp-iris-acc",
-                  "ml-svm-wine-acc", "ml-knn-digits-acc", "ml-ada-breast-acc",
-                  "ml-linear-breast-nll", "ml-linear-diabetes-mse", "ml-svm-diabetes-mae",
-                  "ml-rf-diabetes-mse"),
-        seeds=5,
+                  "ml-svm-wine-acc", "ml-knn-digits-acc", "ml-linear-diabetes-mse"),
+        seeds=10,
         budget=50,
         timeout=900.0,
         extra_backends=("optuna.cmaes", "hyperopt.anneal"),
-        description="10 synthetic and 10 ML problems, 5 seeds, 50 trials, plus CMA-ES and "
-                    "annealing; roughly 30-60 minutes on 2 cores (scikit-optimize's GP dominates)",
+        description="10 synthetic and 6 ML problems, 10 seeds, 50 trials, plus CMA-ES and "
+                    "annealing; roughly an hour on 2 cores (scikit-optimize's GP dominates)",
     ),
     "full": Suite(
         name="full",

@@ -1,0 +1,166 @@
+"""End to end: real backends in real worker processes, crashes, hangs, resume, report, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from unitune_bench import render_report, run_benchmark
+from unitune_bench.cli import main
+from unitune_bench.runner import read_runs
+
+from unitune import Backend
+from unitune.errors import UnituneError
+
+
+class CrashingBackend(Backend):
+    """Proposes two random points, then raises."""
+
+    name = "crashing"
+    algorithms = {"crashing": "fails on the third ask"}
+
+    def __init__(self, space, *, seed=None, directions=("minimize",), algorithm=None):
+        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
+        self.asked = 0
+
+    def ask(self, n=1):
+        self.asked += 1
+        if self.asked > 2:
+            raise RuntimeError("backend exploded on purpose")
+        return [self.space.sample(seed=self.asked) for _ in range(n)]
+
+    def tell(self, trial):
+        pass
+
+
+class HangingBackend(CrashingBackend):
+    """Never answers its first ask."""
+
+    name = "hanging"
+    algorithms = {"hanging": "sleeps forever"}
+
+    def ask(self, n=1):
+        time.sleep(600)
+        return []
+
+
+class DyingBackend(CrashingBackend):
+    """Kills its own process (as a segfault in a C extension would)."""
+
+    name = "dying"
+    algorithms = {"dying": "exits the process"}
+
+    def ask(self, n=1):
+        os._exit(3)
+
+
+def _tiny(out: Path, **kwargs):
+    options = {"backends": ["random", "grid", "optuna.tpe"], "problems": ["branin", "conditional"],
+               "seeds": 2, "budget": 6, "jobs": 2, "timeout": 60.0, "out": out, "progress": False}
+    options.update(kwargs)
+    return run_benchmark("quick", **options)
+
+
+def test_tiny_suite_end_to_end(tmp_path) -> None:
+    result = _tiny(tmp_path)
+    assert len(result.new_runs) == 12
+    runs = read_runs(tmp_path)
+    assert {(r["backend"], r["status"]) for r in runs} >= {("random", "ok"), ("optuna.tpe", "ok")}
+    for run in runs:
+        assert run["status"] in ("ok", "exhausted")
+        assert len(run["trials"]) == 6
+        for trial in run["trials"]:
+            assert trial["ask"] >= 0 and trial["tell"] >= 0 and trial["objective"] >= 0
+        bests = [t["best"] for t in run["trials"]]
+        assert bests == [min(v for v in [t["value"] for t in run["trials"][: i + 1]]) for i in range(6)]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seeds"] == [0, 1] and manifest["budget"] == 6
+    assert manifest["versions"]["optuna"] and manifest["machine"]["cpus"]
+    assert set(manifest["problems"]) == {"branin", "conditional"}
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("# unitune benchmark: quick suite")
+    assert "**Winner: `" in summary.splitlines()[2]
+    for name in ("scores.png", "score_vs_budget.png", "overhead.png", "convergence/branin.png",
+                 "convergence/conditional.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 5000
+    with open(tmp_path / "leaderboard.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["backend"] for r in rows} == {"random", "grid", "optuna.tpe"}
+    random_row = next(r for r in rows if r["backend"] == "random")
+    assert float(random_row["median_score"]) == 1.0
+
+
+def test_crash_hang_and_death_are_recorded_without_stopping_the_rest(tmp_path) -> None:
+    started = time.monotonic()
+    result = run_benchmark(
+        "quick", backends={"crashing": CrashingBackend, "hanging": HangingBackend,
+                           "dying": DyingBackend},
+        problems=["branin"], seeds=2, budget=5, jobs=2, timeout=3.0, out=tmp_path, progress=False)
+    assert time.monotonic() - started < 40
+    status = {(r["backend"], r["seed"]): r for r in read_runs(tmp_path)}
+    assert len(status) == 8
+    assert all(status[("random", s)]["status"] == "ok" for s in (0, 1))
+    crash = status[("crashing", 0)]
+    assert crash["status"] == "failed"
+    assert "backend exploded on purpose" in crash["error"]
+    assert len(crash["trials"]) == 2
+    assert status[("hanging", 0)]["status"] == "timeout"
+    assert "per-run limit of 3 s" in status[("hanging", 0)]["error"]
+    assert status[("dying", 1)]["status"] == "crashed"
+    assert "exited with code 3" in status[("dying", 1)]["error"]
+    summary = result.summary_path.read_text()
+    assert "## Failed runs" in summary and "timeout" in summary and "**2/2**" in summary
+
+
+def test_interrupted_benchmark_resumes_where_it_stopped(tmp_path) -> None:
+    _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=4)
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()
+    # Simulate an interruption: the last run is lost and another was cut mid-write.
+    (tmp_path / "runs.jsonl").write_text("\n".join(lines[:1]) + "\n" + lines[1][:40])
+    again = _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=4)
+    assert again.skipped == 1
+    assert sorted(r["seed"] for r in again.new_runs) == [1, 2]
+    assert sorted(r["seed"] for r in read_runs(tmp_path)) == [0, 1, 2]
+    done = _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=4)
+    assert done.new_runs == [] and done.skipped == 3
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["invocations"]) == 3
+    with pytest.raises(UnituneError, match="budget of 4 trials, not 9"):
+        _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=9)
+
+
+def test_same_seeds_reach_every_backend_and_runs_are_reproducible(tmp_path) -> None:
+    _tiny(tmp_path / "a", backends=["random", "optuna.tpe"], problems=["branin"])
+    _tiny(tmp_path / "b", backends=["random", "optuna.tpe"], problems=["branin"])
+    first, second = read_runs(tmp_path / "a"), read_runs(tmp_path / "b")
+    key = lambda r: (r["backend"], r["seed"])  # noqa: E731
+    values = {key(r): [t["value"] for t in r["trials"]] for r in first}
+    assert values == {key(r): [t["value"] for t in r["trials"]] for r in second}
+    assert {r["seed"] for r in first if r["backend"] == "optuna.tpe"} == {0, 1}
+
+
+def test_cli_runs_reports_and_rejects_bad_input(tmp_path, capsys) -> None:
+    out = tmp_path / "res"
+    code = main(["--backends", "random", "--problems", "six_hump_camel", "--seeds", "2",
+                 "--budget", "3", "--jobs", "1", "--out", str(out), "--no-progress"])
+    assert code == 0
+    assert "2 runs done (0 failed, 0 already saved)" in capsys.readouterr().out
+    (out / "summary.md").unlink()
+    assert main(["report", str(out), "--no-plots"]) == 0
+    assert (out / "summary.md").exists()
+    assert main(["--problems", "no-such-problem", "--out", str(out)]) == 2
+    assert "no problem matches 'no-such-problem'" in capsys.readouterr().err
+    with pytest.raises(UnituneError, match="holds no benchmark results"):
+        render_report(tmp_path / "empty")
+
+
+def test_python_dash_m_entry_point() -> None:
+    proc = subprocess.run([sys.executable, "-m", "unitune_bench", "--help"], capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert "--quick" in proc.stdout and "--problem-path" in proc.stdout
