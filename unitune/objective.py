@@ -92,7 +92,7 @@ class ResultSpec:
     n_values: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """The result of running an objective once, before it becomes a trial record."""
 
@@ -121,6 +121,12 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
 
     Raises ObjectiveResultError with the reason when the return is unusable or non-finite.
     """
+    if type(result) is float and spec.n_values == 1:  # the common case, kept cheap
+        if not math.isfinite(result):
+            raise ObjectiveResultError(
+                f"objective returned the non-finite value {result!r}; NaN and infinities mark a trial FAILED"
+            )
+        return (result,), {}, {}
     user_attrs: dict[str, Any] = {}
     metrics: dict[str, float] = {}
     if isinstance(result, Result):
@@ -216,8 +222,8 @@ def evaluate(
 
 
 def _ended(handle: TrialHandle, state: TrialState, **fields: Any) -> Outcome:
-    return Outcome(state=state, user_attrs=dict(handle.user_attrs),
-                   intermediate=dict(handle.intermediate), finished_at=time.time(), **fields)
+    return Outcome(state, user_attrs=handle.user_attrs.copy(), intermediate=handle.intermediate.copy(),
+                   finished_at=time.time(), **fields)
 
 
 def failure_outcome(reason: str, handle: TrialHandle | None = None) -> Outcome:

@@ -19,7 +19,6 @@ from typing import Any
 
 from unitune.backend import Backend
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
-from unitune.execution import InlineExecutor
 from unitune.objective import (
     Outcome,
     ResultSpec,
@@ -306,12 +305,22 @@ class Study:
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
-        executor = executor or InlineExecutor()
         self._stop_requested = False
         bar = _progress_bar(show_progress, n_trials)
         in_flight: dict[Future, TrialHandle] = {}
         asked = 0
         exhausted = False
+
+        def record(handle: TrialHandle, outcome: Outcome) -> None:
+            trial = self._finish(handle, outcome)
+            if bar is not None:
+                bar.update(1)
+                if self._best is not None:
+                    bar.set_postfix(best=f"{self._best.values[0]:.6g}", refresh=False)
+            for callback in callbacks:
+                callback(self, trial)
+            self._check_failures(max_consecutive_failures)
+
         try:
             while True:
                 # Keep up to batch_size trials in flight while the budget allows.
@@ -327,6 +336,11 @@ class Study:
                         exhausted = True
                         handles = []
                     asked += len(handles)
+                    if executor is None:  # inline: the fast path, no futures
+                        for handle in handles:
+                            record(handle, evaluate(objective, handle, self._spec, pass_trial))
+                        if handles:
+                            continue
                     for handle in handles:
                         in_flight[self._submit(executor, objective, handle, pass_trial)] = handle
                 if not in_flight:
@@ -334,14 +348,7 @@ class Study:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     handle = in_flight.pop(future)
-                    trial = self._finish(handle, _outcome_of(future, handle))
-                    if bar is not None:
-                        bar.update(1)
-                        if self._best is not None:
-                            bar.set_postfix(best=f"{self._best.values[0]:.6g}", refresh=False)
-                    for callback in callbacks:
-                        callback(self, trial)
-                    self._check_failures(max_consecutive_failures)
+                    record(handle, _outcome_of(future, handle))
         except KeyboardInterrupt:
             logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
             for future in in_flight:

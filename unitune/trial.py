@@ -52,6 +52,8 @@ class Direction(str, enum.Enum):
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not mapping:
         return _EMPTY
+    if type(mapping) is MappingProxyType:  # already read-only (the study hands out private copies)
+        return mapping
     return MappingProxyType(dict(mapping))
 
 
@@ -79,12 +81,10 @@ class Trial:
     def __post_init__(self) -> None:
         from unitune.errors import UnituneError
 
-        if not isinstance(self.state, TrialState):
+        if type(self.state) is not TrialState:
             object.__setattr__(self, "state", TrialState(self.state))
         if self.state is TrialState.COMPLETE:
-            if not self.values or not all(
-                isinstance(v, float) and math.isfinite(v) for v in self.values
-            ):
+            if not self.values or not all(type(v) is float and math.isfinite(v) for v in self.values):
                 raise UnituneError(
                     f"trial {self.number}: a COMPLETE trial needs finite float values, got {self.values!r}"
                 )
