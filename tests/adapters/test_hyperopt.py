@@ -25,8 +25,9 @@ from unitune.testing import STANDARD_SPACES, backend_checks, check_params
 from unitune.trial import Direction, Trial, TrialState
 
 HAS_ATPE_DEPS = all(importlib.util.find_spec(m) is not None for m in ("lightgbm", "sklearn"))
-ALGORITHMS = ["tpe", "random", "anneal"] + (["atpe"] if HAS_ATPE_DEPS else [])
 needs_atpe = pytest.mark.skipif(not HAS_ATPE_DEPS, reason="lightgbm not installed (extra 'atpe')")
+# ATPE trains LightGBM models on every ask: thorough but slow, so its cases are marked slow.
+ALGORITHMS = ["tpe", "random", "anneal", pytest.param("atpe", marks=[needs_atpe, pytest.mark.slow])]
 
 
 def _name(algorithm: str) -> str:
@@ -300,6 +301,7 @@ def test_atpe_without_lightgbm_says_what_to_install():
 
 
 @needs_atpe
+@pytest.mark.slow
 def test_atpe_end_to_end_and_reproducible():
     space = {"x": Float(-5.0, 5.0), "k": Categorical(["a", "b"])}
     runs = [unitune.optimize(lambda p: (p["x"] - 1) ** 2, space, backend="hyperopt.atpe",
