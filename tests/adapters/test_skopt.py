@@ -90,7 +90,8 @@ def test_discovery():
 
 def _fast_gp(space, seed=None, directions=("minimize",)):
     return make_backend("skopt.gp", space, seed=seed, directions=directions,
-                        options={"n_initial_points": 5, "acq_optimizer": "sampling"})
+                        options={"n_initial_points": 5, "acq_optimizer": "sampling",
+                                 "acq_optimizer_kwargs": {"n_points": 1000}})
 
 
 # Conformance: every check, every algorithm. Trees and random run with skopt's defaults; the GP
