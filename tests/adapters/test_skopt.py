@@ -244,6 +244,9 @@ def test_flat_space_is_exact_and_accepted_in_strict_mode():
     assert all(c.fidelity is Fidelity.EXACT for c in report.values())
     assert "Integer(0, 4)" in report["a"].detail
     assert "exact by emulation" in report["b"].detail
+    one_call = unitune.conversion_report("skopt.gbrt", space)
+    assert [c.param for c in one_call] == ["a", "b", "c", "d"]
+    assert "labels ['None', '2.5']" in one_call[3].detail
 
 
 def test_space_without_searched_dimensions():
