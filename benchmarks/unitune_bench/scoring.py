@@ -158,6 +158,13 @@ def compute_scores(runs: Sequence[Mapping[str, Any]], problem_info: Mapping[str,
         base = sc.curves[p].get(baseline)
         base_med = (bayesmark_quantile(base, 0.5, axis=0) if base is not None and len(base)
                     else np.full(budget, np.nan))
+        # Where random search's median best is the best value ever seen, the denominator is only
+        # the padding: Bayesmark warns that the score is meaningless; we leave it undefined.
+        defined = np.isfinite(base_med) & (base_med > min(all_losses))
+        if base is not None and len(base) and not defined.all():
+            sc.notes.append(f"{p}: random search's median best is the best value seen at "
+                            f"{int((~defined).sum())} of {budget} budgets; the median score is "
+                            "undefined there (n/a)")
         optimum = info.get("optimum")
         sc.mean_score[p], sc.median_score[p], sc.regret[p], sc.auc[p] = {}, {}, {}, {}
         for b, curve in sc.curves[p].items():
@@ -169,8 +176,7 @@ def compute_scores(runs: Sequence[Mapping[str, Any]], problem_info: Mapping[str,
                     sc.mean_score[p][b] = normed.mean(axis=0)
                     sc.auc[p][b] = normed.mean(axis=1)
                     med = bayesmark_quantile(curve, 0.5, axis=0)
-                    sc.median_score[p][b] = np.where(np.isfinite(base_med), (med - opt) / (base_med - opt),
-                                                     np.nan)
+                    sc.median_score[p][b] = np.where(defined, (med - opt) / (base_med - opt), np.nan)
             if optimum is not None:
                 sc.regret[p][b] = curve[:, -1] - sign * optimum
         finals = {b: c[:, -1] for b, c in sc.curves[p].items() if len(c)}

@@ -141,3 +141,22 @@ def test_user_problems_load_from_a_python_path(tmp_path, monkeypatch) -> None:
     with pytest.raises(ProblemError, match="two problems are named 'branin'"):
         all_problems([Problem("branin", {"x": Float(0.0, 1.0)}, lambda p: 0.0)])
     sys.modules.pop("my_problems", None)
+
+
+def test_entry_point_problems_join_the_registry(monkeypatch) -> None:
+    import unitune_bench.problem as problem_module
+
+    class FakeEntryPoint:
+        name = "plugin"
+
+        def load(self):
+            return [Problem("plugin-bowl", {"x": Float(0.0, 1.0)}, lambda p: p["x"] ** 2, optimum=0.0)]
+
+    def fake_entry_points(*, group):
+        assert group == "unitune.problems"
+        return [FakeEntryPoint()]
+
+    monkeypatch.setattr(problem_module, "entry_points", fake_entry_points)
+    factories = all_problems()
+    assert factories["plugin-bowl"]().optimum == 0.0
+    assert [p.name for p in select_problems(["plugin-*"], factories)] == ["plugin-bowl"]

@@ -93,7 +93,8 @@ def test_tiny_suite_end_to_end(tmp_path) -> None:
         rows = list(csv.DictReader(fh))
     assert {r["backend"] for r in rows} == {"random", "grid", "optuna.tpe"}
     random_row = next(r for r in rows if r["backend"] == "random")
-    assert float(random_row["median_score"]) == 1.0
+    # 1 by construction, or undefined where random search itself found the best value seen.
+    assert float(random_row["median_score"]) == 1.0 or "undefined" in summary
 
 
 def test_crash_hang_and_death_are_recorded_without_stopping_the_rest(tmp_path) -> None:

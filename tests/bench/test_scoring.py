@@ -112,3 +112,12 @@ def test_bootstrap_is_seeded() -> None:
     b = bootstrap_ci(data, np.mean, rng=np.random.default_rng(0))
     assert a == b
     assert a[0] < 4.5 < a[1]
+
+
+def test_median_score_is_undefined_where_random_found_the_best() -> None:
+    runs = [_run("random", "p", s, [0.1, 0.2, 0.3, 0.4]) for s in range(3)]
+    runs += [_run("other", "p", s, [0.5, 0.6, 0.7, 0.8]) for s in range(3)]
+    sc = compute_scores(runs, {"p": INFO["p"]}, 4)
+    assert np.isnan(sc.median_score["p"]["other"]).all()
+    assert any("median score is undefined" in note for note in sc.notes)
+    assert sc.mean_score["p"]["random"][-1] == pytest.approx(0.0, abs=1e-9)
