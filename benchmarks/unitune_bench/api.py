@@ -57,7 +57,12 @@ def default_backends(suite: str | Suite = "quick") -> list[str]:
     """Every installed backend family at its default algorithm, plus the suite's extras;
     random search first (the baselines come from it)."""
     suite = _suite(suite)
-    installed = {info.name: list(info.algorithms) for info in list_backends() if info.installed}
+    # Only algorithms whose own requirements are met (optuna.gp needs torch, hyperopt.atpe lightgbm).
+    installed = {
+        info.name: [a for a in info.algorithms if not info.algorithm_missing.get(a)]
+        for info in list_backends() if info.installed
+    }
+    installed = {family: algorithms for family, algorithms in installed.items() if algorithms}
     labels: list[str] = []
     for family, algorithms in installed.items():
         if suite.all_algorithms and len(algorithms) > 1:

@@ -25,7 +25,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from unitune import Backend, Study
+from unitune import Backend, Space, Study
 from unitune.errors import SearchExhausted, UnituneError
 from unitune_bench.problem import Problem
 
@@ -62,6 +62,15 @@ class RunSpec:
         return f"{self.backend}__{self.problem}__{self.seed}__{self.budget}".replace("/", "_")
 
 
+def grid_options(space: Space, budget: int) -> dict[str, Any]:
+    """Grid search under a budget: the finest resolution whose grid fits the budget, visited in a
+    seeded random order, so that a grid larger than the budget is not cut off along its first axes."""
+    resolution = 2
+    while resolution < 100 and len(space.grid(resolution + 1)) <= budget:
+        resolution += 1
+    return {"resolution": resolution, "shuffle": True}
+
+
 def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
                 trace: Callable[[dict[str, Any]], None]) -> str:
     """Run one study by hand and report each trial to ``trace``; return the final status.
@@ -69,7 +78,8 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
     The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone.
     An exception in the objective is a FAILED trial; an exception in the backend ends the run.
     """
-    study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction)
+    study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction,
+                  backend_options=grid_options(problem.space, budget) if backend == "grid" else None)
     best: float | None = None
     for number in range(budget):
         start = time.perf_counter()
