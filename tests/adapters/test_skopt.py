@@ -271,8 +271,9 @@ def test_batch_ask_uses_constant_liar_like_skopt():
                      for x in expected]
 
 
-def test_pending_points_are_not_proposed_again():
-    backend = build("gp", FLAT, seed=4, **FAST)
+@pytest.mark.parametrize("algorithm", ["gp", "gbrt", "random"])
+def test_pending_points_are_not_proposed_again(algorithm):
+    backend = build(algorithm, FLAT, seed=4, **fast(algorithm))
     drive(backend, FLAT, flat_objective, 5)
     first = backend.ask(3)
     second = backend.ask(3)  # skopt alone would return its cached batch again
