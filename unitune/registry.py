@@ -154,9 +154,10 @@ def make_backend(
         if isinstance(backend, str):
             family, algorithm = split_name(backend)
             cls = load_backend_class(family)
-            missing = _missing_requirements(cls, algorithm or cls.default_algorithm())
+            chosen = algorithm or cls.default_algorithm()
+            missing = _missing_requirements(cls, chosen) if chosen in cls.algorithms else ()
             if missing:
-                hint = cls.install_of(algorithm or cls.default_algorithm()) or (
+                hint = cls.install_of(chosen) or (
                     "pip install " + KNOWN_DISTRIBUTIONS.get(family, family)
                 )
                 raise BackendNotInstalledError(

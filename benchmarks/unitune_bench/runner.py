@@ -63,10 +63,11 @@ class RunSpec:
 
 
 def grid_options(space: Space, budget: int) -> dict[str, Any]:
-    """Grid search under a budget: the finest resolution whose grid fits the budget, visited in a
-    seeded random order, so that a grid larger than the budget is not cut off along its first axes."""
+    """Grid search under a budget: the coarsest grid with at least ``budget`` points (so the whole
+    budget is used), visited in a seeded random order, so that a grid larger than the budget is not
+    cut off along its first axes."""
     resolution = 2
-    while resolution < 100 and len(space.grid(resolution + 1)) <= budget:
+    while resolution < 100 and len(space.grid(resolution)) < budget:
         resolution += 1
     return {"resolution": resolution, "shuffle": True}
 
