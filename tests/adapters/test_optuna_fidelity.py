@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import optuna
@@ -21,15 +22,19 @@ from unitune.trial import Trial
 # The native QMCSampler built here warns that it is experimental; the adapter silences that itself.
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
-ALGORITHMS = ["tpe", "random", "cmaes", "qmc", "nsga2"]
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+# GP needs torch (CI installs the CPU build); it fits a Gaussian process per trial, so it is slow.
+ALGORITHMS = ["tpe", "random", "cmaes", "qmc", "nsga2", pytest.param("gp", marks=[
+    pytest.mark.slow, pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")])]
 # Small settings so that the model-based part of each sampler runs within a dozen trials.
-OPTIONS = {"tpe": {"n_startup_trials": 4}, "nsga2": {"population_size": 4}}
+OPTIONS = {"tpe": {"n_startup_trials": 4}, "nsga2": {"population_size": 4}, "gp": {"n_startup_trials": 4}}
 SAMPLERS = {
     "tpe": optuna.samplers.TPESampler,
     "random": optuna.samplers.RandomSampler,
     "cmaes": optuna.samplers.CmaEsSampler,
     "qmc": optuna.samplers.QMCSampler,
     "nsga2": optuna.samplers.NSGAIISampler,
+    "gp": optuna.samplers.GPSampler,
 }
 
 
