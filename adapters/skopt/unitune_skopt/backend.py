@@ -208,6 +208,7 @@ class SkoptBackend(Backend):
         if not trial.state.is_finished:
             raise BackendError(f"skopt: tell needs a finished trial, trial {trial.number} is running")
         key = params_key(trial.params)
+        point = self._pending_points.get(key)  # the point skopt proposed, when it was ours
         if self._pending[key]:
             self._pending[key] -= 1
             if not self._pending[key]:
@@ -217,7 +218,8 @@ class SkoptBackend(Backend):
         self._told += 1
         if self._opt is None:
             return
-        point = self._codec.encode(trial.params)
+        if point is None:
+            point = self._codec.encode(trial.params)
         if trial.state is TrialState.COMPLETE:
             if len(trial.values) != 1:
                 raise BackendError(
