@@ -180,8 +180,10 @@ def _progress(show: bool, total: int, initial: int, name: str):
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+    # In a log file (CI) a line every 15 s is plenty; on a terminal the bar refreshes freely.
+    interval = 0.1 if sys.stderr.isatty() else 15.0
     return tqdm(total=total, initial=initial, desc=f"unitune bench {name}", unit="run",
-                file=sys.stderr, dynamic_ncols=True)
+                file=sys.stderr, dynamic_ncols=True, mininterval=interval)
 
 
 def _merge_manifest(out_dir: Path, suite: Suite, budget: int, seeds: list[int], labels: list[str],

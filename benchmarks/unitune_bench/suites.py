@@ -29,11 +29,11 @@ SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
         problems=("branin", "hartmann6", "mixed", "conditional", "ml-svm-wine-acc"),
-        seeds=5,
-        budget=20,
+        seeds=6,
+        budget=30,
         timeout=120.0,
         description="every installed backend at its default algorithm, 5 problems (continuous, "
-                    "mixed, conditional, one ML), 5 seeds, 20 trials; under 3 minutes on 2 cores",
+                    "mixed, conditional, one ML), 6 seeds, 30 trials; about 75 s on 2 cores",
     ),
     "standard": Suite(
         name="standard",
