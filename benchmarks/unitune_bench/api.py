@@ -153,7 +153,7 @@ def run_benchmark(
         nonlocal failures
         failures += run["status"] not in ("ok", "exhausted")
         if bar is not None:
-            bar.set_postfix_str(f"failed={failures} last={run['backend']}/{run['problem']}")
+            bar.set_postfix_str(f"failed={failures} last={run['backend']}/{run['problem']}", refresh=False)
             bar.update(1)
 
     try:
