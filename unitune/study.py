@@ -303,6 +303,10 @@ class Study:
         cleanly: finished trials are kept, trials in flight are recorded as FAILED.
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+        if n_trials is None and timeout is None and self.space.cardinality is None:
+            raise UnituneError(
+                "give n_trials or timeout: this space is continuous, so the search would never end"
+            )
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
         self._stop_requested = False
@@ -437,10 +441,6 @@ def optimize(
     """
     study = Study(space, backend, direction=direction, metric=metric, seed=seed,
                   backend_options=backend_options, strict=strict)
-    if n_trials is None and timeout is None and study.space.cardinality is None:
-        raise UnituneError(
-            "give n_trials or timeout: this space is continuous, so the search would never end"
-        )
     return study.optimize(objective, n_trials, timeout, batch_size=batch_size, executor=executor,
                           callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
                           show_progress=show_progress)

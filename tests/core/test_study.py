@@ -73,6 +73,8 @@ def test_timeout_budget_stops_the_loop():
 def test_unbounded_continuous_search_is_refused():
     with pytest.raises(UnituneError, match="give n_trials or timeout"):
         unitune.optimize(quadratic, SPACE)
+    with pytest.raises(UnituneError, match="give n_trials or timeout"):
+        Study(SPACE).optimize(quadratic)
     with pytest.raises(UnituneError, match=r"n_trials must be a positive integer or None, got 0"):
         unitune.optimize(quadratic, SPACE, n_trials=0)
 
