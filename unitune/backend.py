@@ -71,8 +71,16 @@ class Conversion:
 
 
 def params_key(params: Mapping[str, Any]) -> tuple:
-    """A hashable, order-independent key of a parameter dict (lists become tuples)."""
-    return tuple(sorted((name, _hashable(value)) for name, value in params.items()))
+    """A hashable, order-independent, type-aware key of a parameter dict (``1``, ``1.0`` and
+    ``True`` differ; lists and dicts of constants become tuples). Backends call it per trial."""
+    items = []
+    for name, value in params.items():
+        cls = type(value)
+        if cls is list or cls is dict:
+            value = _hashable(value)
+        items.append((name, cls, value))
+    items.sort()  # names are unique, so only names are ever compared
+    return tuple(items)
 
 
 def _hashable(value: Any) -> Any:

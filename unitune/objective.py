@@ -21,6 +21,8 @@ from typing import Any
 from unitune.errors import ObjectiveResultError, UnituneError
 from unitune.trial import TrialState
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
 __all__ = ["Outcome", "Result", "ResultSpec", "TrialHandle", "TrialPruned", "evaluate", "interpret"]
 
 
@@ -98,10 +100,10 @@ class Outcome:
 
     state: TrialState
     values: tuple[float, ...] | None = None
-    metrics: Mapping[str, float] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     failure: str | None = None
-    user_attrs: Mapping[str, Any] = field(default_factory=dict)
-    intermediate: Mapping[int, float] = field(default_factory=dict)
+    user_attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
     finished_at: float = 0.0
 
 
@@ -217,13 +219,19 @@ def evaluate(
     except Exception as exc:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return _ended(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
-    handle.user_attrs.update(user_attrs)
-    return _ended(handle, TrialState.COMPLETE, values=values, metrics=metrics)
+    if user_attrs:
+        handle.user_attrs.update(user_attrs)
+    return Outcome(TrialState.COMPLETE, values, metrics or _EMPTY, None, _copy(handle.user_attrs),
+                   _copy(handle.intermediate), time.time())
 
 
 def _ended(handle: TrialHandle, state: TrialState, **fields: Any) -> Outcome:
-    return Outcome(state, user_attrs=handle.user_attrs.copy(), intermediate=handle.intermediate.copy(),
+    return Outcome(state, user_attrs=_copy(handle.user_attrs), intermediate=_copy(handle.intermediate),
                    finished_at=time.time(), **fields)
+
+
+def _copy(mapping: dict) -> Mapping:
+    return MappingProxyType(dict(mapping)) if mapping else _EMPTY
 
 
 def failure_outcome(reason: str, handle: TrialHandle | None = None) -> Outcome:

@@ -230,17 +230,10 @@ class Study:
 
     def _finish(self, handle: TrialHandle, outcome: Outcome) -> Trial:
         del self._running[handle.number]
-        trial = Trial(
-            number=handle.number,
-            params=handle.params,
-            state=outcome.state,
-            values=outcome.values,
-            metrics=outcome.metrics,
-            failure=outcome.failure,
-            started_at=handle.started_at,
-            finished_at=outcome.finished_at,
-            user_attrs=outcome.user_attrs,
-            intermediate=outcome.intermediate,
+        trial = Trial(  # positional: this runs once per trial
+            handle.number, handle.params, outcome.state, outcome.values, outcome.metrics,
+            outcome.failure, handle.started_at, outcome.finished_at, outcome.user_attrs,
+            outcome.intermediate,
         )
         self._storage.append(trial)
         self._note_best(trial)

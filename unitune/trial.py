@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from unitune.errors import UnituneError
+
 __all__ = ["Direction", "Trial", "TrialState"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -37,8 +39,6 @@ class Direction(str, enum.Enum):
     @classmethod
     def parse(cls, value: str | Direction) -> Direction:
         """Accept ``"minimize"``/``"maximize"`` (any case) or a Direction."""
-        from unitune.errors import UnituneError
-
         try:
             return cls(value.lower() if isinstance(value, str) else value)
         except ValueError:
@@ -79,19 +79,26 @@ class Trial:
     intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
 
     def __post_init__(self) -> None:
-        from unitune.errors import UnituneError
-
-        if type(self.state) is not TrialState:
-            object.__setattr__(self, "state", TrialState(self.state))
-        if self.state is TrialState.COMPLETE:
-            if not self.values or not all(type(v) is float and math.isfinite(v) for v in self.values):
+        # Runs once per trial on the study's hot path: kept to plain checks.
+        state, values = self.state, self.values
+        if type(state) is not TrialState:
+            state = TrialState(state)
+            object.__setattr__(self, "state", state)
+        if state is TrialState.COMPLETE:
+            if not values or not all([type(v) is float and math.isfinite(v) for v in values]):
                 raise UnituneError(
-                    f"trial {self.number}: a COMPLETE trial needs finite float values, got {self.values!r}"
+                    f"trial {self.number}: a COMPLETE trial needs finite float values, got {values!r}"
                 )
-        elif self.values is not None:
-            raise UnituneError(f"trial {self.number}: only COMPLETE trials carry values, got {self.values!r}")
-        for name in ("params", "metrics", "user_attrs", "intermediate"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        elif values is not None:
+            raise UnituneError(f"trial {self.number}: only COMPLETE trials carry values, got {values!r}")
+        if type(self.params) is not MappingProxyType:
+            object.__setattr__(self, "params", _frozen(self.params))
+        if type(self.metrics) is not MappingProxyType:
+            object.__setattr__(self, "metrics", _frozen(self.metrics))
+        if type(self.user_attrs) is not MappingProxyType:
+            object.__setattr__(self, "user_attrs", _frozen(self.user_attrs))
+        if type(self.intermediate) is not MappingProxyType:
+            object.__setattr__(self, "intermediate", _frozen(self.intermediate))
 
     @property
     def value(self) -> float | None:
@@ -99,8 +106,6 @@ class Trial:
         if self.values is None:
             return None
         if len(self.values) != 1:
-            from unitune.errors import UnituneError
-
             raise UnituneError(f"trial {self.number} has {len(self.values)} values; use .values")
         return self.values[0]
 
