@@ -170,6 +170,12 @@ class Backend(abc.ABC):
             return self.name
         return f"{self.name}.{self.algorithm}"
 
+    @property
+    def exhaustible(self) -> bool:
+        """True when :meth:`ask` is sure to raise SearchExhausted eventually (a grid, a finite
+        space without repeats), so a study may run without a trial or time budget."""
+        return False
+
     @abc.abstractmethod
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         """Propose ``n`` configurations (fewer only just before raising SearchExhausted).

@@ -296,9 +296,10 @@ class Study:
         cleanly: finished trials are kept, trials in flight are recorded as FAILED.
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
-        if n_trials is None and timeout is None and self.space.cardinality is None:
+        if n_trials is None and timeout is None and not self.backend.exhaustible:
             raise UnituneError(
-                "give n_trials or timeout: this space is continuous, so the search would never end"
+                f"give n_trials or timeout: backend {self.backend.full_name!r} never runs out of "
+                "candidates on this space, so the search would never end"
             )
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout

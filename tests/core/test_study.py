@@ -73,8 +73,11 @@ def test_timeout_budget_stops_the_loop():
 def test_unbounded_continuous_search_is_refused():
     with pytest.raises(UnituneError, match="give n_trials or timeout"):
         unitune.optimize(quadratic, SPACE)
-    with pytest.raises(UnituneError, match="give n_trials or timeout"):
+    with pytest.raises(UnituneError, match="give n_trials or timeout: backend 'random' never runs out"):
         Study(SPACE).optimize(quadratic)
+    # A grid ends by itself, even over continuous ranges.
+    grid = unitune.optimize(quadratic, SPACE, backend="grid", backend_options={"resolution": 2})
+    assert len(grid.trials) == len(Study(SPACE).space.grid(2))
     with pytest.raises(UnituneError, match=r"n_trials must be a positive integer or None, got 0"):
         unitune.optimize(quadratic, SPACE, n_trials=0)
 

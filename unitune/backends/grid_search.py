@@ -49,6 +49,10 @@ class GridSearch(Backend):
     def __len__(self) -> int:
         return len(self.grid)
 
+    @property
+    def exhaustible(self) -> bool:
+        return True
+
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         while len(out) < n and self._cursor < len(self.grid):

@@ -43,6 +43,10 @@ class RandomSearch(Backend):
         self._size = self.space.cardinality
         self._seen: set[tuple] | None = set() if self._size is not None else None
 
+    @property
+    def exhaustible(self) -> bool:
+        return self._seen is not None
+
     def ask(self, n: int = 1) -> list[dict[str, Any]]:
         if self._seen is None:
             rng = self._rng
