@@ -1,0 +1,91 @@
+"""Trials on a real Dask cluster on loopback, through ``client.get_executor(pure=False)``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import unitune
+from unitune import Float, Int, Study, TrialState
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    with distributed.Client(cluster) as dask_client:
+        yield dask_client
+    cluster.close()
+
+
+def _objective(params):
+    return (params["x"] - 0.25) ** 2 + params["k"]
+
+
+def _pid(params):
+    return {"loss": params["x"], "pid": float(os.getpid())}
+
+
+def test_a_study_runs_on_a_dask_cluster(client):
+    executor = client.get_executor(pure=False)
+    study = unitune.optimize(_objective, {"x": Float(0.0, 1.0), "k": Int(0, 3)}, n_trials=16,
+                             seed=0, batch_size=4, executor=executor)
+    assert len(study.trials) == 16
+    assert sorted(t.number for t in study.trials) == list(range(16))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    assert study.best_value == min(t.value for t in study.trials)
+
+
+def test_trials_really_run_in_the_workers(client):
+    study = Study({"x": Float(0.0, 1.0)}, seed=1, metric="loss")
+    study.optimize(_pid, n_trials=8, batch_size=4, executor=client.get_executor(pure=False))
+    pids = {int(t.metrics["pid"]) for t in study.trials}
+    assert os.getpid() not in pids
+    assert pids <= set(client.run(os.getpid).values())
+
+
+class _Repeater(unitune.Backend):
+    """Proposes the same configuration every time."""
+
+    name = "repeater"
+
+    def ask(self, n=1):
+        return [{"x": 0.5} for _ in range(n)]
+
+    def tell(self, trial):
+        pass
+
+
+def _tokened(params):
+    import uuid
+
+    return unitune.Result(params["x"], user_attrs={"token": uuid.uuid4().hex})
+
+
+def test_identical_configurations_each_run_with_pure_false(client):
+    study = Study({"x": Float(0.0, 1.0)}, backend=_Repeater)
+    study.optimize(_tokened, n_trials=6, batch_size=3, executor=client.get_executor(pure=False))
+    assert len(study.trials) == 6
+    assert len({t.user_attrs["token"] for t in study.trials}) == 6
+
+
+def _dies_once(params):
+    if params["x"] > 0.5 and not os.path.exists(params["marker"]):
+        open(params["marker"], "w").close()
+        os._exit(1)  # the worker process dies mid-trial
+    return params["x"]
+
+
+def test_a_killed_dask_worker_does_not_corrupt_the_study(client, tmp_path):
+    marker = str(tmp_path / "died")
+    space = {"x": Float(0.0, 1.0), "marker": marker}
+    study = Study(space, seed=3)
+    study.optimize(_dies_once, n_trials=10, batch_size=2, executor=client.get_executor(pure=False))
+    assert os.path.exists(marker), "no trial reached the worker-killing branch"
+    assert len(study.trials) == 10
+    assert sorted(t.number for t in study.trials) == list(range(10))
+    # Dask ran the lost task again on a live worker (at-least-once): every trial completed once.
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
