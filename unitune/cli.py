@@ -1,4 +1,4 @@
-"""The ``unitune`` command: list backends, show conversion reports, run benchmarks."""
+"""The unitune command: list backends, show conversion reports, run benchmarks."""
 
 from __future__ import annotations
 
