@@ -63,7 +63,6 @@ class RandomSearch(Backend):
         return out
 
     def _draw_unseen(self) -> dict[str, Any] | None:
-        assert self._seen is not None
         if len(self._seen) >= self._size:
             return None
         for _ in range(_MAX_REJECTIONS):
