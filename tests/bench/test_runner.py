@@ -103,7 +103,7 @@ def test_crash_hang_and_death_are_recorded_without_stopping_the_rest(tmp_path) -
         "quick", backends={"crashing": CrashingBackend, "hanging": HangingBackend,
                            "dying": DyingBackend},
         problems=["branin"], seeds=2, budget=5, jobs=2, timeout=3.0, out=tmp_path, progress=False)
-    assert time.monotonic() - started < 40
+    assert time.monotonic() - started < 120  # liveness: the hanging run was killed, not waited for
     status = {(r["backend"], r["seed"]): r for r in read_runs(tmp_path)}
     assert len(status) == 8
     assert all(status[("random", s)]["status"] == "ok" for s in (0, 1))
