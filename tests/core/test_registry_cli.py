@@ -38,16 +38,31 @@ def test_known_but_uninstalled_backend_says_what_to_install(monkeypatch):
     assert info["hyperopt"].install_hint == "pip install unitune-hyperopt"
 
 
-def test_missing_library_is_reported_with_the_install_hint():
-    class NeedsLibrary(RandomSearch):
-        requires = ("a_library_that_does_not_exist",)
-        install = "pip install a-library"
+class _NeedsLibrary(RandomSearch):
+    name = "needslib"
+    requires = ("a_library_that_does_not_exist",)
+    install = "pip install a-library"
 
+
+class _EntryPoint:
+    """Stand-in for an installed distribution's entry point (no such distribution exists here)."""
+
+    name = "needslib"
+
+    def load(self):
+        return _NeedsLibrary
+
+
+def test_missing_library_is_reported_with_the_install_hint(monkeypatch):
+    installed = {**_entry_points(), "needslib": _EntryPoint()}
+    monkeypatch.setattr("unitune.registry._entry_points", lambda: installed)
     info = {i.name: i for i in unitune.list_backends()}
     assert info["random"].installed
-    from unitune.registry import _missing_requirements
-
-    assert _missing_requirements(NeedsLibrary) == ("a_library_that_does_not_exist",)
+    assert not info["needslib"].installed
+    assert info["needslib"].missing == ("a_library_that_does_not_exist",)
+    assert info["needslib"].install_hint == "pip install a-library"
+    with pytest.raises(BackendNotInstalledError, match=r"missing module\(s\) \['a_library_that_does_not_exist'\]; install with: pip install a-library"):
+        make_backend("needslib", {"x": Float(0.0, 1.0)})
 
 
 def test_third_party_backend_class_and_instance_plug_in():
