@@ -30,6 +30,8 @@ from unitune import Categorical, Constant, Float, Int, Space, SpaceError
         (lambda: Int(0, 10, log=True), r"log=True needs low > 0"),
         (lambda: Int(1, 10, log=True, step=3), r"log=True needs step=1"),
         (lambda: Int(0.5, 10), r"low must be an integer, got 0.5"),
+        (lambda: Float(0.1, 1.0, log="yes"), r"log must be True or False, got 'yes'"),
+        (lambda: Int(1, 10, log=1), r"log must be True or False, got 1"),
         (lambda: Categorical([]), r"choices must not be empty"),
         (lambda: Categorical(["a", "b", "a"]), r"duplicate choice 'a'"),
         (lambda: Categorical([[1, 2]]), r"every choice must be a str, int, finite float, bool or None"),

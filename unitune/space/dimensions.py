@@ -50,6 +50,12 @@ def _real(value: Any, what: str, owner: str) -> float:
     return result
 
 
+def _flag(value: Any, what: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise SpaceError(f"{owner}: {what} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _integer(value: Any, what: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
@@ -164,7 +170,7 @@ class Float(_Numeric):
 
     def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
         owner = f"Float(low={low!r}, high={high!r})"
-        self._set(low=_real(low, "low", owner), high=_real(high, "high", owner), log=bool(log))
+        self._set(low=_real(low, "low", owner), high=_real(high, "high", owner), log=_flag(log, "log", owner))
         self._set(step=None if step is None else _real(step, "step", owner))
         self._check_common(owner)
         if self.step is not None:
@@ -229,7 +235,7 @@ class Int(_Numeric):
     def __init__(self, low: int, high: int, *, log: bool = False, step: int = 1):
         owner = f"Int(low={low!r}, high={high!r})"
         self._set(low=_integer(low, "low", owner), high=_integer(high, "high", owner))
-        self._set(log=bool(log), step=_integer(step, "step", owner))
+        self._set(log=_flag(log, "log", owner), step=_integer(step, "step", owner))
         self._check_common(owner)
         if self.step < 1:
             raise SpaceError(f"{owner}: step must be >= 1, got step={step!r}")
