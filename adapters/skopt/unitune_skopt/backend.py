@@ -22,6 +22,7 @@ Rules this adapter follows (see docs/backends/skopt.md):
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -172,9 +173,13 @@ class SkoptBackend(Backend):
                 # Constant liar over the points still in flight, on a throw-away copy.
                 opt = opt.copy(random_state=opt.rng.randint(0, np.iinfo(np.int32).max))
                 opt._tell(pending, [self._lie(opt)] * len(pending))
-            if n == 1:
-                return [opt.ask()]
-            return opt.ask(n_points=n, strategy=self._strategy)
+            with warnings.catch_warnings():
+                # skopt warns when its acquisition lands on a known point and it draws a random
+                # point instead; repeats are screened here anyway (see _unique): noise.
+                warnings.filterwarnings("ignore", message="The objective has been evaluated at point")
+                if n == 1:
+                    return [opt.ask()]
+                return opt.ask(n_points=n, strategy=self._strategy)
         except (ValueError, TypeError, RuntimeError) as exc:
             raise BackendError(f"backend {self.full_name!r}: scikit-optimize failed to ask: {exc}") from exc
 
