@@ -44,7 +44,7 @@ SUITES: dict[str, Suite] = {
         timeout=900.0,
         extra_backends=("optuna.cmaes", "hyperopt.anneal"),
         description="10 synthetic and 6 ML problems, 10 seeds, 50 trials, plus CMA-ES and "
-                    "annealing; roughly an hour on 2 cores (scikit-optimize's GP dominates)",
+                    "annealing; about 20 minutes on 2 cores (scikit-optimize's GP dominates)",
     ),
     "full": Suite(
         name="full",
