@@ -106,6 +106,11 @@ class Outcome:
     intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
     finished_at: float = 0.0
 
+    def __reduce__(self):
+        # Outcomes travel back from worker processes; read-only mappings do not pickle.
+        return (Outcome, (self.state, self.values, dict(self.metrics), self.failure,
+                          dict(self.user_attrs), dict(self.intermediate), self.finished_at))
+
 
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

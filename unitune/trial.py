@@ -100,6 +100,12 @@ class Trial:
         if type(self.intermediate) is not MappingProxyType:
             object.__setattr__(self, "intermediate", _frozen(self.intermediate))
 
+    def __reduce__(self):
+        # Read-only mappings do not pickle: rebuild from plain dicts.
+        return (Trial, (self.number, dict(self.params), self.state, self.values, dict(self.metrics),
+                        self.failure, self.started_at, self.finished_at, dict(self.user_attrs),
+                        dict(self.intermediate)))
+
     @property
     def value(self) -> float | None:
         """The single objective value (None unless COMPLETE; an error for multi-objective)."""

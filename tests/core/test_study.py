@@ -131,8 +131,37 @@ def test_batches_run_on_any_executor(pool):
                                  batch_size=4, executor=executor)
     assert len(study.trials) == 10
     assert sorted(t.number for t in study.trials) == list(range(10))
+    assert all(t.state is TrialState.COMPLETE for t in study.trials), study.trials[0].failure
     inline = unitune.optimize(_slow_square, {"x": Float(-1.0, 1.0)}, n_trials=10, seed=0, batch_size=4)
     assert sorted(t.params["x"] for t in study.trials) == sorted(t.params["x"] for t in inline.trials)
+    assert sorted(t.value for t in study.trials) == sorted(t.value for t in inline.trials)
+
+
+def _rich(params, trial):
+    trial.set_user_attr("where", "worker")
+    trial.report(params["x"], 0)
+    return unitune.Result(params["x"], metrics={"m": 1.0}, user_attrs={"n": 3})
+
+
+def test_user_attrs_metrics_and_reports_come_back_from_worker_processes():
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        study = unitune.optimize(_rich, {"x": Float(0.0, 1.0)}, n_trials=4, seed=0, batch_size=2,
+                                 executor=executor)
+    for t in study.trials:
+        assert t.state is TrialState.COMPLETE, t.failure
+        assert dict(t.user_attrs) == {"where": "worker", "n": 3}
+        assert dict(t.metrics) == {"m": 1.0}
+        assert dict(t.intermediate) == {0: t.value}
+
+
+def test_trial_records_pickle():
+    import pickle
+
+    study = unitune.optimize(_rich, {"x": Float(0.0, 1.0)}, n_trials=2, seed=0)
+    again = pickle.loads(pickle.dumps(study.trials))
+    assert again == study.trials
+    with pytest.raises(TypeError):
+        again[0].params["x"] = 1.0
 
 
 def test_replayed_history_and_switching_backend_midway():
