@@ -282,7 +282,7 @@ class Categorical(Dimension):
     """
 
     kind = "categorical"
-    __slots__ = ("branches", "choices")
+    __slots__ = ("_conditional", "branches", "choices")
     choices: tuple[Any, ...]
     branches: tuple[Space | None, ...]
 
@@ -315,12 +315,13 @@ class Categorical(Dimension):
             if any(same_value(value, other) for other in seen):
                 raise SpaceError(f"Categorical: duplicate choice {value!r} in {list(values)!r}")
             seen.append(value)
-        self._set(choices=values, branches=subspaces)
+        self._set(choices=values, branches=subspaces,
+                  _conditional=any(branch is not None for branch in subspaces))
 
     @property
     def is_conditional(self) -> bool:
         """True when at least one choice brings a sub-space."""
-        return any(branch is not None for branch in self.branches)
+        return self._conditional
 
     @property
     def cardinality(self) -> int:

@@ -134,12 +134,13 @@ class Space(Mapping[str, Dimension]):
 
     def _fill(self, params: dict[str, Any], suggest: Callable[[str, Dimension], Any]) -> None:
         for name, dim in self._dims.items():
-            if type(dim) is Constant:
+            kind = type(dim)
+            if kind is Constant:
                 params[name] = dim.value
                 continue
             value = suggest(name, dim)
             params[name] = value
-            if type(dim) is Categorical and dim.is_conditional:
+            if kind is Categorical and dim._conditional:
                 branch = dim.branch(value)
                 if branch is not None:
                     branch._fill(params, suggest)
