@@ -51,7 +51,8 @@ class TrialHandle:
 
     def __init__(self, number: int, params: Mapping[str, Any], started_at: float | None = None):
         self.number = number
-        self.params = MappingProxyType(dict(params))
+        # Read-only view of the proposal (backends hand over fresh dicts and keep no handle on them).
+        self.params = params if type(params) is MappingProxyType else MappingProxyType(params)
         self.started_at = time.time() if started_at is None else started_at
         self.user_attrs: dict[str, Any] = {}
         self.intermediate: dict[int, float] = {}

@@ -103,9 +103,19 @@ class SpaceTranslator:
                     self._dists[name] = CategoricalDistribution(tuple(range(len(dim.choices))))
                 else:
                     self._dists[name] = CategoricalDistribution(dim.choices)
+        # A space without branches is walked as a flat list: (name, suggest or None, constant).
+        self._flat: tuple[tuple[str, Suggest | None, Any], ...] | None = None
+        if not space.is_conditional:
+            self._flat = tuple(
+                (name, self._suggest.get(name), dim.value if type(dim) is Constant else None)
+                for name, dim in space.items()
+            )
 
     def sample(self, trial: Any) -> dict[str, Any]:
         """Walk the space define-by-run on an Optuna trial; constants are filled in, not asked."""
+        if self._flat is not None:  # no branches: one straight pass, in the space's order
+            return {name: suggest(trial) if suggest is not None else value
+                    for name, suggest, value in self._flat}
         table = self._suggest
         return self.space.sample_by(lambda name, _dim: table[name](trial))
 
