@@ -19,11 +19,11 @@ from types import MappingProxyType
 from typing import Any
 
 from unitune.errors import ObjectiveResultError, UnituneError
-from unitune.trial import TrialState
+from unitune.trial import Trial, TrialState
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
-__all__ = ["Outcome", "Result", "ResultSpec", "TrialHandle", "TrialPruned", "evaluate", "interpret"]
+__all__ = ["Result", "ResultSpec", "TrialHandle", "TrialPruned", "ended_trial", "evaluate", "interpret"]
 
 
 class TrialPruned(UnituneError):
@@ -93,24 +93,6 @@ class ResultSpec:
 
     metrics: tuple[str, ...] | None
     n_values: int = 1
-
-
-@dataclass(slots=True)
-class Outcome:
-    """The result of running an objective once, before it becomes a trial record."""
-
-    state: TrialState
-    values: tuple[float, ...] | None = None
-    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
-    failure: str | None = None
-    user_attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
-    finished_at: float = 0.0
-
-    def __reduce__(self):
-        # Outcomes travel back from worker processes; read-only mappings do not pickle.
-        return (Outcome, (self.state, self.values, dict(self.metrics), self.failure,
-                          dict(self.user_attrs), dict(self.intermediate), self.finished_at))
 
 
 def _as_number(value: Any) -> float | None:
@@ -211,40 +193,39 @@ def wants_trial(objective: Callable[..., Any]) -> bool:
 
 def evaluate(
     objective: Callable[..., Any], handle: TrialHandle, spec: ResultSpec, pass_trial: bool
-) -> Outcome:
-    """Run the objective once and turn whatever happens into an Outcome (never raises,
-    except KeyboardInterrupt and SystemExit)."""
+) -> Trial:
+    """Run the objective once and return the finished trial record, whatever happens (never
+    raises, except KeyboardInterrupt and SystemExit). Runs wherever the executor puts it."""
     params = dict(handle.params)
     try:
         raw = objective(params, handle) if pass_trial else objective(params)
         values, metrics, user_attrs = interpret(raw, spec)
     except TrialPruned as exc:
-        return _ended(handle, TrialState.PRUNED, failure=str(exc) or "pruned")
+        return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or "pruned")
     except ObjectiveResultError as exc:
-        return _ended(handle, TrialState.FAILED, failure=str(exc))
+        return ended_trial(handle, TrialState.FAILED, failure=str(exc))
     except Exception as exc:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return _ended(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
+        return ended_trial(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
     if user_attrs:
         handle.user_attrs.update(user_attrs)
-    return Outcome(TrialState.COMPLETE, values, metrics or _EMPTY, None, _copy(handle.user_attrs),
-                   _copy(handle.intermediate), time.time())
+    return ended_trial(handle, TrialState.COMPLETE, values, metrics)
 
 
-def _ended(handle: TrialHandle, state: TrialState, **fields: Any) -> Outcome:
-    return Outcome(state, user_attrs=_copy(handle.user_attrs), intermediate=_copy(handle.intermediate),
-                   finished_at=time.time(), **fields)
+def ended_trial(
+    handle: TrialHandle,
+    state: TrialState,
+    values: tuple[float, ...] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    failure: str | None = None,
+) -> Trial:
+    """The finished record of ``handle``'s trial, ending now."""
+    return Trial(handle.number, handle.params, state, values, metrics or _EMPTY, failure,
+                 handle.started_at, time.time(), _copy(handle.user_attrs), _copy(handle.intermediate))
 
 
 def _copy(mapping: dict) -> Mapping:
     return MappingProxyType(dict(mapping)) if mapping else _EMPTY
-
-
-def failure_outcome(reason: str, handle: TrialHandle | None = None) -> Outcome:
-    """An Outcome for a trial that could not run at all (lost worker, interrupt, ...)."""
-    if handle is None:
-        return Outcome(state=TrialState.FAILED, failure=reason, finished_at=time.time())
-    return _ended(handle, TrialState.FAILED, failure=reason)
 
 
 def as_sequence(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

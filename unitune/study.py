@@ -20,12 +20,11 @@ from typing import Any
 from unitune.backend import Backend
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
 from unitune.objective import (
-    Outcome,
     ResultSpec,
     TrialHandle,
     as_sequence,
+    ended_trial,
     evaluate,
-    failure_outcome,
     interpret,
     wants_trial,
 )
@@ -199,12 +198,10 @@ class Study:
             ended = TrialState(state)
             if ended is TrialState.RUNNING:
                 raise UnituneError("tell needs a finished state: complete, failed or pruned")
-            reason = failure or ended.value
-            outcome = Outcome(state=ended, failure=reason, user_attrs=dict(handle.user_attrs),
-                              intermediate=dict(handle.intermediate), finished_at=time.time())
+            record = ended_trial(handle, ended, failure=failure or ended.value)
         else:
-            outcome = self._outcome_from(handle, result)
-        return self._finish(handle, outcome)
+            record = self._record_from(handle, result)
+        return self._finish(handle, record)
 
     def _running_handle(self, trial: TrialHandle | int) -> TrialHandle:
         number = trial.number if isinstance(trial, TrialHandle) else trial
@@ -218,23 +215,17 @@ class Study:
             handle.intermediate.update(trial.intermediate)
         return handle
 
-    def _outcome_from(self, handle: TrialHandle, result: Any) -> Outcome:
+    def _record_from(self, handle: TrialHandle, result: Any) -> Trial:
         try:
             values, metrics, user_attrs = interpret(result, self._spec)
         except UnituneError as exc:
-            return failure_outcome(str(exc), handle)
+            return ended_trial(handle, TrialState.FAILED, failure=str(exc))
         handle.user_attrs.update(user_attrs)
-        return Outcome(state=TrialState.COMPLETE, values=values, metrics=metrics,
-                       user_attrs=dict(handle.user_attrs), intermediate=dict(handle.intermediate),
-                       finished_at=time.time())
+        return ended_trial(handle, TrialState.COMPLETE, values, metrics)
 
-    def _finish(self, handle: TrialHandle, outcome: Outcome) -> Trial:
+    def _finish(self, handle: TrialHandle, trial: Trial) -> Trial:
+        """Record a finished trial: store it, track the best, tell the backend."""
         del self._running[handle.number]
-        trial = Trial(  # positional: this runs once per trial
-            handle.number, handle.params, outcome.state, outcome.values, outcome.metrics,
-            outcome.failure, handle.started_at, outcome.finished_at, outcome.user_attrs,
-            outcome.intermediate,
-        )
         self._storage.append(trial)
         self._note_best(trial)
         self.backend.tell(trial)
@@ -309,8 +300,8 @@ class Study:
         asked = 0
         exhausted = False
 
-        def record(handle: TrialHandle, outcome: Outcome) -> None:
-            trial = self._finish(handle, outcome)
+        def record(handle: TrialHandle, finished: Trial) -> None:
+            trial = self._finish(handle, finished)
             if bar is not None:
                 bar.update(1)
                 if self._best is not None:
@@ -346,13 +337,14 @@ class Study:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     handle = in_flight.pop(future)
-                    record(handle, _outcome_of(future, handle))
+                    record(handle, _trial_of(future, handle))
         except KeyboardInterrupt:
             logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
             for future in in_flight:
                 future.cancel()
             for handle in list(self._running.values()):
-                self._finish(handle, failure_outcome("interrupted (KeyboardInterrupt)", handle))
+                reason = "interrupted (KeyboardInterrupt)"
+                self._finish(handle, ended_trial(handle, TrialState.FAILED, failure=reason))
         finally:
             if bar is not None:
                 bar.close()
@@ -364,7 +356,8 @@ class Study:
         except Exception as exc:  # a broken or shut-down executor: record, then stop the loop
             for pending in list(self._running.values()):
                 if pending is handle or pending.number > handle.number:
-                    self._finish(pending, failure_outcome(f"executor refused the trial: {exc}", pending))
+                    reason = f"executor refused the trial: {exc}"
+                    self._finish(pending, ended_trial(pending, TrialState.FAILED, failure=reason))
             raise UnituneError(
                 f"the executor cannot run trials any more ({type(exc).__name__}: {exc}); finished "
                 "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
@@ -390,12 +383,21 @@ class Study:
             )
 
 
-def _outcome_of(future: Future, handle: TrialHandle) -> Outcome:
-    """The Outcome a finished future holds; an executor that lost the task makes a FAILED one."""
+def _trial_of(future: Future, handle: TrialHandle) -> Trial:
+    """The trial record a finished future holds; an executor that lost the task makes a FAILED one.
+
+    Results are matched to trials by the handle the future was submitted for, never by
+    parameters, and the record must carry that handle's trial number.
+    """
     try:
-        return future.result()
+        trial = future.result()
     except Exception as exc:
-        return failure_outcome(f"executor error: {type(exc).__name__}: {exc}", handle)
+        reason = f"executor error: {type(exc).__name__}: {exc}"
+        return ended_trial(handle, TrialState.FAILED, failure=reason)
+    if not isinstance(trial, Trial) or trial.number != handle.number:
+        reason = f"executor returned {trial!r} for trial {handle.number}"
+        return ended_trial(handle, TrialState.FAILED, failure=reason)
+    return trial
 
 
 def _progress_bar(show: bool | None, total: int | None):
