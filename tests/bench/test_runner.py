@@ -97,13 +97,12 @@ def test_tiny_suite_end_to_end(tmp_path) -> None:
     assert float(random_row["median_score"]) == 1.0 or "undefined" in summary
 
 
+@pytest.mark.timeout(300)  # liveness: the hanging run is killed at its 3 s limit, not waited for
 def test_crash_hang_and_death_are_recorded_without_stopping_the_rest(tmp_path) -> None:
-    started = time.monotonic()
     result = run_benchmark(
         "quick", backends={"crashing": CrashingBackend, "hanging": HangingBackend,
                            "dying": DyingBackend},
         problems=["branin"], seeds=2, budget=5, jobs=2, timeout=3.0, out=tmp_path, progress=False)
-    assert time.monotonic() - started < 120  # liveness: the hanging run was killed, not waited for
     status = {(r["backend"], r["seed"]): r for r in read_runs(tmp_path)}
     assert len(status) == 8
     assert all(status[("random", s)]["status"] == "ok" for s in (0, 1))
@@ -122,8 +121,11 @@ def test_crash_hang_and_death_are_recorded_without_stopping_the_rest(tmp_path) -
 def test_interrupted_benchmark_resumes_where_it_stopped(tmp_path) -> None:
     _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=4)
     lines = (tmp_path / "runs.jsonl").read_text().splitlines()
-    # Simulate an interruption: the last run is lost and another was cut mid-write.
-    (tmp_path / "runs.jsonl").write_text("\n".join(lines[:1]) + "\n" + lines[1][:40])
+    # Runs are written in the order they finish (jobs=2), so pick lines by seed, not position.
+    by_seed = {json.loads(line)["seed"]: line for line in lines}
+    assert sorted(by_seed) == [0, 1, 2]
+    # Simulate an interruption: seed 0 was saved, seed 1 was cut mid-write, seed 2 is lost.
+    (tmp_path / "runs.jsonl").write_text(by_seed[0] + "\n" + by_seed[1][:40])
     again = _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=4)
     assert again.skipped == 1
     assert sorted(r["seed"] for r in again.new_runs) == [1, 2]

@@ -63,12 +63,11 @@ def test_manual_tell_with_states_and_errors():
 
 
 def test_timeout_budget_stops_the_loop():
-    start = time.monotonic()
     study = unitune.optimize(lambda p: time.sleep(0.02) or p["x"], SPACE, timeout=0.5, seed=0)
-    elapsed = time.monotonic() - start
-    # Each trial sleeps 20 ms, so a 0.5 s budget allows at most 25 (fewer on a loaded machine).
+    # Each trial sleeps at least 20 ms, so a 0.5 s budget allows at most 26 trials however loaded
+    # the machine is; that the call returned at all is the liveness check (pytest-timeout bounds it).
     assert 1 <= len(study.trials) <= 26
-    assert elapsed < 10.0  # liveness only: the loop stopped instead of running on
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
 
 
 def test_unbounded_continuous_search_is_refused():
