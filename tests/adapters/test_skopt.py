@@ -410,7 +410,7 @@ def test_unknown_and_bad_options_are_rejected():
         build("gp", FLAT, learning_rate=0.1)
     with pytest.raises(BackendError, match=r"'skopt.random' got unknown option\(s\) \['n_initial_points'\]"):
         build("random", FLAT, n_initial_points=3)
-    with pytest.raises(BackendError, match=r"rejected the options.*acq_func"):
+    with pytest.raises(BackendError, match=r"failed to build skopt.Optimizer with the options.*acq_func"):
         build("gp", FLAT, acq_func="nope")
     with pytest.raises(BackendError, match="batch_strategy must be one of"):
         build("gp", FLAT, batch_strategy="cl_median")
@@ -426,7 +426,7 @@ def test_multi_objective_is_refused_before_the_study_starts():
 
 def test_gbrt_estimator_is_a_regressor_with_std():
     from sklearn.base import is_regressor
-    from unitune_skopt.algorithms import QuantileGBRT
+    from unitune_skopt.gbrt import QuantileGBRT
 
     est = QuantileGBRT(random_state=0)
     assert is_regressor(est)
