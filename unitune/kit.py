@@ -146,6 +146,13 @@ class PendingTrials(Generic[Native]):
                 "trials from elsewhere go through replay()"
             ) from None
 
+    def get(self, number: int) -> Native:
+        """The native handle of running trial ``number`` (kept); a clear error if it is not ours."""
+        try:
+            return self._by_number[number]
+        except KeyError:
+            raise BackendError(f"backend {self._backend!r} has no running trial {number}") from None
+
     def __contains__(self, number: object) -> bool:
         return number in self._by_number
 

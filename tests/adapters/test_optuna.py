@@ -84,7 +84,7 @@ def test_options_reach_the_sampler():
 
 
 def test_invalid_option_value_translated():
-    with pytest.raises(BackendError, match=r"optuna.qmc: invalid sampler options.*qmc_type") as info:
+    with pytest.raises(BackendError, match=r"'optuna.qmc' failed to build its sampler with the options.*qmc_type") as info:
         OptunaBackend({"x": Float(0.0, 1.0)}, algorithm="qmc", qmc_type="latin")
     assert isinstance(info.value.__cause__, ValueError)
 
@@ -181,8 +181,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
     cls = OptunaBackend
     spec_space = STANDARD_SPACES["conditional"]
     if algorithm == "gp" and not HAS_TORCH:
-        from unitune_optuna.samplers import ALGORITHMS as SPECS
-        from unitune_optuna.translate import conversion_report as report_of
+        from unitune_optuna.algorithms import ALGORITHMS as SPECS
+        from unitune_optuna.codec import conversion_report as report_of
 
         report = {c.param: c.fidelity for c in report_of(spec_space, SPECS["gp"])}
     else:
@@ -194,8 +194,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
 
 
 def _flat_report(algorithm):
-    from unitune_optuna.samplers import ALGORITHMS as SPECS
-    from unitune_optuna.translate import conversion_report as report_of
+    from unitune_optuna.algorithms import ALGORITHMS as SPECS
+    from unitune_optuna.codec import conversion_report as report_of
 
     return {c.param: c.fidelity for c in report_of(STANDARD_SPACES["mixed"], SPECS[algorithm])}
 
@@ -250,7 +250,7 @@ def test_running_trial_rejected():
 
 def test_foreign_trial_outside_space_translated():
     backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
-    with pytest.raises(BackendError, match=r"optuna rejected replayed trial 3"):
+    with pytest.raises(BackendError, match=r"'optuna' failed to replay trial 3"):
         backend.replay([Trial.complete(3, {"x": 2.0}, 1.0)])
     with pytest.raises(BackendError, match=r"parameter 'z' is not in the space"):
         backend.replay([Trial.complete(4, {"z": 0.5}, 1.0)])
