@@ -350,3 +350,20 @@ def test_seeded_streams_are_reproducible_and_distinct():
     assert len(unseeded) == 3
     assert np.isfinite(list(unseeded)).all()
     assert Direction.MINIMIZE in make_backend("hyperopt", space).directions
+
+
+# Algorithms declared once: the options and defaults are Hyperopt's own.
+@pytest.mark.parametrize("algorithm", ["tpe", "random", "anneal", "atpe"])
+def test_declared_options_are_hyperopts_own(algorithm):
+    import importlib
+    import inspect
+
+    from unitune_hyperopt.algorithms import ALGORITHMS as RECORDS
+    from unitune_hyperopt.algorithms import SUGGEST_MODULES
+
+    module = importlib.import_module(SUGGEST_MODULES[algorithm])
+    target = module.AnnealingAlgo.__init__ if algorithm == "anneal" else module.suggest
+    skip = {"self", "new_ids", "domain", "trials", "seed", "args", "kwargs"}
+    native = {n: p.default for n, p in inspect.signature(target).parameters.items() if n not in skip}
+    assert dict(RECORDS[algorithm].options) == native
+    assert "__init__" not in vars(HyperoptBackend)

@@ -339,3 +339,18 @@ def test_public_tell_fallback_without_optuna_private_helper(monkeypatch):
     native = study.backend.optuna_study.trials
     assert [t.value for t in native] == [t.value for t in study.trials]
     assert all(t.state is optuna.trial.TrialState.COMPLETE for t in native)
+
+
+# Algorithms declared once: the options and defaults are the samplers' own.
+@pytest.mark.parametrize("algorithm", ["tpe", "random", "cmaes", "qmc", "nsga2", "gp"])
+def test_declared_options_are_the_samplers_own(algorithm):
+    import inspect
+
+    from unitune_optuna.algorithms import ALGORITHMS as RECORDS
+
+    record = RECORDS[algorithm]
+    params = inspect.signature(getattr(optuna.samplers, record.sampler).__init__).parameters
+    native = {name: p.default for name, p in params.items() if name not in ("self", "seed")}
+    quiet = {"warn_independent_sampling": False} if algorithm in ("cmaes", "qmc", "gp") else {}
+    assert dict(record.options) == {**native, **quiet}
+    assert "__init__" not in vars(OptunaBackend)

@@ -438,3 +438,22 @@ def test_gbrt_estimator_is_a_regressor_with_std():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match=r"missing \[0\.16"):
             QuantileGBRT(quantiles=[0.5, 0.84]).fit(X, X[:, 0]).predict(X, return_std=True)
+
+
+# Algorithms declared once: the options and defaults are skopt.Optimizer's own.
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_declared_options_are_skopts_own(algorithm):
+    import inspect
+
+    from skopt import Optimizer
+    from unitune_skopt import SkoptBackend
+    from unitune_skopt.algorithms import ALGORITHMS as RECORDS
+
+    declared = dict(RECORDS[algorithm].options)
+    assert declared.pop("batch_strategy") == "cl_min"
+    set_by_the_adapter = {"self", "dimensions", "base_estimator", "random_state", "n_random_starts",
+                          "space_constraint"}
+    native = {n: p.default for n, p in inspect.signature(Optimizer.__init__).parameters.items()
+              if n not in set_by_the_adapter}
+    assert declared == ({} if algorithm == "random" else native)
+    assert "__init__" not in vars(SkoptBackend)
