@@ -73,8 +73,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    for noisy in ("optuna", "hyperopt"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("hyperopt").setLevel(logging.WARNING)
+    try:
+        import optuna
+    except ImportError:
+        pass
+    else:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # both sides equally quiet
     from threadpoolctl import threadpool_limits
 
     print(f"{'backend':<18}{'trials':>7}{'native s':>10}{'unitune s':>11}{'ms/trial':>10}{'ratio':>8}"

@@ -339,3 +339,17 @@ def test_declared_options_are_hyperopts_own(algorithm):
     native = {n: p.default for n, p in inspect.signature(target).parameters.items() if n not in skip}
     assert dict(RECORDS[algorithm].options) == native
     assert "__init__" not in vars(HyperoptBackend)
+
+
+def test_interrupted_trial_is_forgotten():
+    backend = make_backend("hyperopt", {"x": Float(0.0, 1.0)}, seed=0)
+    [a, b, c] = ask_params(backend, 3)
+    backend.tell(Trial(number=1, params=b, state=TrialState.INTERRUPTED))
+    backend.tell(Trial.complete(0, a, 0.5))
+    backend.tell(Trial.failed(2, c, "boom"))
+    docs = backend.trials.trials
+    assert [d["result"]["status"] for d in docs] == ["ok", "fail"]  # trial 1's document is gone
+    assert len(backend.pending) == 0
+    [d] = ask_params(backend, 1, 3)
+    backend.tell(Trial.complete(3, d, 0.25))
+    assert backend.trials.losses() == [0.5, None, 0.25]

@@ -330,3 +330,32 @@ def test_declared_options_are_the_samplers_own(algorithm):
     quiet = {"warn_independent_sampling": False} if algorithm in ("cmaes", "qmc", "gp") else {}
     assert dict(record.options) == {**native, **quiet}
     assert "__init__" not in vars(OptunaBackend)
+
+
+# The pruning seam: intermediate values reach the live Optuna trial, once.
+def test_report_reaches_the_running_optuna_trial_and_is_not_repeated_at_tell():
+    backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
+    [proposal] = backend.ask([0])
+    backend.report(0, 1, 0.5)
+    backend.report(0, 2, 0.25)
+    native = backend.optuna_study.trials[0]
+    assert native.state is optuna.trial.TrialState.RUNNING
+    assert native.intermediate_values == {1: 0.5, 2: 0.25}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna warns when a step is reported twice
+        backend.tell(Trial(number=0, params=proposal.params, state=TrialState.COMPLETE, values=(0.1,),
+                           intermediate={1: 0.5, 2: 0.25, 3: 0.125}))
+    told = backend.optuna_study.trials[0]
+    assert told.state is optuna.trial.TrialState.COMPLETE
+    assert told.intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+    backend.report(0, 4, 0.1)  # no longer running: ignored, not an error
+    assert backend.optuna_study.trials[0].intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+
+
+def test_interrupted_trial_is_never_left_running():
+    backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
+    [a, b] = backend.ask([0, 1])
+    backend.tell(Trial(number=0, params=a.params, state=TrialState.INTERRUPTED))
+    backend.tell(Trial.complete(1, b.params, 0.5))
+    assert [t.state for t in backend.optuna_study.trials] == [
+        optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
