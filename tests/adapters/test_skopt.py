@@ -429,3 +429,17 @@ def test_declared_options_are_skopts_own(algorithm):
               if n not in set_by_the_adapter}
     assert declared == ({} if algorithm == "random" else native)
     assert "__init__" not in vars(SkoptBackend)
+
+
+def test_tell_identifies_trials_by_number_never_by_params():
+    space = Space({"k": Categorical(["a", "b"])})  # 2 configurations: equal params are likely
+    backend = build("random", space, seed=0)
+    proposals = backend.ask([5, 9])
+    assert [p.number for p in proposals] == [5, 9]
+    backend.tell(Trial.complete(9, proposals[1].params, 1.0))
+    backend.tell(Trial.complete(5, proposals[0].params, 2.0))
+    opt = backend.optimizer
+    assert [(x[0], y) for x, y in zip(opt.Xi, opt.yi)] == [
+        (proposals[1].params["k"], 1.0), (proposals[0].params["k"], 2.0)]
+    with pytest.raises(BackendError, match="never proposed trial 5"):
+        backend.tell(Trial.complete(5, proposals[0].params, 2.0))
