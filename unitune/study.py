@@ -473,7 +473,7 @@ class Study:
         except KeyboardInterrupt as exc:
             logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
             with _interrupts_deferred():
-                self._settle(in_flight, f"interrupted ({exc or type(exc).__name__})", ready, runner)
+                self._settle(in_flight, f"interrupted ({str(exc) or type(exc).__name__})", ready, runner)
             self._close_store()
             if isinstance(exc, Terminated):
                 raise

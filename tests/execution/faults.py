@@ -8,6 +8,13 @@ import time
 from pathlib import Path
 
 
+def _note(path: Path, text: str) -> None:
+    """Write a file atomically (a signal may land at any moment: readers never see it half-made)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def value_of(params) -> float:
     return (params["x"] - 0.3) ** 2
 
@@ -33,7 +40,7 @@ def always_exits(params, trial):
 def hangs(params, trial):
     """Trial ``params['victim']`` hangs (writes its pid first); the others return at once."""
     if trial.number == params["victim"]:
-        (Path(params["dir"]) / f"hung-{trial.number}").write_text(str(os.getpid()))
+        _note(Path(params["dir"]) / f"hung-{trial.number}", str(os.getpid()))
         time.sleep(1000)
     return value_of(params)
 
@@ -41,7 +48,7 @@ def hangs(params, trial):
 def sleeps_forever(params, trial):
     """Every trial from ``params['victim']`` on writes its pid and sleeps; earlier ones return."""
     if trial.number >= params["victim"]:
-        (Path(params["dir"]) / f"started-{trial.number}").write_text(str(os.getpid()))
+        _note(Path(params["dir"]) / f"started-{trial.number}", str(os.getpid()))
         time.sleep(1000)
     return value_of(params)
 
