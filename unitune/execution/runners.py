@@ -5,8 +5,8 @@ A runner wraps one executor for one :meth:`unitune.Study.optimize` call:
 - :class:`OwnedProcessRunner` (``executor="processes"``): a pebble process pool unitune owns.
   A trial past ``trial_timeout`` has its worker killed and replaced; a worker that dies costs
   only the trial it ran (retried); a broken pool is replaced by a fresh one.
-- :class:`DaskRunner` (``client.get_executor(pure=False)``): Dask re-runs a task whose worker
-  died; when it gives up (``KilledWorker``) the trial is retried. A trial past its limit is
+- :class:`DaskRunner` (``client.get_executor(pure=False)`` or the ``Client``): Dask re-runs a
+  task whose worker died; when it gives up (``KilledWorker``) the trial is retried. A trial past its limit is
   cancelled and its worker restarted through its nanny.
 - :class:`PlainRunner` (any other ``concurrent.futures.Executor``): a trial past its limit is
   recorded FAILED, but its worker cannot be stopped; it keeps its slot until the objective
@@ -15,12 +15,13 @@ A runner wraps one executor for one :meth:`unitune.Study.optimize` call:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,23 +141,40 @@ class PlainRunner(Runner):
 
 
 class DaskRunner(Runner):
-    """A Dask ``ClientExecutor``: tasks get unitune's own keys, so a trial past its limit can be
-    found on its worker, cancelled, and the worker restarted (through its nanny)."""
+    """A Dask cluster, given as ``client.get_executor(...)`` or as the ``Client`` itself.
+
+    Tasks are submitted through the client with unitune's own keys (so a trial past its limit
+    can be found on its worker, cancelled, and the worker restarted through its nanny), and
+    bridged to ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future
+    unresolved forever when a finished result is lost with its worker.
+    """
 
     frees_workers = True
 
     def __init__(self, executor: Any, trial_timeout: float | None = None):
         super().__init__(executor, trial_timeout)
+        self.client = getattr(executor, "_client", executor)
+        self._options = {"pure": False, **getattr(executor, "_kwargs", {})}
+        # our future -> its Dask future, kept: dropping a Dask future releases its task
+        self._tasks: dict[Future, Any] = {}
         self._keys: dict[Future, str] = {}
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         key = f"unitune-trial-{handle.number}-{uuid.uuid4().hex[:12]}"
-        future = self.executor.submit(fn, *args, key=key)
+        task = self.client.submit(fn, *args, key=key, **self._options)
+        future: Future = Future()
+        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        task.add_done_callback(lambda t: _pass_on(t, future))
+        self._tasks[future] = task
         self._keys[future] = key
         return future
 
+    def _forget(self, future: Future) -> str | None:
+        self._tasks.pop(future, None)
+        return self._keys.pop(future, None)
+
     def outcome(self, future: Future, handle: TrialHandle) -> Trial | Lost:
-        self._keys.pop(future, None)
+        self._forget(future)
         return super().outcome(future, handle)
 
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
@@ -164,18 +182,28 @@ class DaskRunner(Runner):
             return Lost(f"its Dask worker died while running it ({exc})", True)
         return super()._lost(exc, handle)
 
+    def overdue(self) -> list[Future]:
+        """Trials past their limit while on a worker: the clock of a task still waiting in
+        the scheduler's queue (no free worker, workers restarting) starts again."""
+        late = super().overdue()
+        if not late:
+            return late
+        on_workers = {key for keys in self.client.processing().values() for key in keys}
+        now = time.monotonic()
+        for future in [f for f in late if self._keys.get(f) not in on_workers]:
+            self._submitted[future] = now
+            late.remove(future)
+        return late
+
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
-        key = self._keys.pop(future, None)
-        client = getattr(self.executor, "_client", None)
-        worker = None
-        if client is not None and key is not None:
-            worker = next((w for w, keys in client.processing().items() if key in keys), None)
+        key = self._forget(future)
+        worker = next((w for w, keys in self.client.processing().items() if key in keys), None)
         future.cancel()  # releases the key: Dask will not run it again elsewhere
         if worker is None:
             return "its Dask task was cancelled (it was not running on any worker)"
         try:
-            status = client.restart_workers([worker], raise_for_error=False)
+            status = self.client.restart_workers([worker], raise_for_error=False)
         except Exception as exc:  # no nanny, or an old distributed: say so, keep going
             logger.warning("could not restart Dask worker %s: %s", worker, exc)
             return (f"its Dask task was cancelled, but worker {worker} could not be restarted "
@@ -183,9 +211,26 @@ class DaskRunner(Runner):
         return f"its Dask task was cancelled and worker {worker} restarted ({status.get(worker, '?')})"
 
     def stop(self, futures: Iterable[Future]) -> None:
-        for future in futures:
-            self._keys.pop(future, None)
+        futures = list(futures)
         super().stop(futures)
+        for future in futures:
+            self._forget(future)
+
+
+def _pass_on(task: Any, future: Future) -> None:
+    """Hand a finished Dask task's outcome to our future (runs in Dask's callback thread)."""
+    if future.done():
+        return
+    try:
+        if task.status == "cancelled":
+            raise CancelledError(f"Dask cancelled task {task.key}")
+        outcome = task.result()
+    except BaseException as exc:  # the worker's failure, a lost worker, a cancelled task
+        with contextlib.suppress(InvalidStateError):
+            future.set_exception(exc)
+        return
+    with contextlib.suppress(InvalidStateError):
+        future.set_result(outcome)
 
 
 class OwnedProcessRunner(Runner):
@@ -250,7 +295,7 @@ def _exit_text(code: int | None) -> str:
 
 def _is_dask(executor: Any) -> bool:
     kind = type(executor)
-    return kind.__name__ == "ClientExecutor" and kind.__module__.startswith("distributed")
+    return kind.__module__.startswith("distributed") and kind.__name__ in ("ClientExecutor", "Client")
 
 
 def make_runner(executor: Executor | str | None, *, workers: int,
@@ -271,11 +316,11 @@ def make_runner(executor: Executor | str | None, *, workers: int,
                 f"concurrent.futures.Executor, got {executor!r}"
             )
         return OwnedProcessRunner(workers, trial_timeout)
+    if _is_dask(executor):
+        return DaskRunner(executor, trial_timeout)
     if not callable(getattr(executor, "submit", None)):
         raise UnituneError(
             f"executor must be None, 'processes' or a concurrent.futures.Executor (with a submit "
             f"method), got {type(executor).__name__}"
         )
-    if _is_dask(executor):
-        return DaskRunner(executor, trial_timeout)
     return PlainRunner(executor, trial_timeout)
