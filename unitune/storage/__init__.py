@@ -1,0 +1,50 @@
+"""Where studies and their trials are kept. The store is the study's single source of truth.
+
+In memory by default (:class:`InMemoryStorage`); a SQLite file makes a study durable and
+resumable (:class:`SQLiteStorage`, or just ``storage="study.db"``). See docs/durability.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+from unitune.storage.base import (
+    BackendChange,
+    InMemoryStorage,
+    Storage,
+    StorageError,
+    StudyExistsError,
+    StudyInfo,
+    StudyLeaseError,
+    StudyMismatchError,
+    StudyNotFoundError,
+)
+from unitune.storage.sqlite import SQLiteStorage
+
+__all__ = [
+    "BackendChange",
+    "InMemoryStorage",
+    "SQLiteStorage",
+    "Storage",
+    "StorageError",
+    "StudyExistsError",
+    "StudyInfo",
+    "StudyLeaseError",
+    "StudyMismatchError",
+    "StudyNotFoundError",
+    "open_storage",
+]
+
+
+def open_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
+    """A store from what a user passes as ``storage=``: None (in memory), a Storage, a file path
+    or a ``sqlite:///`` URL."""
+    if storage is None:
+        return InMemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    if isinstance(storage, (str, os.PathLike)):
+        return SQLiteStorage(storage)
+    raise StorageError(
+        f"storage must be None, a Storage, a file path or a 'sqlite:///' URL, got {type(storage).__name__}"
+    )
