@@ -116,6 +116,11 @@ class SQLiteStorage(Storage):
     def location(self) -> str:
         return str(self.path)
 
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._conn is None
+
     def _connect(self) -> sqlite3.Connection:
         try:
             if self.readonly:
