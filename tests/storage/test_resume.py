@@ -29,7 +29,7 @@ def _objective(params: dict) -> float:
     return (params["x"] - 0.3) ** 2 + params["k"]
 
 
-def _start(path: Path, n_trials: int, *, sleep: float = 0.004, backend: str = "random") -> subprocess.Popen:
+def _start(path: Path, n_trials: int, *, sleep: float = 0.01, backend: str = "random") -> subprocess.Popen:
     env = {**os.environ, "DRIVER_SLEEP": str(sleep)}
     return subprocess.Popen([sys.executable, str(DRIVER), str(path), str(n_trials), backend], env=env)
 

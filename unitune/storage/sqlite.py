@@ -98,6 +98,7 @@ class SQLiteStorage(Storage):
         self._ids: dict[str, int] = {}
         self._held: dict[int, str] = {}  # study id -> name, for every lease this object holds
         self._lost: set[int] = set()
+        self._renewed: dict[int, float] = {}  # study id -> when this process last renewed its lease
         self._heartbeat: _Heartbeat | None = None
         check_file(self.path)
         if readonly:
@@ -171,8 +172,13 @@ class SQLiteStorage(Storage):
                 message = f"store {str(self.path)!r}: {type(exc).__name__} while {doing}: {text}"
             raise StorageError(message) from exc
 
-    def _write(self, doing: str, action: Callable[[sqlite3.Connection], _T], study: int | None = None) -> _T:
-        """One ``BEGIN IMMEDIATE`` transaction; with ``study``, the lease is checked and renewed."""
+    def _write(self, doing: str, action: Callable[[sqlite3.Connection], _T], study: int | None = None,
+               *, sync: bool = True) -> _T:
+        """One ``BEGIN IMMEDIATE`` transaction; with ``study``, the lease is checked and renewed.
+
+        ``sync=False`` skips the fsync of a FULL store for this commit (the write still survives
+        a killed process; the next synced commit makes it survive a power cut too).
+        """
         if self.readonly:
             raise StorageError(f"the store {str(self.path)!r} was opened read-only; "
                                f"cannot write while {doing}")
@@ -180,6 +186,9 @@ class SQLiteStorage(Storage):
         def run() -> _T:
             with self._lock:
                 conn = self._conn
+                relaxed = not sync and self.synchronous == "full"
+                if relaxed:
+                    conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     if study is not None:
@@ -190,15 +199,27 @@ class SQLiteStorage(Storage):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                finally:
+                    if relaxed:
+                        conn.execute("PRAGMA synchronous = FULL")
                 return result
 
         return self._guard(doing, run)
 
     def _fence(self, conn: sqlite3.Connection, study: int) -> None:
+        """Check, inside the write's transaction, that this process still holds the lease.
+
+        A lease renewed less than ``lease_ttl / 3`` ago cannot have expired, so nobody can have
+        taken it over; only older ones are renewed (and checked) here.
+        """
         if study not in self._held:
             raise StudyLeaseError(f"this process does not drive the study (id {study}) in "
                                   f"{str(self.path)!r}; acquire its lease first")
-        cur = conn.execute(_RENEW, (time.time() + self.lease_ttl, study, self.owner))
+        now = time.time()
+        if study not in self._lost and now - self._renewed.get(study, 0.0) < self.lease_ttl / 3:
+            return
+        cur = conn.execute(_RENEW, (now + self.lease_ttl, study, self.owner))
+        self._renewed[study] = now
         if cur.rowcount != 1 or study in self._lost:
             self._lost.add(study)
             raise StudyLeaseError(
@@ -289,7 +310,7 @@ class SQLiteStorage(Storage):
                 conn.execute("UPDATE trials SET retried = 1 WHERE study_id = ? AND number = ?",
                              (study, retry_of))
 
-        self._write(f"starting trial {number}", insert, study)
+        self._write(f"starting trial {number}", insert, study, sync=False)
 
     def finish_trial(self, name: str, trial: Trial) -> bool:
         study = self._id(name)
@@ -377,6 +398,7 @@ class SQLiteStorage(Storage):
                          (study, self.owner, _HOST, os.getpid(), now, now + self.lease_ttl))
 
         self._write(f"taking the lease of study {name!r}", take)
+        self._renewed[study] = time.time()
         self._held[study] = name
         self._lost.discard(study)
         if self._heartbeat is None or not self._heartbeat.is_alive():
@@ -448,11 +470,14 @@ class _Heartbeat(threading.Thread):
             while not self._halt.wait(store.lease_ttl / 3):
                 for study, name in list(store._held.items()):
                     try:
-                        cur = conn.execute(_RENEW, (time.time() + store.lease_ttl, study, store.owner))
+                        now = time.time()
+                        cur = conn.execute(_RENEW, (now + store.lease_ttl, study, store.owner))
                     except sqlite3.Error as exc:
                         logger.warning("could not renew the lease of study %r: %s", name, exc)
                         continue
-                    if cur.rowcount != 1 and study in store._held:
+                    if cur.rowcount == 1:
+                        store._renewed[study] = now
+                    elif study in store._held:
                         store._lost.add(study)
                         logger.error("study %r: another driver took the lease over; writes will stop", name)
         finally:
