@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from storage_driver import finished as _finished
+from storage_driver import start as _start
+from storage_driver import wait_for as _wait_for
 
 import unitune
 from unitune import Float, Int, Space, Trial, TrialState
@@ -21,32 +21,11 @@ from unitune.storage import (
     StudyMismatchError,
 )
 
-DRIVER = Path(__file__).with_name("driver.py")
 SPACE = Space({"x": Float(0.0, 1.0), "k": Int(0, 4)})
 
 
 def _objective(params: dict) -> float:
     return (params["x"] - 0.3) ** 2 + params["k"]
-
-
-def _start(path: Path, n_trials: int, *, sleep: float = 0.01, backend: str = "random") -> subprocess.Popen:
-    env = {**os.environ, "DRIVER_SLEEP": str(sleep)}
-    return subprocess.Popen([sys.executable, str(DRIVER), str(path), str(n_trials), backend], env=env)
-
-
-def _finished(path: Path) -> list[Trial]:
-    if not path.exists():
-        return []
-    try:
-        with SQLiteStorage(path, readonly=True) as reader:
-            return reader.trials("s") if "s" in reader.study_names() else []
-    except unitune.UnituneError:  # the driver is still creating the file
-        return []
-
-
-def _wait_for(path: Path, count: int, proc: subprocess.Popen) -> None:
-    while len(_finished(path)) < count and proc.poll() is None:
-        time.sleep(0.01)
 
 
 def _kill_and_resume(path: Path, seed: int, n_trials: int, kills: int) -> None:
