@@ -163,11 +163,9 @@ def test_the_heartbeat_keeps_a_lease_alive_and_an_expired_one_is_taken_over(tmp_
             break
         except StudyLeaseError:
             time.sleep(0.1)
-    first.start_trial("s", 0, {"x": 0.1}, 0.0)  # written in the background: refused there
     with pytest.raises(StudyLeaseError, match="taken over by another driver"):
-        first.finish_trial("s", Trial.complete(0, {"x": 0.1}, 1.0))  # the next call reports it
+        first.start_trial("s", 0, {"x": 0.1}, 0.0)
     second.start_trial("s", 0, {"x": 0.1}, 0.0)
-    assert [t.state for t in second.trials("s", running=True)] == [TrialState.RUNNING]
     second.close()
     first.close()
 
@@ -179,7 +177,7 @@ def test_a_dead_driver_on_this_host_is_taken_over_at_once(tmp_path):
         "import os, sys; from unitune.storage import SQLiteStorage, StudyInfo;"
         f"s = SQLiteStorage({str(path)!r});"
         f"s.create_study(StudyInfo('s', {SPACE!r}, 'random')); s.acquire('s');"
-        "s.start_trial('s', 0, {'x': 0.5}, 0.0); s.trials('s'); os._exit(0)"  # dies holding the lease
+        "s.start_trial('s', 0, {'x': 0.5}, 0.0); os._exit(0)"  # dies holding the lease
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     with SQLiteStorage(path, lease_ttl=3600) as store:

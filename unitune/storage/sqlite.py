@@ -4,9 +4,7 @@ The file runs in WAL mode (readers never block the driver), with ``synchronous=F
 (a committed trial survives a power cut, not only a killed process), a busy timeout, and
 ``BEGIN IMMEDIATE`` for every write (deferred transactions that upgrade to writes fail under
 contention instead of waiting). Every write also renews, and checks, the writer's lease on the
-study: a driver that lost its lease can no longer write. The RUNNING row of a starting trial is
-written by a background thread while the trial runs (any other call waits for it first), so a
-trial's start costs the study loop almost nothing.
+study: a driver that lost its lease can no longer write.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "study.db")
@@ -24,9 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,9 +100,6 @@ class SQLiteStorage(Storage):
         self._lost: set[int] = set()
         self._renewed: dict[int, float] = {}  # study id -> when this process last renewed its lease
         self._heartbeat: _Heartbeat | None = None
-        self._writer: ThreadPoolExecutor | None = None  # writes RUNNING rows while trials run
-        self._writer_ident: int | None = None
-        self._pending: deque[Future] = deque()
         check_file(self.path)
         if readonly:
             if not self.path.exists():
@@ -162,13 +155,9 @@ class SQLiteStorage(Storage):
                                "restore it from a backup. The file was left untouched")
 
     def _guard(self, doing: str, action: Callable[[], _T]) -> _T:
-        """Run ``action`` (after the RUNNING writes still in flight) and turn SQLite's errors into
-        StorageErrors that say what to do."""
-        if self._pending and threading.get_ident() != self._writer_ident:
-            self._drain()
+        """Run ``action`` and turn SQLite's errors into StorageErrors that say what to do."""
         try:
-            with self._lock:
-                return action()
+            return action()
         except sqlite3.Error as exc:
             text = str(exc)
             if "locked" in text or "busy" in text:
@@ -321,21 +310,7 @@ class SQLiteStorage(Storage):
                 conn.execute("UPDATE trials SET retried = 1 WHERE study_id = ? AND number = ?",
                              (study, retry_of))
 
-        if self.readonly or study not in self._held:  # refused at once, with the reason
-            self._write(f"starting trial {number}", insert, study)
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="unitune-store",
-                                              initializer=self._name_writer)
-        self._pending.append(self._writer.submit(self._write, f"starting trial {number}", insert, study,
-                                                 sync=False))
-
-    def _name_writer(self) -> None:
-        self._writer_ident = threading.get_ident()
-
-    def _drain(self) -> None:
-        """Wait for the RUNNING writes in flight; raise the first one's error."""
-        while self._pending:
-            self._pending.popleft().result()
+        self._write(f"starting trial {number}", insert, study, sync=False)
 
     def finish_trial(self, name: str, trial: Trial) -> bool:
         study = self._id(name)
@@ -443,16 +418,9 @@ class SQLiteStorage(Storage):
         if self._conn is None:
             return
         try:
-            try:
-                self._drain()
-            finally:
-                for name in list(self._held.values()):
-                    self.release(name)
+            for name in list(self._held.values()):
+                self.release(name)
         finally:
-            if self._writer is not None:
-                self._writer.shutdown(wait=True, cancel_futures=True)
-                self._writer = None
-                self._pending.clear()
             if self._heartbeat is not None:
                 self._heartbeat.stop()
                 self._heartbeat = None
