@@ -179,3 +179,18 @@ def test_exported_records_let_another_backend_take_over(tmp_path):
     taken.optimize(_objective, n_trials=3)
     assert [t.number for t in taken.trials] == list(range(8))
     assert taken.trials[:5] == tuple(first.trials)
+
+
+def test_trials_interrupted_in_this_process_run_again_at_the_next_optimize():
+    study = unitune.Study(SPACE, "random", seed=0)
+    first, second = study.ask(), study.ask()
+    study.tell(first, 1.0)
+    study.tell(second, state="interrupted", failure="Ctrl-C")
+    seen = []
+    study.optimize(lambda p: seen.append(dict(p)) or _objective(p), n_trials=2)
+    assert seen[0] == dict(second.params)  # the interrupted configuration first, as trial 2
+    assert [(t.number, t.state) for t in study.trials] == [
+        (0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED), (2, TrialState.COMPLETE), (3, TrialState.COMPLETE)]
+    assert study.n_finished == 3
+    study.optimize(_objective, n_trials=1)  # already retried: not queued again
+    assert [dict(t.params) for t in study.trials].count(dict(second.params)) == 2
