@@ -168,11 +168,11 @@ class Storage(abc.ABC):
 class _MemoryStudy:
     info: StudyInfo
     finished: list[Trial] = field(default_factory=list)
-    running: dict[int, Trial] = field(default_factory=dict)
-    numbers: dict[int, Trial] = field(default_factory=dict)  # every trial, by number
+    running: dict[int, tuple[Mapping[str, Any], float]] = field(default_factory=dict)  # params, start
+    done: set[int] = field(default_factory=set)
     retried: set[int] = field(default_factory=set)
     changes: list[BackendChange] = field(default_factory=list)
-    driver: object | None = None
+    top: int = -1  # the highest trial number used
 
 
 class InMemoryStorage(Storage):
@@ -215,37 +215,41 @@ class InMemoryStorage(Storage):
     def start_trial(self, name: str, number: int, params: Mapping[str, Any], started_at: float,
                     retry_of: int | None = None) -> None:
         study = self._study(name)
-        if number in study.numbers:
+        if number in study.running or number in study.done:
             raise StorageError(f"study {name!r}: trial {number} was already started")
-        trial = Trial(number, params, TrialState.RUNNING, started_at=started_at)
-        study.running[number] = study.numbers[number] = trial
+        study.running[number] = (params, started_at)
+        if number > study.top:
+            study.top = number
         if retry_of is not None:
             study.retried.add(retry_of)
 
     def finish_trial(self, name: str, trial: Trial) -> bool:
         study = self._study(name)
-        known = study.numbers.get(trial.number)
-        if known is not None and known.state is not TrialState.RUNNING:
+        number = trial.number
+        if number in study.done:
             return False
-        study.running.pop(trial.number, None)
-        study.numbers[trial.number] = trial
+        study.running.pop(number, None)
+        study.done.add(number)
         study.finished.append(trial)
+        if number > study.top:
+            study.top = number
         return True
 
     def trials(self, name: str, *, running: bool = False) -> list[Trial]:
         study = self._study(name)
         if not running:
             return list(study.finished)
-        return study.finished + [study.running[n] for n in sorted(study.running)]
+        return study.finished + [Trial(n, study.running[n][0], TrialState.RUNNING,
+                                       started_at=study.running[n][1]) for n in sorted(study.running)]
 
     def interrupt_running(self, name: str, reason: str) -> list[int]:
         study = self._study(name)
         numbers = sorted(study.running)
         now = time.time()
         for number in numbers:
-            started = study.running[number]
-            self.finish_trial(name, Trial(number, started.params, TrialState.INTERRUPTED, failure=reason,
-                                          started_at=started.started_at, finished_at=now))
+            params, started_at = study.running[number]
+            self.finish_trial(name, Trial(number, params, TrialState.INTERRUPTED, failure=reason,
+                                          started_at=started_at, finished_at=now))
         return numbers
 
     def retries_due(self, name: str) -> list[Trial]:
@@ -255,7 +259,7 @@ class InMemoryStorage(Storage):
                       key=lambda t: t.number)
 
     def next_number(self, name: str) -> int:
-        return max(self._study(name).numbers, default=-1) + 1
+        return self._study(name).top + 1
 
     def acquire(self, name: str) -> None:
         self._study(name)
