@@ -194,3 +194,19 @@ def test_trials_interrupted_in_this_process_run_again_at_the_next_optimize():
     assert study.n_finished == 3
     study.optimize(_objective, n_trials=1)  # already retried: not queued again
     assert [dict(t.params) for t in study.trials].count(dict(second.params)) == 2
+
+
+@pytest.mark.timeout(120)
+def test_a_durable_study_on_a_process_pool_records_every_trial_once(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = tmp_path / "study.db"
+    with ProcessPoolExecutor(2) as pool:
+        study = unitune.optimize(_objective, SPACE, "random", n_trials=12, seed=0, batch_size=3,
+                                 executor=pool, storage=path, study_name="p")
+    with SQLiteStorage(path, readonly=True) as reader:
+        stored = reader.trials("p", running=True)
+        assert reader.lease("p") is None  # optimize gave the lease back
+    assert stored == list(study.trials)
+    assert sorted(t.number for t in stored) == list(range(12))
+    assert all(t.state is TrialState.COMPLETE and t.value == _objective(dict(t.params)) for t in stored)
