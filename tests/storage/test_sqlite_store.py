@@ -297,3 +297,19 @@ def test_urls_and_bad_arguments(tmp_path):
         SQLiteStorage("postgresql://host/db")
     with pytest.raises(StorageError, match="synchronous must be"):
         SQLiteStorage(tmp_path / "x.db", synchronous="off")
+
+
+def test_an_older_schema_is_migrated_forward_keeping_its_trials(tmp_path, monkeypatch):
+    from unitune.storage import schema
+
+    path = tmp_path / "s.db"
+    _filled_store(path)
+    step = "ALTER TABLE studies ADD COLUMN note TEXT; UPDATE studies SET note = 'migrated'"
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, step))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
+    with SQLiteStorage(path) as store:
+        assert len(store.trials("s")) == 300
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION + 1,)
+    assert conn.execute("SELECT note FROM studies").fetchone() == ("migrated",)
+    conn.close()

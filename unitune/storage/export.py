@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import IO, Any
 
 from unitune.storage.base import Storage
 from unitune.storage.codec import dumps
+from unitune.storage.sqlite import _alive
 from unitune.trial import Direction, Trial, TrialState
 
 __all__ = ["status_text", "trials_table", "write_csv", "write_jsonl"]
@@ -46,7 +48,9 @@ def status_text(store: Storage, name: str) -> str:
     holder = lease(name) if lease is not None else None
     if holder is not None:
         left = holder["expires_at"] - time.time()
-        state = f"expires in {left:.0f} s" if left > 0 else f"expired {-left:.0f} s ago"
+        state = f"lease expires in {left:.0f} s" if left > 0 else f"lease expired {-left:.0f} s ago"
+        if holder["host"] == socket.gethostname() and not _alive(holder["pid"]):
+            state = "gone: a resume takes over at once"
         lines.append(f"  driver      process {holder['pid']} on {holder['host']} ({state})")
     else:
         lines.append("  driver      none")

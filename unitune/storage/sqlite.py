@@ -441,6 +441,7 @@ def _trial(row: tuple) -> Trial:
 
 
 def _alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
