@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -249,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnituneError as exc:
         print(f"unitune: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``unitune trials ... | head``): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
