@@ -14,6 +14,7 @@ from typing import Any
 from unitune.storage import codec
 from unitune.storage.base import (
     Storage,
+    StorageError,
     StudyExistsError,
     StudyInfo,
     StudyMismatchError,
@@ -54,7 +55,7 @@ class StudyStore:
         from unitune.storage import open_storage
 
         if name is not None and (not isinstance(name, str) or not name):
-            raise StudyMismatchError(f"study_name must be a non-empty string, got {name!r}")
+            raise StorageError(f"study_name must be a non-empty string, got {name!r}")
         self.owned = not isinstance(storage, Storage) and storage is not None
         self.storage = open_storage(storage)
         self.name = DEFAULT_STUDY_NAME if name is None else name
