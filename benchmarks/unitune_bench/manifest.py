@@ -69,11 +69,12 @@ def backend_versions(backend: Any) -> dict[str, str]:
     from unitune.registry import load_backend_class, split_name
 
     cls = backend if isinstance(backend, type) else load_backend_class(split_name(backend)[0])
-    versions_of = getattr(cls, "versions", None)
-    if callable(versions_of):
-        return {k: v for k, v in dict(versions_of()).items() if v}
     ep = None if isinstance(backend, type) else _entry_point(split_name(backend)[0])
     dist = getattr(ep, "dist", None)
+    versions_of = getattr(cls, "versions", None)
+    if callable(versions_of):
+        own = {dist.name: dist.version} if dist is not None else {}
+        return {**own, **{k: v for k, v in dict(versions_of()).items() if v}}
     if dist is None:
         module = cls.__module__.split(".")[0]
         names = metadata.packages_distributions().get(module, [])

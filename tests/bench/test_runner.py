@@ -16,6 +16,7 @@ from unitune_bench.cli import main
 from unitune_bench.runner import read_runs
 
 from unitune import Backend
+from unitune.backend import Algorithm, Proposal
 from unitune.errors import UnituneError
 
 
@@ -23,19 +24,22 @@ class CrashingBackend(Backend):
     """Proposes two random points, then raises."""
 
     name = "crashing"
-    algorithms = {"crashing": "fails on the third ask"}
+    algorithms = {"crashing": Algorithm("fails on the third ask")}
 
     def __init__(self, space, *, seed=None, directions=("minimize",), algorithm=None):
         super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
         self.asked = 0
 
-    def ask(self, n=1):
+    def ask(self, numbers):
         self.asked += 1
         if self.asked > 2:
             raise RuntimeError("backend exploded on purpose")
-        return [self.space.sample(seed=self.asked) for _ in range(n)]
+        return [Proposal(n, self.space.sample(seed=self.asked)) for n in numbers]
 
     def tell(self, trial):
+        pass
+
+    def replay(self, trials):
         pass
 
 
@@ -43,9 +47,9 @@ class HangingBackend(CrashingBackend):
     """Never answers its first ask."""
 
     name = "hanging"
-    algorithms = {"hanging": "sleeps forever"}
+    algorithms = {"hanging": Algorithm("sleeps forever")}
 
-    def ask(self, n=1):
+    def ask(self, numbers):
         time.sleep(600)
         return []
 
@@ -54,9 +58,9 @@ class DyingBackend(CrashingBackend):
     """Kills its own process (as a segfault in a C extension would)."""
 
     name = "dying"
-    algorithms = {"dying": "exits the process"}
+    algorithms = {"dying": Algorithm("exits the process")}
 
-    def ask(self, n=1):
+    def ask(self, numbers):
         os._exit(3)
 
 
