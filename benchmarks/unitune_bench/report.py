@@ -91,7 +91,13 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
     v = sc.overall
     how = (f"one-sided Mann-Whitney U tests on the final results ranked within each problem, "
            f"α = {v.alpha:.4f} per pair (Šidák, 5% family-wise)")
-    if v.kind == "winner":
+    overlap = _overlapping(sc, v.members) if v.kind in ("winner", "tie") else None
+    if overlap:
+        a, b = overlap
+        text = (f"**No winner named**: the rank tests put {', '.join(f'`{m}`' for m in v.members)} "
+                f"ahead ({how}), but the 95% interval of `{a}`'s mean score overlaps that of `{b}`, "
+                "so the two measures do not agree that the lead is clear.")
+    elif v.kind == "winner":
         text = f"**Winner: `{v.members[0]}`**: it beats every other backend ({how})."
     elif v.kind == "tie":
         names = ", ".join(f"`{b}`" for b in v.members)
@@ -116,6 +122,17 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
         if "mean_score" in rnd:
             text += f" Random search: {_f(rnd['mean_score'])}."
     return text
+
+
+def _overlapping(sc: Scores, members: Sequence[str]) -> tuple[str, str] | None:
+    """A (member, outsider) pair whose mean-score intervals overlap, or None."""
+    for a in members:
+        for b in sc.backends:
+            if b in members or "mean_score_ci" not in sc.summary[a] or "mean_score_ci" not in sc.summary[b]:
+                continue
+            if sc.summary[a]["mean_score_ci"][1] >= sc.summary[b]["mean_score_ci"][0]:
+                return a, b
+    return None
 
 
 def _verdict_text(v: Verdict | None) -> str:

@@ -107,3 +107,34 @@ def test_backend_options_parse_both_forms_and_reject_bad_ones() -> None:
         parse_backend_options(["skopt.gp=5"])
     with pytest.raises(UnituneError, match="invalid JSON"):
         parse_backend_options(["{oops"])
+
+
+def _runs_for(problem, backend, offsets, rng):
+    return [{**_run(backend, seed, list(offset + rng.uniform(0, 0.1, 3))), "problem": problem}
+            for seed, offset in enumerate(offsets)]
+
+
+def test_headline_names_a_winner_only_when_the_tests_separate_it() -> None:
+    from unitune_bench.report import _headline, leaderboard_order, summary_table
+
+    rng = np.random.default_rng(0)
+    info = {p: {"direction": "minimize", "optimum": None} for p in ("p1", "p2")}
+    runs = []
+    for p in info:
+        runs += _runs_for(p, "random", [5.0] * 8, rng) + _runs_for(p, "good", [1.0] * 8, rng)
+    sc = compute_scores(runs, info, 3)
+    order = leaderboard_order(sc)
+    assert sc.overall.kind == "winner" and order[0] == "good"
+    assert _headline(sc, order, 8).startswith("**Winner: `good`**")
+    assert "| 1 | good |" in summary_table(sc, order)
+    # Same distributions: no test separates them; the ranks tie and the seeds needed are reported.
+    runs = []
+    for p in info:
+        runs += _runs_for(p, "random", [1.0] * 4, rng) + _runs_for(p, "other", [1.0] * 4, rng)
+    sc = compute_scores(runs, info, 3)
+    order = leaderboard_order(sc)
+    text = _headline(sc, order, 4)
+    assert text.startswith("**No winner: the backends are not separated**")
+    assert "would need" in text and "(this run has 4)" in text
+    table = summary_table(sc, order)
+    assert "| 1= | random |" in table and "| 1= | other |" in table
