@@ -28,11 +28,10 @@ from unitune_bench.runner import (
     read_runs,
     run_all,
 )
+from unitune_bench.scoring import BASELINE
 from unitune_bench.suites import SUITES, Suite
 
 __all__ = ["BenchmarkResult", "default_backends", "parse_backend_options", "plan", "run_benchmark"]
-
-BASELINE = "random"
 
 
 @dataclass

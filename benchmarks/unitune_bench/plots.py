@@ -24,10 +24,10 @@ def _pyplot():
     return plt
 
 
-def _colors(backends: list[str]) -> dict[str, Any]:
+def _colors(backends: list[str], baseline: str) -> dict[str, Any]:
     plt = _pyplot()
     cmap = plt.get_cmap("tab10")
-    return {b: ("0.35" if b == "random" else cmap((i + 1) % 10)) for i, b in enumerate(backends)}
+    return {b: ("0.35" if b == baseline else cmap((i + 1) % 10)) for i, b in enumerate(backends)}
 
 
 def plot_all(sc: Scores, problem_info: dict[str, dict[str, Any]], order: list[str],
@@ -36,7 +36,7 @@ def plot_all(sc: Scores, problem_info: dict[str, dict[str, Any]], order: list[st
     plt = _pyplot()
     plots = out_dir / "plots"
     (plots / "convergence").mkdir(parents=True, exist_ok=True)
-    colors = _colors(sc.backends)
+    colors = _colors(sc.backends, sc.baseline)
     paths: dict[str, Any] = {"convergence": {}}
     scored = [b for b in order if "mean_score" in sc.summary[b]]
     if scored:
@@ -78,7 +78,7 @@ def _budget_plot(plt, sc: Scores, order: list[str], colors, path: Path) -> str:
     t = np.arange(1, sc.budget + 1)
     for b in order:
         ax.plot(t, sc.summary[b]["mean_score_curve"], label=b, color=colors[b],
-                lw=2.2 if b == order[0] else 1.4, ls="--" if b == "random" else "-")
+                lw=2.2 if b == order[0] else 1.4, ls="--" if b == sc.baseline else "-")
     ax.set_xlabel("trials")
     ax.set_ylabel("mean normalized score (lower is better)")
     ax.set_title("Mean score over problems vs budget")
@@ -96,7 +96,7 @@ def _ecdf_plot(plt, sc: Scores, order: list[str], colors, path: Path) -> str:
     t = np.arange(1, sc.budget + 1)
     for b in order:
         ax.step(t, sc.summary[b]["ecdf"], where="post", label=b, color=colors[b],
-                ls="--" if b == "random" else "-")
+                ls="--" if b == sc.baseline else "-")
     known = sum(1 for p in sc.problems if sc.runtimes.get(p))
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
@@ -146,7 +146,7 @@ def _convergence_plot(plt, sc: Scores, problem: str, info: dict[str, Any], order
         with warnings.catch_warnings():  # bands stay empty where no seed has a value yet
             warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanpercentile(np.where(np.isfinite(boots), boots, np.nan), [2.5, 97.5], axis=0)
-        ax.plot(t, med, label=b, color=colors[b], ls="--" if b == "random" else "-")
+        ax.plot(t, med, label=b, color=colors[b], ls="--" if b == sc.baseline else "-")
         ax.fill_between(t, lo, hi, color=colors[b], alpha=0.15, lw=0)
     if optimum is not None:
         ax.set_yscale("symlog", linthresh=1e-4)

@@ -118,7 +118,7 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
             lo, hi = r["mean_score_ci"]
             parts.append(f"`{b}` {_f(r['mean_score'])} [{_f(lo)}, {_f(hi)}]")
         text += " Best mean scores (95% CI): " + ", ".join(parts) + "."
-        rnd = sc.summary.get("random", {})
+        rnd = sc.summary.get(sc.baseline, {})
         if "mean_score" in rnd:
             text += f" Random search: {_f(rnd['mean_score'])}."
     return text

@@ -38,6 +38,8 @@ BOOTSTRAP_SAMPLES = 1000
 _PAD_FACTOR = 10000
 _MIN_POS = np.nextafter(0, 1)
 OK_STATUSES = ("ok", "exhausted")
+#: The baseline every normalized score is measured against: unitune's native random search.
+BASELINE = "random"
 
 
 def bayesmark_quantile(x: Sequence[float] | np.ndarray, q: float, axis: int = -1) -> np.ndarray:
@@ -139,6 +141,8 @@ class Scores:
     budget: int
     backends: list[str]
     problems: list[str]
+    #: the backend whose evaluations make the baselines (random search)
+    baseline: str = BASELINE
     #: problem -> backend -> array (seeds, budget) of best-so-far losses
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: problem -> backend -> trials each run actually evaluated (for ERT)
@@ -181,12 +185,12 @@ class Scores:
 
 
 def compute_scores(runs: Sequence[Mapping[str, Any]], problem_info: Mapping[str, Mapping[str, Any]],
-                   budget: int, *, baseline: str = "random", seed: int = 0) -> Scores:
+                   budget: int, *, baseline: str = BASELINE, seed: int = 0) -> Scores:
     """Score ``runs`` (records from runs.jsonl at this ``budget``) against the random baseline."""
     runs = [r for r in runs if r["budget"] == budget and r["problem"] in problem_info]
     backends = sorted({r["backend"] for r in runs}, key=lambda b: (b != baseline, b))
     problems = [p for p in problem_info if any(r["problem"] == p for r in runs)]
-    sc = Scores(budget=budget, backends=backends, problems=problems)
+    sc = Scores(budget=budget, backends=backends, problems=problems, baseline=baseline)
     rng = np.random.default_rng(seed)
     sc.failures = [r for r in runs if r["status"] not in OK_STATUSES]
     for p in problems:
