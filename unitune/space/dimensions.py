@@ -26,7 +26,7 @@ from unitune.errors import SpaceError
 if TYPE_CHECKING:
     from unitune.space.space import Space
 
-__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "is_json_scalar"]
+__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "expit", "is_json_scalar", "logit"]
 
 _STEP_TOLERANCE = 1e-9
 
