@@ -204,6 +204,9 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _merge_manifest(out_dir, name, suite, budget, seed_list, labels, chosen, timeout, jobs,
                                command, setup, skipped)
+    published = [p for p in catalog.entry_point_names if p in by_name and not problems]
+    if published:  # entry-point problems joined the suite's own: the title says so
+        manifest["published_problems"] = sorted(set(manifest.get("published_problems", [])) | set(published))
     write_manifest(out_dir, manifest)
     specs = plan(labels, list(by_name), seed_list, budget)
     done = read_runs(out_dir)

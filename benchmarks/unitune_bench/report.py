@@ -269,8 +269,14 @@ def _title(manifest: dict[str, Any]) -> str:
     suite = manifest["suite"]
     if suite == "custom":
         base = manifest.get("base_suite")
-        return "# unitune benchmark: custom run" + (f" (defaults of the {base} suite)" if base else "")
-    return f"# unitune benchmark: {suite} suite"
+        title = "# unitune benchmark: custom run" + (f" (defaults of the {base} suite)" if base else "")
+    else:
+        title = f"# unitune benchmark: {suite} suite"
+    published = manifest.get("published_problems", [])
+    if published:
+        plural = "s" if len(published) > 1 else ""
+        title += f", plus {len(published)} published problem{plural}: " + ", ".join(published)
+    return title
 
 
 def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:

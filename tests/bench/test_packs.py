@@ -104,7 +104,8 @@ def test_a_broken_entry_point_does_not_stop_another_problems_run(tmp_path, monke
     assert [s["source"] for s in result.skipped_problems] == [
         "entry point 'broken' (broken_pack.problems:PROBLEMS) in group 'unitune.problems'"]
     summary = result.summary_path.read_text()
-    assert summary.startswith("# unitune benchmark: custom run")
+    assert summary.startswith("# unitune benchmark: custom run (defaults of the tiny suite), plus 1 "
+                              "published problem: plugin-bowl")
     assert "## Skipped problems and packs" in summary and "missing_dependency" in summary
     # Naming another problem explicitly runs it, and the CLI reports the broken pack.
     code = main(["--backends", "random", "--problems", "six_hump_camel", "--seeds", "1", "--budget", "2",
