@@ -131,3 +131,23 @@ def test_backend_options_reach_the_backend_and_the_manifest(tmp_path) -> None:
     with pytest.raises(UnituneError, match=r"ran 'grid' with the options"):
         run_benchmark(TINY, backends=["grid"], problems=["branin"], budget=4, jobs=1, out=tmp_path,
                       progress=False, backend_options={"grid": {"resolution": 3}})
+
+
+@pytest.mark.timeout(300)
+def test_bbob_without_cocoex_is_reported_and_the_other_problems_run(tmp_path, monkeypatch) -> None:
+    import unitune_bench.bbob as bbob_module
+    from unitune_bench.problem import PackUnavailable
+
+    def missing():
+        raise PackUnavailable(f"the BBOB pack needs the coco-experiment package: {bbob_module.INSTALL}")
+
+    monkeypatch.setattr(bbob_module, "_cocoex", missing)
+    result = run_benchmark(TINY, backends=["random"], problems=["bbob-f1-d2", "branin"], budget=2,
+                           jobs=1, out=tmp_path, progress=False, report=False)
+    assert [(r["problem"], r["status"]) for r in read_runs(tmp_path)] == [("branin", "ok")]
+    [skip] = result.skipped_problems
+    assert skip["source"] == "problem pack bbob (bbob-f1-d2)"
+    assert "pip install 'unitune-benchmarks[bbob]'" in skip["reason"]
+    with pytest.raises(UnituneError, match=r"no problem left to run \(problem pack bbob"):
+        run_benchmark(TINY, backends=["random"], problems=["bbob-f1-d2"], budget=2, jobs=1,
+                      out=tmp_path / "none", progress=False, report=False)
