@@ -31,6 +31,8 @@ from unitune.objective import (
     interpret,
     wants_trial,
 )
+from unitune.pruners import Pruner, make_pruner
+from unitune.pruners.session import BudgetLoop, PruningSession, takes_budget
 from unitune.registry import make_backend
 from unitune.space import Space
 from unitune.storage import InMemoryStorage, Storage
@@ -56,6 +58,8 @@ class Study:
         backend_options: keyword options for the backend; unknown ones are rejected.
         strict: refuse backends that can only approximate or emulate part of the space.
         storage: where finished trials are kept (in memory by default).
+        pruner: stops hopeless trials early (``"median"``, ``"asha"``, ``"optuna.median"``, a
+            :class:`unitune.pruners.Pruner`); see docs/pruning.md.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class Study:
         backend_options: Mapping[str, Any] | None = None,
         strict: bool = False,
         storage: Storage | None = None,
+        pruner: str | Pruner | None = None,
     ):
         self.space = Space.coerce(space)
         names = [direction] if isinstance(direction, (str, Direction)) else list(direction)
@@ -89,6 +94,11 @@ class Study:
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
+        self.pruner = make_pruner(pruner)
+        self._pruning = None
+        if self.pruner is not None:
+            self._pruning = PruningSession(self.pruner, self.directions, self.backend)
+            self._pruning.channel.load(self._storage.trials())
         history = self._storage.trials()
         for trial in history:  # a resumed study: the backend learns its history by replay
             self._note_best(trial)
@@ -186,6 +196,8 @@ class Study:
         handles = []
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
+            if self._pruning is not None:
+                handle._link = self._pruning.link
             self._running[handle.number] = handle
             handles.append(handle)
         self._next_number += len(proposals)
@@ -243,6 +255,8 @@ class Study:
         """
         del self._running[handle.number]
         self._storage.append(trial)
+        if self._pruning is not None:
+            self._pruning.finish(trial)
         self._note_best(trial)
         with _interrupts_deferred():
             self.backend.tell(trial)
@@ -291,6 +305,8 @@ class Study:
             self._storage.append(copy)
             self._note_best(copy)
             copies.append(copy)
+        if self._pruning is not None:
+            self._pruning.channel.load(copies)
         self._replay(copies)
 
     def _replay(self, trials: Sequence[Trial]) -> None:
@@ -325,6 +341,9 @@ class Study:
         running on an executor are recorded INTERRUPTED and the call returns; when the loop
         raises (TooManyFailuresError, a callback's exception), results that already arrived are
         recorded and the rest INTERRUPTED before the exception propagates.
+
+        An objective with a parameter named ``budget`` is called by the study's pruner schedule
+        (see :class:`unitune.pruners.session.BudgetLoop`).
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         if n_trials is None and timeout is None and not self.backend.exhaustible:
@@ -332,7 +351,12 @@ class Study:
                 f"give n_trials or timeout: backend {self.backend.full_name!r} never runs out of "
                 "candidates on this space, so the search would never end"
             )
-        pass_trial = wants_trial(objective)
+        if takes_budget(objective):
+            objective, pass_trial = BudgetLoop(objective, self._spec), True
+        else:
+            pass_trial = wants_trial(objective)
+        if self._pruning is not None:
+            self._pruning.start(executor, self._storage.trials(), batch_size)
         deadline = None if timeout is None else time.monotonic() + timeout
         self._stop_requested = False
         bar = _progress_bar(show_progress, n_trials)
@@ -372,10 +396,12 @@ class Study:
                             continue
                     for handle in handles:
                         in_flight[self._submit(executor, objective, handle, pass_trial)] = handle
+                if self._pruning is not None and (exhausted or out_of_time or self._stop_requested
+                                                  or (n_trials is not None and asked >= n_trials)):
+                    self._pruning.close()  # synchronous schedules stop waiting for more trials
                 if not in_flight:
                     break
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                finished, _ = wait(in_flight, timeout=left, return_when=FIRST_COMPLETED)
+                finished = self._wait(in_flight, deadline)
                 if not finished:  # the deadline passed with trials still running
                     self._settle(in_flight, f"study timeout of {timeout} s reached while it ran")
                     break
@@ -391,7 +417,22 @@ class Study:
         finally:
             if bar is not None:
                 bar.close()
+            if self._pruning is not None:
+                self._pruning.stop(self._storage.trials())
         return self
+
+    def _wait(self, in_flight: dict[Future, TrialHandle], deadline: float | None) -> set[Future]:
+        """The futures that finished (empty once the deadline passed). With a pruner, wakes up
+        every 0.1 s to pass workers' reports on to the backend while trials run."""
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self._pruning is None:
+                return wait(in_flight, timeout=left, return_when=FIRST_COMPLETED)[0]
+            nap = 0.1 if left is None else min(left, 0.1)
+            finished, _ = wait(in_flight, timeout=nap, return_when=FIRST_COMPLETED)
+            self._pruning.forward()
+            if finished or (left is not None and left <= nap):
+                return finished
 
     def _settle(self, in_flight: dict[Future, TrialHandle], reason: str) -> None:
         """Record every trial still open when the loop ends early, exactly once: results that
@@ -507,6 +548,7 @@ def optimize(
     callbacks: Sequence[Callback] = (),
     max_consecutive_failures: int | None = None,
     show_progress: bool | None = None,
+    pruner: str | Pruner | None = None,
 ) -> Study:
     """Create a :class:`Study` and run :meth:`Study.optimize` on it; return the study.
 
@@ -516,7 +558,7 @@ def optimize(
     ({'k': 3}, 10)
     """
     study = Study(space, backend, direction=direction, metric=metric, seed=seed,
-                  backend_options=backend_options, strict=strict)
+                  backend_options=backend_options, strict=strict, pruner=pruner)
     return study.optimize(objective, n_trials, timeout, batch_size=batch_size, executor=executor,
                           callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
                           show_progress=show_progress)

@@ -151,7 +151,8 @@ def make_fidelity_problem(kind: str) -> Problem:
     ``problem.meta["max_resource"]`` is the number of epochs.
     """
     if kind not in _STARTS:
-        raise unitune.UnituneError(f"unknown multi-fidelity problem {kind!r}; choose one of {sorted(_STARTS)}")
+        raise unitune.UnituneError(
+            f"unknown multi-fidelity problem {kind!r}; choose one of {sorted(_STARTS)}")
     tags = ("fidelity", "synthetic" if kind == "branin" else "ml")
     return Problem(_NAMES[kind], _SPACES[kind], EpochObjective(_STARTS[kind], MAX_EPOCHS),
                    optimum=BRANIN_MIN if kind == "branin" else None, tags=tags,

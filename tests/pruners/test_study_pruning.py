@@ -1,0 +1,162 @@
+"""Pruning through the study: inline, in a process pool, hand-driven, and budget objectives."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+import unitune
+from unitune import Int, Study, TrialState
+from unitune.backends.grid_search import GridSearch
+from unitune.pruners import ASHA, MedianPruner, PrunerError, SuccessiveHalving
+
+# Flat learning curves: trial k reports LOSS[k] at every step 1..9. The grid asks k = 0..5 in order.
+LOSS = [0.5, 0.6, 0.4, 0.45, 0.3, 0.35]
+SPACE = {"k": Int(0, 5)}
+# ASHA(min_resource=1, eta=3, max_resource=9), rungs at 1 and 3, trials one after the other:
+#   k=0 0.5 : alone at rungs 1 and 3                          -> runs to step 9, COMPLETE
+#   k=1 0.6 : rung 1 holds 0.5, 0.6: keep max(1, 2//3)=1 (0.5) -> PRUNED at step 1
+#   k=2 0.4 : rung 1 keep 1 of 3: itself; rung 3: 0.5, 0.4 -> itself -> COMPLETE
+#   k=3 0.45: rung 1 keep 1 of 4 (0.4)                          -> PRUNED at step 1
+#   k=4 0.3 : best at rungs 1 and 3                             -> COMPLETE
+#   k=5 0.35: rung 1 keep 6//3=2 (0.3, 0.35) -> on; rung 3: 0.5, 0.4, 0.3, 0.35 keep 1 (0.3) -> PRUNED at step 3
+EXPECTED = [("complete", 9), ("pruned", 1), ("complete", 9), ("pruned", 1), ("complete", 9), ("pruned", 3)]
+
+
+def flat_curve(params, trial):
+    for step in range(1, 10):
+        trial.report(LOSS[params["k"]], step)
+        if trial.should_prune():
+            raise unitune.TrialPruned()
+    return LOSS[params["k"]]
+
+
+def outcome(study):
+    return [(t.state.value, max(t.intermediate)) for t in sorted(study.trials, key=lambda t: t.number)]
+
+
+class RecordingGrid(GridSearch):
+    """The grid, remembering every intermediate value it hears live."""
+
+    name = "recording-grid"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.heard: list[tuple[int, int, float]] = []
+
+    def report(self, number, step, value):
+        self.heard.append((number, step, value))
+
+
+@pytest.mark.timeout(60)
+def test_asha_inline_prunes_at_the_hand_computed_steps():
+    backend = RecordingGrid(SPACE)
+    study = unitune.optimize(flat_curve, SPACE, backend, n_trials=6, pruner=ASHA(1, 3, 0, 9))
+    assert outcome(study) == EXPECTED
+    pruned = [t for t in study.trials if t.state is TrialState.PRUNED]
+    assert [t.failure for t in pruned] == ["pruned at step 1", "pruned at step 1", "pruned at step 3"]
+    assert dict(pruned[2].intermediate) == {1: 0.35, 2: 0.35, 3: 0.35}  # kept on the record
+    # Inline, the backend hears every report as it is made.
+    assert len(backend.heard) == sum(step for _, step in EXPECTED)
+    assert backend.heard[:2] == [(0, 1, 0.5), (0, 2, 0.5)]
+
+
+@pytest.mark.timeout(120)
+def test_asha_in_a_process_pool_sees_the_other_workers_reports():
+    backend = RecordingGrid(SPACE)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        study = unitune.optimize(flat_curve, SPACE, backend, n_trials=6, executor=pool,
+                                 pruner=ASHA(1, 3, 0, 9))
+    assert outcome(study) == EXPECTED
+    # Reports made in the workers reached the backend, each once.
+    assert sorted(backend.heard) == sorted({(n, s, LOSS[n]) for n, (_, last) in enumerate(EXPECTED)
+                                            for s in range(1, last + 1)})
+
+
+def staged_curve(params, trial):
+    # Two steps; the cohort's better trial goes on to step 2.
+    for step in (1, 2):
+        trial.report(LOSS[params["k"]], step)
+        if trial.should_prune():
+            raise unitune.TrialPruned()
+    return LOSS[params["k"]]
+
+
+@pytest.mark.timeout(120)
+def test_synchronous_halving_in_a_process_pool_waits_for_the_live_reports_of_its_cohort():
+    # Cohorts (0, 1), (2, 3), (4, 5) run side by side; at rung 1 each trial waits for its partner's
+    # report, made in another process after both started: a snapshot taken at start would hang.
+    # Keep floor(2/2) = 1 per cohort: 0.5 vs 0.6 -> k=0; 0.4 vs 0.45 -> k=2; 0.3 vs 0.35 -> k=4.
+    with ProcessPoolExecutor(2) as pool:
+        study = unitune.optimize(staged_curve, SPACE, "grid", n_trials=6, batch_size=2, executor=pool,
+                                 pruner=SuccessiveHalving(n_configs=2, min_resource=1, reduction_factor=2))
+    assert outcome(study) == [("complete", 2), ("pruned", 1)] * 3
+
+
+def test_synchronous_halving_refuses_trials_run_one_at_a_time():
+    with pytest.raises(PrunerError, match="cohort of 2 trials must run side by side"):
+        unitune.optimize(staged_curve, SPACE, "grid", n_trials=2, pruner=SuccessiveHalving(2, 1, 2))
+
+
+def test_hand_driven_ask_and_tell_prune_with_the_same_rules():
+    study = Study(SPACE, "grid", pruner="median")  # n_startup_trials=5
+    for k in range(6):
+        handle = study.ask()
+        for step in (1, 2):
+            handle.report(LOSS[k], step)
+        decision = handle.should_prune()
+        study.tell(handle, state="pruned") if decision else study.tell(handle, LOSS[k])
+    # Five completed trials (0.5, 0.6, 0.4, 0.45, 0.3) -> the step-2 median is 0.45; k=5 has 0.35: kept.
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    late = Study(SPACE, "grid", pruner=MedianPruner(n_startup_trials=1))
+    first = late.ask()
+    first.report(0.1, 1)
+    assert first.should_prune() is False
+    late.tell(first, 0.1)
+    second = late.ask()
+    second.report(0.2, 1)
+    assert second.should_prune() is True  # 0.2 > the median 0.1 of the one completed trial at step 1
+    assert second.should_prune() is True  # the same answer when asked again at the same step
+
+
+def test_without_a_pruner_should_prune_is_false():
+    study = Study(SPACE, "grid")
+    handle = study.ask()
+    handle.report(100.0, 1)
+    assert handle.should_prune() is False
+
+
+def budget_objective(params, budget):
+    # The loss after `budget` epochs: LOSS[k] shrinking with the budget, ranks kept.
+    return LOSS[params["k"]] + 1.0 / budget
+
+
+def test_a_budget_objective_is_called_with_the_schedule_of_its_pruner():
+    calls = []
+
+    def objective(params, budget):
+        calls.append((params["k"], budget))
+        return budget_objective(params, budget)
+
+    study = unitune.optimize(objective, SPACE, "grid", n_trials=6, pruner=ASHA(1, 3, 0, 9))
+    # Schedule [1, 3, 9]. Same ranks as the flat curves: the same trials stop at the same rungs.
+    assert outcome(study) == [("complete", 9), ("pruned", 1), ("complete", 9), ("pruned", 1),
+                              ("complete", 9), ("pruned", 3)]
+    assert calls[:4] == [(0, 1), (0, 3), (0, 9), (1, 1)]
+    assert study.best_value == pytest.approx(0.3 + 1 / 9)
+    assert study.trials[5].failure == "pruned at budget 3"
+
+
+def test_a_budget_objective_needs_a_pruner_with_a_schedule():
+    study = unitune.optimize(budget_objective, SPACE, "grid", n_trials=1)
+    assert study.trials[0].state is TrialState.FAILED
+    assert "driven by a pruner's schedule" in study.trials[0].failure
+    with_median = unitune.optimize(budget_objective, SPACE, "grid", n_trials=1, pruner="median")
+    assert "has no resource schedule" in with_median.trials[0].failure
+
+
+def test_pruning_needs_a_single_objective():
+    with pytest.raises(PrunerError, match="single-objective study; this one has 2 directions"):
+        Study(SPACE, "optuna.nsga2", direction=["minimize", "maximize"], pruner="asha")
