@@ -153,7 +153,8 @@ def make_fidelity_problem(kind: str) -> Problem:
     if kind not in _STARTS:
         raise unitune.UnituneError(
             f"unknown multi-fidelity problem {kind!r}; choose one of {sorted(_STARTS)}")
-    tags = ("fidelity", "synthetic" if kind == "branin" else "ml")
+    # Not tagged "synthetic" or "ml": the existing suites select those tags and stay as they are.
+    tags = ("fidelity", kind)
     return Problem(_NAMES[kind], _SPACES[kind], EpochObjective(_STARTS[kind], MAX_EPOCHS),
                    optimum=BRANIN_MIN if kind == "branin" else None, tags=tags,
                    description=_DESCRIPTIONS[kind],
