@@ -160,3 +160,13 @@ def test_a_budget_objective_needs_a_pruner_with_a_schedule():
 def test_pruning_needs_a_single_objective():
     with pytest.raises(PrunerError, match="single-objective study; this one has 2 directions"):
         Study(SPACE, "optuna.nsga2", direction=["minimize", "maximize"], pruner="asha")
+
+
+@pytest.mark.timeout(120)
+def test_a_cohort_cut_short_by_n_trials_stops_waiting():
+    # Trial 2's cohort is (2, 3) but n_trials=3: trial 3 is never asked. Once the study asks no
+    # more trials it says so on the channel, and trial 2, alone at rung 1, goes on.
+    with ProcessPoolExecutor(2) as pool:
+        study = unitune.optimize(staged_curve, SPACE, "grid", n_trials=3, batch_size=2, executor=pool,
+                                 pruner=SuccessiveHalving(n_configs=2, min_resource=1, reduction_factor=2))
+    assert outcome(study) == [("complete", 2), ("pruned", 1), ("complete", 2)]

@@ -12,6 +12,7 @@ hands out, records finished trials in the channel, and passes reports made in wo
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -24,6 +25,8 @@ from unitune.pruners.link import PruningLink
 from unitune.trial import Direction, Trial
 
 __all__ = ["BudgetLoop", "PruningSession", "takes_budget"]
+
+logger = logging.getLogger("unitune")
 
 
 class PruningSession:
@@ -75,9 +78,17 @@ class PruningSession:
         self.channel.finish(trial)
 
     def stop(self, history: Sequence[Trial]) -> None:
-        """After a run: release the run's channel; go back to a local one."""
-        self.forward()
-        self.channel.shutdown()
+        """After a run: release the run's channel; go back to a local one.
+
+        A channel already gone (a manager killed with the workers, a closed Dask client) only
+        loses the reports that had not reached the backend yet: logged, not raised, so the
+        run's own outcome (or exception) is what the caller sees.
+        """
+        try:
+            self.forward()
+            self.channel.shutdown()
+        except (OSError, EOFError) as exc:
+            logger.warning("pruning channel already closed at the end of the run: %s", exc)
         self.channel = LocalChannel()
         self.channel.load(history)
         self.link = self._make_link(local=True)
