@@ -352,7 +352,7 @@ class Study:
                 "candidates on this space, so the search would never end"
             )
         if takes_budget(objective):
-            objective, pass_trial = BudgetLoop(objective, self._spec), True
+            objective, pass_trial = BudgetLoop.checked(objective, self._spec, self.pruner), True
         else:
             pass_trial = wants_trial(objective)
         if self._pruning is not None:

@@ -150,11 +150,13 @@ def test_a_budget_objective_is_called_with_the_schedule_of_its_pruner():
 
 
 def test_a_budget_objective_needs_a_pruner_with_a_schedule():
-    study = unitune.optimize(budget_objective, SPACE, "grid", n_trials=1)
-    assert study.trials[0].state is TrialState.FAILED
-    assert "driven by a pruner's schedule" in study.trials[0].failure
-    with_median = unitune.optimize(budget_objective, SPACE, "grid", n_trials=1, pruner="median")
-    assert "has no resource schedule" in with_median.trials[0].failure
+    with pytest.raises(PrunerError, match="driven by a pruner's schedule"):
+        unitune.optimize(budget_objective, SPACE, "grid", n_trials=1)
+    with pytest.raises(PrunerError, match="MedianPruner has no resource schedule"):
+        unitune.optimize(budget_objective, SPACE, "grid", n_trials=1, pruner="median")
+    with_schedule = unitune.optimize(budget_objective, SPACE, "grid", n_trials=1,
+                                     pruner=MedianPruner(max_resource=3))
+    assert dict(with_schedule.trials[0].intermediate) == {1: 1.5, 2: 1.0, 3: pytest.approx(0.5 + 1 / 3)}
 
 
 def test_pruning_needs_a_single_objective():

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
-from unitune.pruners.base import History, TrialReports
+from unitune.pruners.base import History, PrunerError, TrialReports
 from unitune.trial import Direction, Trial, TrialState
 
 __all__ = ["Channel", "DaskChannel", "LocalChannel", "ManagerChannel", "channel_for"]
@@ -110,7 +110,7 @@ class LocalChannel(Channel):
             return dict(self._reports), dict(self._states)
 
     def __reduce__(self):
-        raise TypeError("a LocalChannel stays in its process; use a ManagerChannel or DaskChannel")
+        raise PrunerError("a LocalChannel stays in its process; use a ManagerChannel or DaskChannel")
 
 
 class ManagerChannel(Channel):

@@ -119,6 +119,17 @@ class BudgetLoop:
                       if p.name != "budget" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.pass_trial = len(positional) >= 2
 
+    @classmethod
+    def checked(cls, objective: Callable[..., Any], spec: ResultSpec, pruner: Pruner | None) -> BudgetLoop:
+        """The loop for ``objective``, after checking that ``pruner`` has a schedule to drive it."""
+        if pruner is None:
+            raise PrunerError(
+                "an objective that takes a budget is driven by a pruner's schedule: give the study "
+                "pruner=ASHA(max_resource=...) (or another pruner with a schedule)"
+            )
+        pruner.budgets(0)  # raises PrunerError when the pruner has no resource schedule
+        return cls(objective, spec)
+
     def __call__(self, params: dict[str, Any], trial: Any) -> Any:
         link = getattr(trial, "_link", None)
         if link is None:
