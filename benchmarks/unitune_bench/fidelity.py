@@ -203,23 +203,41 @@ def resource_to_reach(trials: Sequence[Trial], level: float, sign: float = 1.0) 
 
 def plot_best_vs_resource(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: str | Path,
                           title: str = "") -> Path:
-    """Plot best loss against cumulative resource: one line per run, one color per label."""
+    """Plot best loss against cumulative resource: per label, the median over its runs (each
+    run's step curve read on a common resource grid, drawn while every run has data) and the
+    runs themselves, faint."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = plt.subplots(figsize=(7.0, 4.4))
     cmap = plt.get_cmap("tab10")
+    top = max((xs[-1] for runs in curves.values() for xs, _ in runs if xs.size), default=1.0)
+    grid = np.linspace(0.0, top, 400)
+    lows = []
     for i, (label, runs) in enumerate(curves.items()):
-        for j, (xs, ys) in enumerate(runs):
+        color = cmap(i % 10)
+        on_grid = []
+        for xs, ys in runs:
             finite = np.isfinite(ys)
-            ax.step(xs[finite], ys[finite], where="post", color=cmap(i % 10), alpha=0.6,
-                    label=label if j == 0 else None)
+            ax.step(xs[finite], ys[finite], where="post", color=color, alpha=0.15, linewidth=0.8)
+            at = np.searchsorted(xs, grid, side="right") - 1
+            line = np.where(at >= 0, ys[np.clip(at, 0, None)], np.inf)
+            line[grid > xs[-1]] = np.nan  # a run that used less resource stops there
+            on_grid.append(line)
+            lows.extend(ys[finite])
+        # The median where every run has data (up to the run that spent the least resource).
+        median = np.median(np.asarray(on_grid), axis=0)
+        shown = np.isfinite(median)
+        ax.plot(grid[shown], median[shown], color=color, linewidth=1.8, label=label,
+                linestyle="-" if i % 3 == 0 else ("--" if i % 3 == 1 else ":"))
+    if lows and min(lows) > 0:
+        ax.set_yscale("log")
     ax.set_xlabel("cumulative resource (epochs)")
-    ax.set_ylabel("best loss so far")
+    ax.set_ylabel("best loss so far (median over seeds)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
