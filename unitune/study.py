@@ -430,7 +430,7 @@ class Study:
                 return wait(in_flight, timeout=left, return_when=FIRST_COMPLETED)[0]
             nap = 0.1 if left is None else min(left, 0.1)
             finished, _ = wait(in_flight, timeout=nap, return_when=FIRST_COMPLETED)
-            self._pruning.forward()
+            self._pruning.forward(self._running)
             if finished or (left is not None and left <= nap):
                 return finished
 

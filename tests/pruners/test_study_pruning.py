@@ -10,7 +10,7 @@ import pytest
 import unitune
 from unitune import Int, Study, TrialState
 from unitune.backends.grid_search import GridSearch
-from unitune.pruners import ASHA, MedianPruner, PrunerError, SuccessiveHalving
+from unitune.pruners import ASHA, Hyperband, MedianPruner, PrunerError, SuccessiveHalving
 
 # Flat learning curves: trial k reports LOSS[k] at every step 1..9. The grid asks k = 0..5 in order.
 LOSS = [0.5, 0.6, 0.4, 0.45, 0.3, 0.35]
@@ -172,3 +172,24 @@ def test_a_cohort_cut_short_by_n_trials_stops_waiting():
         study = unitune.optimize(staged_curve, SPACE, "grid", n_trials=3, batch_size=2, executor=pool,
                                  pruner=SuccessiveHalving(n_configs=2, min_resource=1, reduction_factor=2))
     assert outcome(study) == [("complete", 2), ("pruned", 1), ("complete", 2)]
+
+
+def test_hyperband_through_the_study_stops_trials_at_their_bracket_rungs():
+    hyperband = Hyperband(min_resource=1, max_resource=9, reduction_factor=3)  # brackets at 1, 3, 9
+
+    def curve(params, trial):
+        for step in range(1, 10):
+            trial.report(abs(params["x"] - 0.3) + 1.0 / step, step)
+            if trial.should_prune():
+                raise unitune.TrialPruned()
+        return abs(params["x"] - 0.3) + 1.0 / 9
+
+    study = unitune.optimize(curve, {"x": unitune.Float(0.0, 1.0)}, "random", n_trials=34, seed=0,
+                             pruner=hyperband)
+    assert {t.state for t in study.trials} == {TrialState.COMPLETE, TrialState.PRUNED}
+    for t in study.trials:
+        rungs = list(hyperband.budgets(t.number))[:-1]
+        last = max(t.intermediate)
+        assert last == 9 if t.state is TrialState.COMPLETE else last in rungs
+    # Bracket 2 starts at the full resource: its trials are never pruned.
+    assert all(t.state is TrialState.COMPLETE for t in study.trials if hyperband.bracket(t.number) == 2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -67,11 +67,14 @@ class PruningSession:
         """The run asks no more trials."""
         self.channel.close()
 
-    def forward(self) -> None:
-        """Pass reports made in workers since the last call to ``Backend.report``."""
+    def forward(self, running: Container[int]) -> None:
+        """Pass reports made in workers since the last call to ``Backend.report``, for the trials
+        still ``running`` in the study (a trial already recorded, e.g. INTERRUPTED at a timeout
+        while its worker goes on, is not the backend's to hear about any more)."""
         if self.link.on_report is None:
             for number, step, value in self.channel.new_reports(self._seen):
-                self.backend.report(number, step, value)
+                if number in running:
+                    self.backend.report(number, step, value)
 
     def finish(self, trial: Trial) -> None:
         """Record a finished trial in the channel (its state; its reports if they were late)."""
@@ -80,12 +83,10 @@ class PruningSession:
     def stop(self, history: Sequence[Trial]) -> None:
         """After a run: release the run's channel; go back to a local one.
 
-        A channel already gone (a manager killed with the workers, a closed Dask client) only
-        loses the reports that had not reached the backend yet: logged, not raised, so the
-        run's own outcome (or exception) is what the caller sees.
+        A channel already gone (a manager killed with the workers, a closed Dask client) is
+        logged, not raised, so the run's own outcome (or exception) is what the caller sees.
         """
         try:
-            self.forward()
             self.channel.shutdown()
         except (OSError, EOFError) as exc:
             logger.warning("pruning channel already closed at the end of the run: %s", exc)
