@@ -193,3 +193,12 @@ def test_hyperband_through_the_study_stops_trials_at_their_bracket_rungs():
         assert last == 9 if t.state is TrialState.COMPLETE else last in rungs
     # Bracket 2 starts at the full resource: its trials are never pruned.
     assert all(t.state is TrialState.COMPLETE for t in study.trials if hyperband.bracket(t.number) == 2)
+
+
+@pytest.mark.timeout(120)
+def test_a_budget_objective_in_a_process_pool():
+    with ProcessPoolExecutor(2) as pool:
+        study = unitune.optimize(budget_objective, SPACE, "grid", n_trials=6, executor=pool,
+                                 pruner=ASHA(1, 3, 0, 9))
+    assert outcome(study) == EXPECTED
+    assert dict(study.trials[0].intermediate) == {1: 1.5, 3: pytest.approx(0.5 + 1 / 3), 9: pytest.approx(0.5 + 1 / 9)}
