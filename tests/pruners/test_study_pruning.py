@@ -202,3 +202,15 @@ def test_a_budget_objective_in_a_process_pool():
                                  pruner=ASHA(1, 3, 0, 9))
     assert outcome(study) == EXPECTED
     assert dict(study.trials[0].intermediate) == {1: 1.5, 3: pytest.approx(0.5 + 1 / 3), 9: pytest.approx(0.5 + 1 / 9)}
+
+
+def test_a_resumed_study_prunes_against_its_stored_history(tmp_path):
+    path = tmp_path / "study.db"
+    first = unitune.optimize(flat_curve, SPACE, "grid", n_trials=3, storage=path, pruner=ASHA(1, 3, 0, 9))
+    assert outcome(first) == EXPECTED[:3]
+    # A new driver resumes the file: trials 3-5 are judged against trials 0-2 read back from SQLite
+    # (alone, trial 3's 0.45 would go on; against the stored 0.4 it stops at step 1).
+    resumed = unitune.optimize(flat_curve, SPACE, "grid", n_trials=6, storage=path, resume=True,
+                               pruner=ASHA(1, 3, 0, 9))
+    assert [t.params["k"] for t in sorted(resumed.trials, key=lambda t: t.number)] == list(range(6))
+    assert outcome(resumed) == EXPECTED
