@@ -90,24 +90,45 @@ class Channel(abc.ABC):
 
 
 class LocalChannel(Channel):
-    """Reports in this process: the inline executor and thread pools."""
+    """Reports in this process: the inline executor and thread pools.
+
+    Each trial's :class:`TrialReports` is kept between snapshots and rebuilt only when that
+    trial reports or ends, so a snapshot costs one entry per trial, not one per report.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._reports: dict[tuple[int, int], float] = {}
+        self._steps: dict[int, dict[int, float]] = {}
         self._states: dict[int, str] = {}
+        self._views: dict[int, TrialReports] = {}
 
     def publish(self, number: int, step: int, value: float) -> None:
         with self._lock:
-            self._reports[(number, step)] = value
+            self._steps.setdefault(number, {})[step] = value
+            self._views.pop(number, None)
 
     def _set_state(self, number: int, state: str) -> None:
         with self._lock:
             self._states[number] = state
+            self._views.pop(number, None)
 
     def _snapshot(self):
         with self._lock:
-            return dict(self._reports), dict(self._states)
+            reports = {(n, s): v for n, steps in self._steps.items() for s, v in steps.items()}
+            return reports, dict(self._states)
+
+    def history(self, direction: Direction | str, own: TrialReports | None = None) -> History:
+        with self._lock:
+            closed = _CLOSED in self._states
+            for number in self._steps.keys() | self._states.keys() - {_CLOSED}:
+                if number not in self._views:
+                    state = TrialState(self._states.get(number, "running"))
+                    self._views[number] = TrialReports(number, state, self._steps.get(number, {}))
+            trials = dict(self._views)
+            if own is not None:
+                merged = {**self._steps.get(own.number, {}), **own.steps}
+                trials[own.number] = TrialReports(own.number, own.state, merged)
+        return History(direction, trials, closed)
 
     def __reduce__(self):
         raise PrunerError("a LocalChannel stays in its process; use a ManagerChannel or DaskChannel")
