@@ -205,8 +205,9 @@ def _drop_metadata(token: str, dask_scheduler: Any = None) -> None:
     dask_scheduler.task_metadata.get("unitune-pruning", {}).pop(token, None)
 
 
-def channel_for(executor: Executor | None) -> Channel:
-    """The channel that reaches ``executor``'s workers (see the module docstring)."""
+def channel_for(executor: Executor | str | None) -> Channel:
+    """The channel that reaches ``executor``'s workers (see the module docstring); the
+    ``"processes"`` pool that unitune owns gets a ManagerChannel."""
     if executor is None or isinstance(executor, ThreadPoolExecutor):
         return LocalChannel()
     if type(executor).__module__.startswith("distributed"):

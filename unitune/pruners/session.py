@@ -52,7 +52,7 @@ class PruningSession:
         """A link for a trial the backend did not propose: pruned the same, reports not heard."""
         return PruningLink(self.pruner, self.channel, self.direction)
 
-    def start(self, executor: Executor | None, history: Sequence[Trial], batch_size: int) -> None:
+    def start(self, executor: Executor | str | None, history: Sequence[Trial], batch_size: int) -> None:
         """Before a run: a channel that reaches ``executor``'s workers, seeded with ``history``."""
         if self.pruner.cohort > 1 and (executor is None or batch_size < self.pruner.cohort):
             raise PrunerError(
