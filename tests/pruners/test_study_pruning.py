@@ -214,3 +214,12 @@ def test_a_resumed_study_prunes_against_its_stored_history(tmp_path):
                                pruner=ASHA(1, 3, 0, 9))
     assert [t.params["k"] for t in sorted(resumed.trials, key=lambda t: t.number)] == list(range(6))
     assert outcome(resumed) == EXPECTED
+
+
+@pytest.mark.timeout(120)
+def test_asha_on_the_process_pool_unitune_owns():
+    backend = RecordingGrid(SPACE)
+    study = unitune.optimize(flat_curve, SPACE, backend, n_trials=6, executor="processes",
+                             pruner=ASHA(1, 3, 0, 9))
+    assert outcome(study) == EXPECTED
+    assert len(backend.heard) == sum(step for _, step in EXPECTED)
