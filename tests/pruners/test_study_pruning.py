@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -223,3 +225,24 @@ def test_asha_on_the_process_pool_unitune_owns():
                              pruner=ASHA(1, 3, 0, 9))
     assert outcome(study) == EXPECTED
     assert len(backend.heard) == sum(step for _, step in EXPECTED)
+
+
+def dies_once_then_flat(marker, params, trial):
+    """Trial k=1 reports steps 1-3 and its worker dies, once; the retry runs the flat curve."""
+    if params["k"] == 1 and not os.path.exists(marker):
+        for step in (1, 2, 3):
+            trial.report(0.01, step)  # would look excellent: must not leak into the retry's view
+        open(marker, "w").close()
+        os._exit(1)
+    return flat_curve(params, trial)
+
+
+@pytest.mark.timeout(120)
+def test_a_retried_trial_is_judged_on_its_own_new_reports(tmp_path):
+    objective = functools.partial(dies_once_then_flat, str(tmp_path / "died"))
+    study = unitune.optimize(objective, {"k": Int(0, 1)}, "grid", n_trials=2, executor="processes",
+                             max_retries=1, pruner=ASHA(1, 3, 0, 9))
+    # k=0 (0.5) completes; k=1 dies once, then, retried, reports 0.6 at step 1: pruned there
+    # (rung 1 holds 0.5 and 0.6, keep 1), not misled by the dead attempt's steps 1-3.
+    assert outcome(study) == [("complete", 9), ("pruned", 1)]
+    assert dict(study.trials[1].intermediate) == {1: 0.6}

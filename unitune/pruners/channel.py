@@ -64,7 +64,8 @@ class Channel(abc.ABC):
         self._set_state(_CLOSED, "closed")
 
     def history(self, direction: Direction | str, own: TrialReports | None = None) -> History:
-        """A snapshot of every trial, with ``own`` (the asking trial's local view) laid over it."""
+        """A snapshot of every trial, with ``own`` (the asking trial's local view) in place of
+        what the channel holds for that trial."""
         reports, states = self._snapshot()
         steps: dict[int, dict[int, float]] = {}
         for (number, step), value in reports.items():
@@ -73,9 +74,8 @@ class Channel(abc.ABC):
         trials = {n: TrialReports(n, TrialState(states.get(n, "running")), s) for n, s in steps.items()}
         for number, state in states.items():
             trials.setdefault(number, TrialReports(number, TrialState(state), {}))
-        if own is not None:
-            merged = {**steps.get(own.number, {}), **own.steps}
-            trials[own.number] = TrialReports(own.number, own.state, merged)
+        if own is not None:  # the asking trial's own view (a retried trial starts afresh)
+            trials[own.number] = own
         return History(direction, trials, closed)
 
     def new_reports(self, seen: set[tuple[int, int]]) -> list[tuple[int, int, float]]:
@@ -125,9 +125,8 @@ class LocalChannel(Channel):
                     state = TrialState(self._states.get(number, "running"))
                     self._views[number] = TrialReports(number, state, self._steps.get(number, {}))
             trials = dict(self._views)
-            if own is not None:
-                merged = {**self._steps.get(own.number, {}), **own.steps}
-                trials[own.number] = TrialReports(own.number, own.state, merged)
+            if own is not None:  # the asking trial's own view (a retried trial starts afresh)
+                trials[own.number] = own
         return History(direction, trials, closed)
 
     def __reduce__(self):
