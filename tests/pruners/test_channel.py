@@ -29,6 +29,10 @@ def test_a_channel_holds_reports_states_and_the_closed_flag(make):
         assert channel.new_reports(seen) == []
         channel.close()
         assert channel.history("minimize").closed is True
+        # A finished record replaces what the channel held for the trial (a dead attempt's steps).
+        channel.publish(1, 5, 0.01)
+        channel.finish(Trial(1, {}, TrialState.PRUNED, intermediate={1: 0.7}))
+        assert dict(channel.history("minimize").trials[1].steps) == {1: 0.7}
     finally:
         channel.shutdown()
 

@@ -48,10 +48,14 @@ class Channel(abc.ABC):
     def _set_state(self, number: int, state: str) -> None:
         """Record a finished state (driver side)."""
 
+    @abc.abstractmethod
+    def _replace(self, number: int, steps: dict[int, float]) -> None:
+        """Make ``steps`` the whole of trial ``number``'s reports."""
+
     def finish(self, trial: Trial) -> None:
-        """Record a finished trial: its reports (whatever reached the channel before) and state."""
-        for step, value in trial.intermediate.items():
-            self.publish(trial.number, step, value)
+        """Record a finished trial: its record's reports replace whatever the channel held for it
+        (a dead attempt's reports included), then its state."""
+        self._replace(trial.number, dict(trial.intermediate))
         self._set_state(trial.number, trial.state.value)
 
     def load(self, trials: Iterable[Trial]) -> None:
@@ -107,6 +111,11 @@ class LocalChannel(Channel):
             self._steps.setdefault(number, {})[step] = value
             self._views.pop(number, None)
 
+    def _replace(self, number: int, steps: dict[int, float]) -> None:
+        with self._lock:
+            self._steps[number] = dict(steps)
+            self._views.pop(number, None)
+
     def _set_state(self, number: int, state: str) -> None:
         with self._lock:
             self._states[number] = state
@@ -148,6 +157,12 @@ class ManagerChannel(Channel):
     def publish(self, number: int, step: int, value: float) -> None:
         self._reports[(number, step)] = value
 
+    def _replace(self, number: int, steps: dict[int, float]) -> None:
+        stale = [k for k in self._reports.keys() if k[0] == number and k[1] not in steps]  # noqa: SIM118 - one round trip to the manager
+        for key in stale:
+            self._reports.pop(key, None)
+        self._reports.update({(number, step): value for step, value in steps.items()})
+
     def _set_state(self, number: int, state: str) -> None:
         self._states[number] = state
 
@@ -180,6 +195,10 @@ class DaskChannel(Channel):
     def publish(self, number: int, step: int, value: float) -> None:
         self._get_client().set_metadata(["unitune-pruning", self.token, "r", str(number), str(step)],
                                         float(value))
+
+    def _replace(self, number: int, steps: dict[int, float]) -> None:
+        self._get_client().set_metadata(["unitune-pruning", self.token, "r", str(number)],
+                                        {str(step): float(value) for step, value in steps.items()})
 
     def _set_state(self, number: int, state: str) -> None:
         self._get_client().set_metadata(["unitune-pruning", self.token, "s", str(number)], state)
