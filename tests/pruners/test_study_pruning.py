@@ -246,3 +246,12 @@ def test_a_retried_trial_is_judged_on_its_own_new_reports(tmp_path):
     # (rung 1 holds 0.5 and 0.6, keep 1), not misled by the dead attempt's steps 1-3.
     assert outcome(study) == [("complete", 9), ("pruned", 1)]
     assert dict(study.trials[1].intermediate) == {1: 0.6}
+
+
+@pytest.mark.timeout(120)
+def test_a_budget_objective_under_synchronous_halving():
+    # Schedule [1, 2]; each cohort's better trial (lower LOSS) is the one trained to budget 2.
+    with ProcessPoolExecutor(2) as pool:
+        study = unitune.optimize(budget_objective, SPACE, "grid", n_trials=6, batch_size=2, executor=pool,
+                                 pruner=SuccessiveHalving(n_configs=2, min_resource=1, reduction_factor=2))
+    assert outcome(study) == [("complete", 2), ("pruned", 1)] * 3
