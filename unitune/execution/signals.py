@@ -1,0 +1,132 @@
+"""Driver signals: SIGTERM handled like Ctrl-C while a study runs, and both held back while a
+backend updates its model.
+
+>>> with termination_handled():
+...     pass  # inside: SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "termination_handled"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM reached the driver while a study ran. A KeyboardInterrupt, so everything that
+    stops cleanly on Ctrl-C stops cleanly on SIGTERM too."""
+
+    def __init__(self, previous: Any = signal.SIG_DFL):
+        super().__init__("terminated (SIGTERM)")
+        self.previous = previous
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class _Held:
+    """Signals that arrived while a backend was updating its model (the main thread only)."""
+
+    depth = 0
+    signals: list[int] = []
+
+
+class _OurHandler:
+    """The SIGTERM handler installed by :func:`termination_handled` (recognisable by type)."""
+
+    def __init__(self, previous: Any):
+        self.previous = previous
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if _Held.depth:
+            _Held.signals.append(signum)
+            return
+        raise Terminated(self.previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Python's own Ctrl-C behaviour, except while a backend updates its model."""
+    if _Held.depth:
+        _Held.signals.append(signum)
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def termination_handled() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` and Ctrl-C KeyboardInterrupt in
+    the main thread, except inside :func:`interrupts_deferred`, where both wait for the block's
+    end. The previous handlers are put back afterwards. Outside the main thread, nothing
+    changes; SIGTERM is left alone when ignored (``SIG_IGN``) and SIGINT unless its handler is
+    Python's default."""
+    if not _main_thread():
+        yield
+        return
+    installed: dict[int, Any] = {}
+    previous = signal.getsignal(signal.SIGTERM)
+    if not (previous == signal.SIG_IGN or isinstance(previous, _OurHandler) or previous is None):
+        installed[signal.SIGTERM] = previous
+        signal.signal(signal.SIGTERM, _OurHandler(previous))
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        installed[signal.SIGINT] = signal.default_int_handler
+        signal.signal(signal.SIGINT, _interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in installed.items():
+            signal.signal(signum, handler)
+
+
+def pass_on_termination(exc: Terminated) -> None:
+    """After a study stopped on SIGTERM and put everything away, do what the handler in place
+    before the study would have done: call it, or (the default action) exit with status 143,
+    the shell's code for a process ended by SIGTERM, through ``SystemExit`` so that ``finally``
+    blocks and atexit hooks still run."""
+    previous = exc.previous
+    if callable(previous) and not isinstance(previous, _OurHandler):
+        previous(signal.SIGTERM, None)
+        return
+    if previous == signal.SIG_IGN:
+        return
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and a handled SIGTERM back until the block ends, then raise them.
+
+    Used around a backend's ask and tell so that an interrupt never leaves a library halfway
+    through updating its model. Inside :func:`termination_handled` (a running ``optimize``) this
+    is a counter; elsewhere (a hand-driven ask/tell) a holding handler is installed for the
+    block. Only the main thread receives signals; elsewhere this does nothing, and SIGINT is
+    only held when its handler is Python's default (or ours).
+    """
+    if not _main_thread():
+        yield
+        return
+    term = signal.getsignal(signal.SIGTERM)
+    ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
+    saved: dict[int, Callable[..., Any]] = {}
+    if not ours:  # a hand-driven ask/tell: hold Ctrl-C with a handler of the block's own
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield
+            return
+        saved[signal.SIGINT] = signal.default_int_handler
+        signal.signal(signal.SIGINT, _interrupt)
+    _Held.depth += 1
+    try:
+        yield
+    finally:
+        _Held.depth -= 1
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    if _Held.depth == 0 and _Held.signals:
+        held, _Held.signals = _Held.signals, []
+        if signal.SIGTERM in held and isinstance(term, _OurHandler):
+            raise Terminated(term.previous)
+        raise KeyboardInterrupt
