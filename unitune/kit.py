@@ -31,6 +31,7 @@ import numpy as np
 from unitune.backend import Conversion, Fidelity, Proposal
 from unitune.errors import BackendError, SearchExhausted, UnituneError
 from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
+from unitune.space.dimensions import expit, logit
 from unitune.trial import Direction
 
 __all__ = [
@@ -179,7 +180,10 @@ class Column:
       grid the library expresses natively); decoding clips and snaps it onto the dimension;
     - ``"index"``: the position ``k`` on the step grid, value ``low + k * step``
       (``0 <= k <= n_steps``), for libraries whose grids cannot start at ``low``;
-    - ``"category"``: the position of the choice in ``dim.choices``.
+    - ``"category"``: the position of the choice in ``dim.choices``;
+    - ``"logit"``: ``z = log(x / (1 - x))`` for a ``Float(logit=True)``, uniform on
+      ``[logit(low), logit(high)]``, value ``expit(z)``: the same prior, on any library that
+      has a uniform float.
 
     The library's codec turns raw values into its own types (labels, floats, numpy ints).
     """
@@ -196,6 +200,8 @@ class Column:
         step) as a grid index; otherwise the library takes the raw value and snaps it.
         """
         if type(dim) is Float:
+            if getattr(dim, "logit", False):
+                return cls(name, dim, "logit")
             return cls(name, dim, "index" if dim.step is not None and index_steps else "value")
         if type(dim) is Int:
             return cls(name, dim, "index" if dim.step != 1 and index_steps else "value")
@@ -217,6 +223,8 @@ class Column:
             return dim.choices[int(raw)]
         if self.kind == "index":
             return dim.snap(dim.low + round(float(raw)) * dim.step)
+        if self.kind == "logit":
+            return dim.snap(expit(float(raw)))
         return dim.snap(float(raw))
 
     def encode(self, value: Any) -> Any:
@@ -226,6 +234,8 @@ class Column:
             return dim.index(value)
         if self.kind == "index":
             return round((float(value) - dim.low) / dim.step)
+        if self.kind == "logit":
+            return logit(float(value))
         return value
 
     @property
@@ -236,6 +246,8 @@ class Column:
             return 0
         if self.kind == "index":
             return dim.n_steps // 2
+        if self.kind == "logit":
+            return (logit(dim.low) + logit(dim.high)) / 2
         centre = math.sqrt(dim.low * dim.high) if dim.log else (dim.low + dim.high) / 2
         if type(dim) is Int:
             return min(max(round(centre), dim.low), dim.high)

@@ -51,6 +51,7 @@ STANDARD_SPACES: Mapping[str, Space] = {
         "units": Int(1, 64, log=True),
         "depth": Int(2, 20, step=2),
         "frac": Float(0.0, 1.0, step=0.125),
+        "rate": Float(0.01, 0.99, logit=True),
         "kind": Categorical(["a", "b", "c"]),
         "flag": Categorical([True, False]),
         "const": Constant("fixed"),
@@ -320,16 +321,23 @@ def check_multi_objective(backend: BackendSpec) -> None:
         instance.tell(Trial.complete(number, params, (params["x"], params["x"] ** 2)))
 
 
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal keys, types and values; floats up to round-off (a logit scale's expit(logit(x)))."""
+    if list(a) != list(b) or [type(v) for v in a.values()] != [type(v) for v in b.values()]:
+        return False
+    return all(math.isclose(a[k], b[k], rel_tol=1e-12) if type(b[k]) is float else a[k] == b[k] for k in b)
+
+
 def check_codec_round_trip(backend: BackendSpec) -> None:
-    """The backend's codec turns any configuration into a native point and back unchanged, and
-    its conversion report names every parameter of the space, in order."""
+    """The backend's codec turns any configuration into a native point and back unchanged (floats
+    up to round-off), and its conversion report names every parameter of the space, in order."""
     make = _factory(backend)
     for label, space in STANDARD_SPACES.items():
         codec = make(space, seed=0).codec
         for seed in range(25):
             params = space.sample(seed=seed)
             back = codec.round_trip(params)
-            if back != params or [type(v) for v in back.values()] != [type(v) for v in params.values()]:
+            if not _same(back, params):
                 raise AssertionError(f"space {label!r}: codec round trip turned {params} into {back}")
         names = [c.param for c in codec.report()]
         if names != [name for name, _, _ in space.walk()]:

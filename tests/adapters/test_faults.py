@@ -150,3 +150,22 @@ def test_sys_exit_in_the_objective_fails_the_trial_and_nothing_stays_open(backen
     study.optimize(_square, n_trials=2, show_progress=False)
     assert [t.state for t in study.trials[6:]] == [TrialState.COMPLETE] * 2
     assert _native_open(study) == 0
+
+
+# Float(logit=True): every adapter expresses the logit-uniform prior exactly.
+@pytest.mark.parametrize("backend", ["optuna.random", "hyperopt.random", "skopt.random"])
+def test_logit_floats_follow_the_logit_uniform_prior(backend):
+    from unitune.registry import conversion_report
+    from unitune.space.dimensions import logit
+
+    space = {"p": Float(0.001, 0.999, logit=True)}
+    [report] = conversion_report(backend, space)
+    assert report.fidelity.value == "exact" and "expit(z)" in report.detail
+    study = unitune.optimize(lambda p: p["p"], space, backend=backend, n_trials=300, seed=0,
+                             show_progress=False)
+    z = sorted(logit(t.params["p"]) for t in study.trials)
+    assert all(0.001 <= t.params["p"] <= 0.999 for t in study.trials)
+    # Uniform on [logit(0.001), logit(0.999)] = [-6.9, 6.9]: the quartiles near -3.45, 0, 3.45
+    # (a uniform prior on p itself would put them near -1.1, 0, 1.1).
+    quartiles = [z[75], z[150], z[225]]
+    assert quartiles[0] < -2.5 and abs(quartiles[1]) < 1.0 and quartiles[2] > 2.5, quartiles

@@ -18,7 +18,7 @@ from unitune.backend import Conversion, Fidelity
 from unitune.errors import BackendError
 from unitune.kit import Codec, Column
 from unitune.space import Categorical, Constant, Float, Int, Space
-from unitune.space.dimensions import Dimension
+from unitune.space.dimensions import Dimension, logit
 
 __all__ = ["HyperoptCodec"]
 
@@ -32,6 +32,8 @@ def _on_zero_grid(low: float, step: float) -> bool:
 
 
 def _column(name: str, dim: Dimension) -> Column:
+    if type(dim) is Float and dim.logit:
+        return Column(name, dim, "logit")
     if type(dim) is Categorical:
         return Column(name, dim, "category")  # one choice too: hp.choice carries its branch
     stepped = (type(dim) is Float and dim.step is not None) or (type(dim) is Int and not dim.log)
@@ -83,6 +85,8 @@ class HyperoptCodec(Codec[dict]):
             return hp.choice(name, list(dim.choices))
         if column.kind == "index":
             return hp.quniform(name, -0.5, dim.n_steps + 0.5, 1)
+        if column.kind == "logit":
+            return hp.uniform(name, logit(dim.low), logit(dim.high))
         low, high = dim.low, dim.high
         if type(dim) is Float and dim.step is None:
             if dim.log:
@@ -137,6 +141,9 @@ class HyperoptCodec(Codec[dict]):
                     + (" with nested sub-spaces" if dim.is_conditional else "")
                     + "; Hyperopt's index is mapped back to the category value")
         low, high = dim.low, dim.high
+        if column.kind == "logit":
+            return (f"z ~ hp.uniform(logit({low!r}), logit({high!r})), value expit(z): the same "
+                    "logit-uniform prior")
         if column.kind == "index":
             return (f"step index k ~ hp.quniform(-0.5, {dim.n_steps} + 0.5, q=1), value = {low!r} + k * "
                     f"{dim.step!r} (hp.quniform rounds to multiples of q, and low={low!r} is not one); "

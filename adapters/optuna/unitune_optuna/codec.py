@@ -16,6 +16,7 @@ from unitune.backend import Conversion, Fidelity
 from unitune.errors import BackendError
 from unitune.kit import Codec
 from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
+from unitune.space.dimensions import expit, logit
 from unitune_optuna.algorithms import OptunaAlgorithm
 
 __all__ = ["OptunaCodec", "conversion_report", "has_ambiguous_choices"]
@@ -36,6 +37,14 @@ def has_ambiguous_choices(dim: Categorical) -> bool:
 def _float_suggest(name: str, dim: Float) -> Suggest:
     low, high, log, step = dim.low, dim.high, dim.log, dim.step
     contains, snap = dim.contains, dim.snap
+
+    if dim.logit:  # Optuna samples z = logit(x) uniformly; the objective gets expit(z)
+        z_low, z_high = logit(low), logit(high)
+
+        def suggest_logit(trial: Any) -> float:
+            return snap(expit(trial.suggest_float(name, z_low, z_high)))
+
+        return suggest_logit
 
     if step is None:
         def suggest_continuous(trial: Any) -> float:
@@ -94,10 +103,15 @@ class OptunaCodec(Codec[Any]):
         self._suggest: dict[str, Suggest] = {}
         self._dists: dict[str, Any] = {}
         self._by_position: set[str] = set()
+        self._logit: set[str] = set()
         self._dims: dict[str, Dimension] = {}
         for name, dim, _ in space.walk():
             self._dims[name] = dim
-            if type(dim) is Float:
+            if type(dim) is Float and dim.logit:
+                self._suggest[name] = _float_suggest(name, dim)
+                self._dists[name] = FloatDistribution(logit(dim.low), logit(dim.high))
+                self._logit.add(name)
+            elif type(dim) is Float:
                 self._suggest[name] = _float_suggest(name, dim)
                 self._dists[name] = FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
             elif type(dim) is Int:
@@ -142,6 +156,8 @@ class OptunaCodec(Codec[Any]):
                 continue
             if name in self._by_position:
                 value = dim.index(value)
+            elif name in self._logit:
+                value = logit(value)
             out_params[name] = value
             out_dists[name] = self._dists[name]
         return out_params, out_dists
@@ -158,6 +174,9 @@ class OptunaCodec(Codec[Any]):
 
 
 def _native_detail(dim: Dimension, by_position: bool) -> str:
+    if type(dim) is Float and dim.logit:
+        return (f"suggest_float(logit({dim.low!r}), logit({dim.high!r})) on z = log(x / (1 - x)), "
+                "value expit(z): the same logit-uniform prior (Optuna stores z)")
     if type(dim) is Float:
         return f"suggest_float({dim.low!r}, {dim.high!r}, log={dim.log}, step={dim.step!r})"
     if type(dim) is Int:

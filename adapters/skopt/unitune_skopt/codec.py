@@ -21,6 +21,7 @@ from typing import Any
 
 from unitune.kit import Column, FlatCodec
 from unitune.space import Int, Space
+from unitune.space.dimensions import logit
 
 __all__ = ["SkoptCodec"]
 
@@ -50,6 +51,8 @@ class SkoptCodec(FlatCodec):
             return Categorical(list(self._labels[column.name]), name=column.name)
         if column.kind == "index":
             return Integer(0, dim.n_steps, name=column.name)
+        if column.kind == "logit":
+            return Real(logit(dim.low), logit(dim.high), name=column.name)
         prior = "log-uniform" if dim.log else "uniform"
         if type(dim) is Int:
             return Integer(dim.low, dim.high, prior=prior, name=column.name)
@@ -79,6 +82,9 @@ class SkoptCodec(FlatCodec):
                 f"skopt Integer(0, {dim.n_steps}) grid index k, value = {dim.low!r} + k * {dim.step!r} "
                 "(same grid, same uniform prior; exact by emulation)"
             )
+        if column.kind == "logit":
+            return (f"skopt Real(logit({dim.low!r}), logit({dim.high!r})) on z = log(x / (1 - x)), "
+                    "value expit(z): the same logit-uniform prior")
         prior = "log-uniform" if dim.log else "uniform"
         kind = "Integer" if type(dim) is Int else "Real"
         return f"skopt {kind}({dim.low!r}, {dim.high!r}, prior={prior!r})"
