@@ -169,3 +169,28 @@ def test_logit_floats_follow_the_logit_uniform_prior(backend):
     # (a uniform prior on p itself would put them near -1.1, 0, 1.1).
     quartiles = [z[75], z[150], z[225]]
     assert quartiles[0] < -2.5 and abs(quartiles[1]) < 1.0 and quartiles[2] > 2.5, quartiles
+
+
+# Ctrl-C inside the library's ask: a core defect (unitune/study.py), recorded here until fixed.
+@pytest.mark.xfail(strict=True, reason="Study.ask_batch re-raises the deferred Ctrl-C before it "
+                   "registers the backend's proposals: the proposal stays pending in the backend "
+                   "and the next ask reuses its trial number")
+@pytest.mark.timeout(120)
+def test_ctrl_c_inside_the_library_ask(monkeypatch):
+    import optuna
+
+    calls = [0]
+    original = optuna.Study.ask
+
+    def ask(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 3:  # trial 2's ask
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "ask", ask)
+    study = unitune.Study(SPACE, "optuna", seed=0)
+    study.optimize(_square, n_trials=5, show_progress=False)
+    assert [t.state for t in study.trials][:2] == [TrialState.COMPLETE] * 2
+    assert len(study.backend.pending) == 0  # fails today: trial 2's proposal is left pending
+    study.optimize(_square, n_trials=2, show_progress=False)
