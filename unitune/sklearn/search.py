@@ -313,8 +313,14 @@ class SearchCV(BaseSearchCV):
             callback(study, trial)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state.pop("study_", None)  # backends may hold unpicklable optimizer state
+        state = dict(super().__getstate__())  # a copy: Python may hand out __dict__ itself
+        # scikit-learn hands the search itself to every parallel fit: keep that light. The live
+        # study (backends may hold unpicklable optimizer state), the fit data and the executor
+        # (locks, processes) stay behind; trials_ keeps the results.
+        state.pop("study_", None)
+        state.pop("_fit_inputs", None)
+        if state.get("executor") is not None:
+            state["executor"] = None
         return state
 
 

@@ -1,0 +1,306 @@
+"""SearchCV against scikit-learn's own search estimators, on every installed backend."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from scipy import stats
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+import unitune
+from unitune import Categorical, Float, Int, Space, TrialState, UnituneError
+from unitune.sklearn import SearchCV, to_param_space
+
+X_IRIS, Y_IRIS = load_iris(return_X_y=True)
+X_CLF, Y_CLF = make_classification(n_samples=120, n_features=6, n_informative=4, random_state=0)
+
+
+def assert_same_results(ours: dict, theirs: dict) -> None:
+    """Same keys, candidates, masks, scores and ranks (times excluded)."""
+    assert set(ours) == set(theirs)
+    assert ours["params"] == theirs["params"]
+    for key, expected in theirs.items():
+        if key == "params" or "time" in key:
+            continue
+        got = ours[key]
+        assert type(got) is type(expected), key
+        if isinstance(expected, np.ma.MaskedArray):
+            np.testing.assert_array_equal(got.mask, expected.mask, err_msg=key)
+            assert list(got.compressed()) == list(expected.compressed()), key
+        else:
+            np.testing.assert_array_equal(got, expected, err_msg=key)
+        assert got.dtype == expected.dtype, key
+
+
+def test_grid_backend_reproduces_gridsearchcv_exactly():
+    grid = {"C": [0.01, 1.0], "fit_intercept": [True, False], "tol": np.array([1e-4, 1e-2])}
+    est = LogisticRegression(max_iter=300)
+    theirs = GridSearchCV(est, grid, cv=3, return_train_score=True).fit(X_IRIS, Y_IRIS)
+    ours = SearchCV(est, grid, cv=3, return_train_score=True).fit(X_IRIS, Y_IRIS)
+    assert ours.study_.backend.name == "grid"
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_index_ == theirs.best_index_
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ == theirs.best_score_
+    assert ours.n_splits_ == 3
+    assert ours.refit_time_ >= 0
+    np.testing.assert_array_equal(ours.predict(X_IRIS), theirs.predict(X_IRIS))
+    np.testing.assert_allclose(ours.predict_proba(X_IRIS), theirs.predict_proba(X_IRIS))
+    assert ours.score(X_IRIS, Y_IRIS) == theirs.score(X_IRIS, Y_IRIS)
+    # Every candidate is one COMPLETE trial whose value is its mean test score.
+    trials = ours.study_.trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 8
+    assert [t.value for t in trials] == list(ours.cv_results_["mean_test_score"])
+    assert dict(trials[0].intermediate) == {
+        k: ours.cv_results_[f"split{k}_test_score"][0] for k in range(3)
+    }
+
+
+def test_list_of_grids_with_estimator_objects_and_tuples_matches_gridsearchcv():
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    grid = [
+        {"clf": [LogisticRegression(max_iter=200)], "clf__C": [0.1, 1.0]},
+        {"clf": [SVC()], "clf__gamma": ["scale", 0.1], "clf__C": [1.0]},
+        {"clf": [MLPClassifier(max_iter=50, random_state=0)], "clf__hidden_layer_sizes": [(4,), (8, 4)]},
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLP convergence warnings
+        theirs = GridSearchCV(pipe, grid, cv=3).fit(X_CLF, Y_CLF)
+        ours = SearchCV(pipe, grid, cv=3).fit(X_CLF, Y_CLF)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_params_ == theirs.best_params_
+    # The study sees plain labels; the estimator got the objects.
+    first = ours.study_.trials[0].params
+    assert first["_grid"] == 0 and first["0:clf"] == "LogisticRegression(max_iter=200)"
+
+
+def test_groups_are_routed_to_the_splitter():
+    groups = np.arange(len(Y_CLF)) % 4
+    grid = {"C": [0.1, 1.0]}
+    theirs = GridSearchCV(LogisticRegression(), grid, cv=GroupKFold(4)).fit(X_CLF, Y_CLF, groups=groups)
+    ours = SearchCV(LogisticRegression(), grid, cv=GroupKFold(4)).fit(X_CLF, Y_CLF, groups=groups)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+
+
+def test_multi_metric_refit_by_name_and_by_callable():
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    grid = {"C": [0.001, 0.1, 10.0]}
+    theirs = GridSearchCV(LogisticRegression(), grid, scoring=scoring, refit="bal", cv=3).fit(X_CLF, Y_CLF)
+    ours = SearchCV(LogisticRegression(), grid, scoring=scoring, refit="bal", cv=3).fit(X_CLF, Y_CLF)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.multimetric_ is True
+    assert ours.best_index_ == int(np.argmin(ours.cv_results_["rank_test_bal"]))
+    assert ours.best_score_ == ours.cv_results_["mean_test_bal"][ours.best_index_]
+    assert set(ours.scorer_) == {"acc", "bal"}
+    # The backend optimized the refit metric; the other one is kept on each trial.
+    trial = ours.study_.trials[1]
+    assert trial.value == ours.cv_results_["mean_test_bal"][1]
+    assert trial.metrics["mean_test_acc"] == ours.cv_results_["mean_test_acc"][1]
+
+    def lowest_c(results):
+        return int(np.argmin(results["param_C"]))
+
+    by_callable = SearchCV(LogisticRegression(), grid, scoring=scoring, refit=lowest_c,
+                           metric="acc", cv=3).fit(X_CLF, Y_CLF)
+    assert by_callable.best_index_ == 0 and by_callable.best_params_ == {"C": 0.001}
+    assert not hasattr(by_callable, "best_score_")
+
+
+def test_multi_metric_without_a_metric_to_optimize_is_refused():
+    search = SearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, scoring=["accuracy", "f1"], refit=False)
+    with pytest.raises(UnituneError, match=r"name the scorer the backend optimizes with metric="):
+        search.fit(X_CLF, Y_CLF)
+
+
+def test_pipeline_with_a_conditional_unitune_space():
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    space = Space({
+        "svc__C": Float(0.1, 10.0, log=True),
+        "svc__kernel": Categorical({"rbf": {"svc__gamma": Float(1e-3, 1.0, log=True)},
+                                    "poly": {"svc__degree": Int(2, 3)},
+                                    "linear": None}),
+    })
+    search = SearchCV(pipe, space, backend="random", n_trials=12, cv=3, random_state=1).fit(X_CLF, Y_CLF)
+    results = search.cv_results_
+    assert len(results["params"]) == 12
+    for params in results["params"]:
+        kernel = params["svc__kernel"]
+        expected = {"svc__C", "svc__kernel"} | {"rbf": {"svc__gamma"}, "poly": {"svc__degree"},
+                                                 "linear": set()}[kernel]
+        assert set(params) == expected
+    # Inactive parameters are masked, as GridSearchCV masks a list of grids.
+    gamma = results["param_svc__gamma"]
+    rbf = np.array([p["svc__kernel"] == "rbf" for p in results["params"]])
+    np.testing.assert_array_equal(gamma.mask, ~rbf)
+    assert search.best_estimator_.named_steps["svc"].kernel == search.best_params_["svc__kernel"]
+    assert all(t.state is TrialState.COMPLETE for t in search.study_.trials)
+
+
+def _installed_backends() -> list[str]:
+    return [b.name for b in unitune.list_backends() if b.installed]
+
+
+@pytest.mark.parametrize("backend", _installed_backends())
+def test_every_installed_backend_drives_the_estimator(backend):
+    space = {"C": Float(0.01, 10.0, log=True), "fit_intercept": Categorical([True, False])}
+    options = {"resolution": 3} if backend == "grid" else None
+    search = SearchCV(LogisticRegression(), space, backend=backend, n_trials=5, cv=2, random_state=0,
+                      backend_options=options).fit(X_CLF, Y_CLF)
+    trials = search.study_.trials
+    assert len(trials) == len(search.cv_results_["params"]) == 5
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    for trial, params in zip(trials, search.cv_results_["params"]):
+        assert Space(space).contains(dict(trial.params))
+        assert params == dict(trial.params)
+    assert search.best_score_ == max(t.value for t in trials)
+
+
+def test_randomized_search_switch_with_scipy_distributions():
+    distributions = {"C": stats.loguniform(1e-2, 1e2), "max_iter": stats.randint(50, 200),
+                     "tol": stats.uniform(1e-4, 1e-2), "intercept_scaling": stats.expon(scale=2.0)}
+    search = SearchCV(LogisticRegression(), param_distributions=distributions, n_iter=6, cv=2,
+                      random_state=0).fit(X_CLF, Y_CLF)
+    assert search.study_.backend.name == "random"
+    params = search.cv_results_["params"]
+    assert len(params) == 6
+    for p in params:
+        assert 1e-2 <= p["C"] <= 1e2 and isinstance(p["C"], float)
+        assert 50 <= p["max_iter"] <= 199 and isinstance(p["max_iter"], int)
+        assert 1e-4 <= p["tol"] <= 1e-4 + 1e-2
+        assert p["intercept_scaling"] > 0  # expon via its quantile function
+    spec = to_param_space(distributions)
+    assert spec.space["C"] == Float(1e-2, 1e2, log=True)
+    assert spec.space["max_iter"] == Int(50, 199)
+    assert spec.space["intercept_scaling"] == Float(0.0, 1.0)
+    assert spec.decode({"C": 1.0, "max_iter": 60, "tol": 0.001, "intercept_scaling": 0.5})[
+        "intercept_scaling"] == pytest.approx(stats.expon(scale=2.0).median())
+
+
+def test_default_budget_and_backend_choices():
+    grid = SearchCV(LogisticRegression(), param_grid={"C": [0.1, 1.0, 10.0]}, cv=2).fit(X_CLF, Y_CLF)
+    assert len(grid.cv_results_["params"]) == 3
+    rand = SearchCV(LogisticRegression(), {"C": stats.loguniform(0.1, 10)}, cv=2, random_state=0)
+    assert len(rand.fit(X_CLF, Y_CLF).cv_results_["params"]) == 10
+    assert rand.study_.backend.name == "random"
+
+
+@pytest.mark.parametrize("make_executor", [lambda: ThreadPoolExecutor(2), lambda: ProcessPoolExecutor(2)],
+                         ids=["threads", "processes"])
+@pytest.mark.timeout(240)
+def test_executor_runs_the_fits_and_gives_the_serial_results(make_executor):
+    grid = {"C": [0.01, 0.1, 1.0, 10.0]}
+    serial = SearchCV(LogisticRegression(), grid, cv=3).fit(X_CLF, Y_CLF)
+    with make_executor() as executor:
+        parallel = SearchCV(LogisticRegression(), grid, cv=3, executor=executor).fit(X_CLF, Y_CLF)
+    assert_same_results(parallel.cv_results_, serial.cv_results_)
+    assert [t.state for t in parallel.study_.trials] == [TrialState.COMPLETE] * 4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_n_jobs_with_an_adaptive_backend_asks_batches():
+    search = SearchCV(LogisticRegression(), {"C": Float(0.01, 10.0, log=True)}, backend="random",
+                      n_trials=6, cv=2, n_jobs=2, batch_size=3, random_state=0).fit(X_CLF, Y_CLF)
+    assert len(search.cv_results_["params"]) == 6
+    assert [t.number for t in search.study_.trials] == list(range(6))
+
+
+def test_failed_candidates_are_failed_trials_and_nan_in_cv_results():
+    grid = {"C": [1.0, -1.0, 0.1]}  # C=-1 is rejected by LogisticRegression.fit
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        theirs = GridSearchCV(LogisticRegression(), grid, cv=2).fit(X_CLF, Y_CLF)
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        ours = SearchCV(LogisticRegression(), grid, cv=2).fit(X_CLF, Y_CLF)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    states = [t.state for t in ours.study_.trials]
+    assert states == [TrialState.COMPLETE, TrialState.FAILED, TrialState.COMPLETE]
+    assert "error_score=nan" in ours.study_.trials[1].failure
+
+
+def test_error_score_raise_propagates_and_records_the_batch():
+    search = SearchCV(LogisticRegression(), {"C": [-1.0, 1.0]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="C"):
+        search.fit(X_CLF, Y_CLF)
+    assert [t.state for t in search.trials_] == [TrialState.FAILED, TrialState.FAILED]
+
+
+def test_all_candidates_failing_raises_like_gridsearchcv():
+    search = SearchCV(LogisticRegression(), {"C": Float(-2.0, -1.0)}, backend="random", n_trials=2,
+                      batch_size=1, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="All 2 candidates failed"):
+            search.fit(X_CLF, Y_CLF)
+    assert [t.state for t in search.trials_] == [TrialState.FAILED, TrialState.FAILED]
+
+
+def test_verbose_prints_sklearn_progress(capsys):
+    SearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2, verbose=1).fit(X_CLF, Y_CLF)
+    assert "Fitting 2 folds for each of 2 candidates, totalling 4 fits" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
+def test_timeout_stops_asking_and_every_trial_is_finished():
+    search = SearchCV(LogisticRegression(), {"C": Float(0.01, 10.0, log=True)}, backend="random",
+                      timeout=0.5, cv=2, random_state=0).fit(X_CLF, Y_CLF)
+    trials = search.study_.trials
+    assert len(trials) >= 1 and len(trials) == len(search.cv_results_["params"])
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+
+
+def test_callbacks_see_each_recorded_trial_once():
+    seen = []
+    SearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=2,
+             callbacks=[lambda study, trial: seen.append((trial.number, trial.state))]).fit(X_CLF, Y_CLF)
+    assert seen == [(0, TrialState.COMPLETE), (1, TrialState.COMPLETE), (2, TrialState.COMPLETE)]
+
+
+def test_fitted_search_pickles_without_its_live_study():
+    search = SearchCV(LogisticRegression(), {"C": Float(0.1, 10.0)}, backend="optuna", n_trials=3,
+                      cv=2, random_state=0).fit(X_CLF, Y_CLF)
+    copy = pickle.loads(pickle.dumps(search))
+    assert not hasattr(copy, "study_")
+    assert copy.trials_ == search.study_.trials
+    np.testing.assert_array_equal(copy.predict(X_CLF), search.predict(X_CLF))
+
+
+def test_a_plain_scalar_is_a_constant():
+    search = SearchCV(LogisticRegression(), {"C": 0.5, "tol": [1e-4, 1e-3]}, cv=2).fit(X_CLF, Y_CLF)
+    assert [p["C"] for p in search.cv_results_["params"]] == [0.5, 0.5]
+    assert search.best_estimator_.C == 0.5
+
+
+def test_unitune_spaces_survive_clone():
+    space = Space({"C": Float(0.1, 10.0, log=True), "k": Categorical({"a": {"x": Int(1, 3)}, "b": None})})
+    search = SearchCV(LogisticRegression(), space, backend="random")
+    cloned = clone(search)
+    assert cloned.space == space and cloned.space is not space
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({}, r"exactly one of space, param_grid or param_distributions"),
+    ({"space": {"C": [1.0]}, "param_grid": {"C": [1.0]}}, r"exactly one of .*\['space', 'param_grid'\]"),
+    ({"space": {"C": [1.0]}, "n_trials": 2, "n_iter": 2}, r"n_trials or its alias n_iter, not both"),
+    ({"space": {"C": [1.0]}, "pruner": object()}, r"pruner= is a reserved seam"),
+    ({"space": {"C": {1, 2}}}, r"parameter 'C': expected a list of values"),
+    ({"space": {"C": []}}, r"parameter 'C': the list of candidate values is empty"),
+])
+def test_bad_configuration_gets_a_clear_error(kwargs, message):
+    search = SearchCV(LogisticRegression(), cv=2, **kwargs)
+    with pytest.raises(UnituneError, match=message):
+        search.fit(X_CLF, Y_CLF)
