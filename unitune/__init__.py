@@ -8,7 +8,7 @@
 0.3
 """
 
-from unitune.backend import Backend, Capabilities, Conversion, Fidelity
+from unitune.backend import Algorithm, Backend, Capabilities, Conversion, Fidelity, Proposal
 from unitune.errors import (
     BackendError,
     BackendNotFoundError,
@@ -30,6 +30,7 @@ from unitune.trial import Direction, Trial, TrialState
 __version__ = "0.1.0"
 
 __all__ = [
+    "Algorithm",
     "Backend",
     "BackendError",
     "BackendNotFoundError",
@@ -47,6 +48,7 @@ __all__ = [
     "Grid",
     "Int",
     "ObjectiveResultError",
+    "Proposal",
     "Result",
     "SearchExhausted",
     "Space",

@@ -1,30 +1,46 @@
-"""The backend protocol: ``ask(n)`` proposes configurations, ``tell(trial)`` reports outcomes.
+"""The backend protocol (v2): trials are told by identity.
 
-A backend sees only the space, its seed, the study's directions and the trials it is told;
-never the study itself. ``tell`` must accept trials it did not propose: that is how history is
-replayed on resume and how a study changes backend midway.
+The study hands :meth:`Backend.ask` the numbers of the trials it is about to start; the backend
+returns one :class:`Proposal` per number. :meth:`Backend.tell` reports one of the backend's own
+trials by that number, never by matching parameters. Finished trials the backend never proposed
+(a resumed study, ``add_trials``, a backend switched midway) arrive through :meth:`Backend.replay`.
+A running trial's intermediate values may be heard through :meth:`Backend.report`.
+
+A backend sees only the space, its seed, the study's directions and what it is told; never the
+study itself. Each algorithm is declared once, as an :class:`Algorithm` record.
 
 >>> from unitune import Float, Space
 >>> from unitune.backends.random_search import RandomSearch
 >>> backend = RandomSearch(Space({"x": Float(0.0, 1.0)}), seed=0)
->>> [params] = backend.ask(1)
->>> 0.0 <= params["x"] <= 1.0
-True
+>>> [proposal] = backend.ask([0])
+>>> proposal.number, 0.0 <= proposal.params["x"] <= 1.0
+(0, True)
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+import importlib.metadata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from unitune.errors import BackendError, CapabilityError, ConversionError
 from unitune.space import Space
 from unitune.trial import Direction, Trial
 
-__all__ = ["Backend", "Capabilities", "Conversion", "Fidelity", "check_options", "params_key"]
+__all__ = [
+    "Algorithm",
+    "Backend",
+    "Capabilities",
+    "Conversion",
+    "Fidelity",
+    "Proposal",
+    "check_options",
+    "params_key",
+]
 
 
 @dataclass(frozen=True)
@@ -102,20 +118,53 @@ def check_options(backend: str, options: Mapping[str, Any], allowed: Iterable[st
         )
 
 
+@dataclass(frozen=True)
+class Algorithm:
+    """One algorithm of a backend, declared once: what it is, what it can do, what it needs.
+
+    ``options`` maps every option the algorithm accepts to its default; the base class rejects
+    any other option and fills in the defaults (``Backend.options``). ``requires`` lists the
+    importable modules it needs beyond its family's own, ``install`` what to install for them.
+    """
+
+    description: str
+    capabilities: Capabilities = Capabilities()
+    requires: tuple[str, ...] = ()
+    install: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "requires", tuple(self.requires))
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A configuration proposed for one trial, identified by the study's trial number."""
+
+    number: int
+    params: dict[str, Any]
+
+
 class Backend(abc.ABC):
     """Base class of every optimizer backend.
 
-    Subclasses set ``name``, ``algorithms`` (name -> one-line description, the first being the
-    default), ``requires`` (importable module names their library needs) and ``install`` (what to
-    install when they are missing), implement :meth:`ask` and :meth:`tell`, and may override
-    :meth:`capabilities_of` and :meth:`conversion_report`.
+    Subclasses set ``name`` (the family), ``algorithms`` (name -> :class:`Algorithm`, the first
+    being the default), ``requires`` and ``install`` (what the whole family needs) and
+    ``distributions`` (whose versions a benchmark records); they implement :meth:`ask`,
+    :meth:`tell` and :meth:`replay`, and may override :meth:`setup`, :meth:`report`,
+    :meth:`conversion_report`, :attr:`exhaustible` and :meth:`close`.
+
+    The constructor is the same for every backend: it validates the options against the
+    algorithm's declaration, stores them (defaults filled in) as ``self.options``, then calls
+    :meth:`setup`.
     """
 
     name: ClassVar[str] = "backend"
-    algorithms: ClassVar[Mapping[str, str]] = {"default": "the backend's only algorithm"}
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    algorithms: ClassVar[Mapping[str, Algorithm]] = {"default": Algorithm("the backend's only algorithm")}
     requires: ClassVar[Sequence[str]] = ()
     install: ClassVar[str] = ""
+    distributions: ClassVar[Sequence[str]] = ()
 
     def __init__(
         self,
@@ -124,8 +173,11 @@ class Backend(abc.ABC):
         seed: int | None = None,
         directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
         algorithm: str | None = None,
+        **options: Any,
     ):
         self.space = Space.coerce(space)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise BackendError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.directions = tuple(Direction.parse(d) for d in directions)
         if not self.directions:
@@ -136,32 +188,51 @@ class Backend(abc.ABC):
                 f"backend {self.name!r} has no algorithm {self.algorithm!r}; "
                 f"choose one of {sorted(self.algorithms)!r}"
             )
+        declared = self.algorithms[self.algorithm].options
+        check_options(self.full_name, options, declared)
+        self.options: dict[str, Any] = {**declared, **options}
         caps = self.capabilities_of(self.algorithm)
         if len(self.directions) > 1 and not caps.multi_objective:
             raise CapabilityError(
                 f"backend {self.full_name!r} optimizes a single objective; the study has "
                 f"{len(self.directions)} directions. Use a multi-objective backend such as 'optuna.nsga2'"
             )
+        self.setup()
 
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Build the optimizer once the space, seed, directions and options are set."""
+
+    # Declarations, read without building a backend.
     @classmethod
     def default_algorithm(cls) -> str:
         """The algorithm used when none is named."""
         return next(iter(cls.algorithms))
 
     @classmethod
-    def requires_of(cls, algorithm: str) -> Sequence[str]:
-        """Importable modules one algorithm needs (defaults to the class-wide ``requires``)."""
-        return cls.requires
+    def requires_of(cls, algorithm: str) -> tuple[str, ...]:
+        """Importable modules one algorithm needs: its family's, then its own."""
+        return (*cls.requires, *cls.algorithms[algorithm].requires)
 
     @classmethod
     def install_of(cls, algorithm: str) -> str:
-        """What to install for one algorithm (defaults to the class-wide ``install``)."""
-        return cls.install
+        """What to install for one algorithm."""
+        return cls.algorithms[algorithm].install or cls.install
 
     @classmethod
     def capabilities_of(cls, algorithm: str) -> Capabilities:
-        """Capabilities of one algorithm (defaults to the class-wide ``capabilities``)."""
-        return cls.capabilities
+        """What one algorithm can do natively."""
+        return cls.algorithms[algorithm].capabilities
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        """Installed version of each of ``distributions`` (for manifests); absent ones are left out."""
+        found = {}
+        for dist in cls.distributions:
+            try:
+                found[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return found
 
     @property
     def full_name(self) -> str:
@@ -176,16 +247,29 @@ class Backend(abc.ABC):
         space without repeats), so a study may run without a trial or time budget."""
         return False
 
+    # The protocol.
     @abc.abstractmethod
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        """Propose ``n`` configurations (fewer only just before raising SearchExhausted).
-
-        Raises :class:`unitune.errors.SearchExhausted` when no candidate is left.
-        """
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        """Propose one configuration for each trial number, in order (fewer only just before
+        raising :class:`~unitune.errors.SearchExhausted`, which means no candidate is left)."""
 
     @abc.abstractmethod
     def tell(self, trial: Trial) -> None:
-        """Report a finished trial (COMPLETE, FAILED or PRUNED), proposed here or not."""
+        """Report one of this backend's own trials, identified by ``trial.number``.
+
+        The trial is finished: COMPLETE, FAILED, PRUNED, or INTERRUPTED (it never ran to its end;
+        the backend forgets it and learns nothing from it).
+        """
+
+    @abc.abstractmethod
+    def replay(self, trials: Sequence[Trial]) -> None:
+        """Learn finished trials this backend never proposed (history, another backend's trials).
+
+        INTERRUPTED trials are never replayed.
+        """
+
+    def report(self, number: int, step: int, value: float) -> None:  # noqa: B027 - optional hook
+        """Hear an intermediate value of one of this backend's running trials (default: ignore)."""
 
     def conversion_report(self) -> list[Conversion]:
         """How each parameter of the space is expressed here; exact unless overridden."""

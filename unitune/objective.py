@@ -98,7 +98,18 @@ class ResultSpec:
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except (OverflowError, ValueError, TypeError):
+        # 10**400 and friends: too large for a float; read as infinite, which marks a trial FAILED.
+        return _overflowed(value)
+
+
+def _overflowed(value: Any) -> float:
+    try:
+        return -math.inf if value < 0 else math.inf
+    except TypeError:
+        return math.nan
 
 
 def _describe(value: Any) -> str:
@@ -195,7 +206,8 @@ def evaluate(
     objective: Callable[..., Any], handle: TrialHandle, spec: ResultSpec, pass_trial: bool
 ) -> Trial:
     """Run the objective once and return the finished trial record, whatever happens (never
-    raises, except KeyboardInterrupt and SystemExit). Runs wherever the executor puts it."""
+    raises, except KeyboardInterrupt: ``sys.exit()`` in an objective fails its trial). Runs
+    wherever the executor puts it."""
     params = dict(handle.params)
     try:
         raw = objective(params, handle) if pass_trial else objective(params)
@@ -204,7 +216,7 @@ def evaluate(
         return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or "pruned")
     except ObjectiveResultError as exc:
         return ended_trial(handle, TrialState.FAILED, failure=str(exc))
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in an objective fails its trial only
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return ended_trial(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
     if user_attrs:

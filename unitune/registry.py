@@ -37,6 +37,7 @@ KNOWN_DISTRIBUTIONS: Mapping[str, str] = {
     "optuna": "unitune-optuna",
     "hyperopt": "unitune-hyperopt",
     "skopt": "unitune-skopt",
+    "nevergrad": "unitune-nevergrad",
 }
 
 
@@ -49,6 +50,7 @@ class BackendInfo:
     install_hint: str
     algorithms: Mapping[str, str]
     capabilities: Mapping[str, Capabilities]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     algorithm_missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     algorithm_install: Mapping[str, str] = field(default_factory=dict)
@@ -114,8 +116,9 @@ def list_backends() -> list[BackendInfo]:
                 name=family,
                 installed=not missing,
                 install_hint=cls.install or f"pip install {KNOWN_DISTRIBUTIONS.get(family, family)}",
-                algorithms=dict(cls.algorithms),
+                algorithms={a: spec.description for a, spec in cls.algorithms.items()},
                 capabilities={a: cls.capabilities_of(a) for a in cls.algorithms},
+                options={a: dict(spec.options) for a, spec in cls.algorithms.items()},
                 missing=missing,
                 algorithm_missing={a: _missing_requirements(cls, a) for a in cls.algorithms},
                 algorithm_install={a: cls.install_of(a) for a in cls.algorithms},

@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from typing import Any
 
 from unitune.backend import Backend
@@ -86,9 +89,10 @@ class Study:
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
-        for trial in self._storage.trials():  # a resumed study: the backend learns its history
+        history = self._storage.trials()
+        for trial in history:  # a resumed study: the backend learns its history by replay
             self._note_best(trial)
-            self.backend.tell(trial)
+        self._replay([t for t in history if t.state is not TrialState.INTERRUPTED])
 
     # Reading results.
     @property
@@ -169,14 +173,22 @@ class Study:
         """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
-        proposals = self.backend.ask(n)
+        numbers = range(self._next_number, self._next_number + n)
+        with _interrupts_deferred():
+            proposals = self.backend.ask(numbers)
+        if len(proposals) > n or [p.number for p in proposals] != list(numbers[: len(proposals)]):
+            raise UnituneError(
+                f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
+                f"trials {[getattr(p, 'number', p) for p in proposals]}; it must return one "
+                "Proposal per trial number, in order"
+            )
         now = time.time()
         handles = []
-        for params in proposals:
-            handle = TrialHandle(self._next_number, params, now)
-            self._next_number += 1
+        for proposal in proposals:
+            handle = TrialHandle(proposal.number, proposal.params, now)
             self._running[handle.number] = handle
             handles.append(handle)
+        self._next_number += len(proposals)
         return handles
 
     def tell(
@@ -224,11 +236,16 @@ class Study:
         return ended_trial(handle, TrialState.COMPLETE, values, metrics)
 
     def _finish(self, handle: TrialHandle, trial: Trial) -> Trial:
-        """Record a finished trial: store it, track the best, tell the backend."""
+        """Record a finished trial: store it, track the best, tell the backend.
+
+        The record is stored first; Ctrl-C during the backend's tell is held back until the
+        tell is over, so a backend is never left halfway through learning a trial.
+        """
         del self._running[handle.number]
         self._storage.append(trial)
         self._note_best(trial)
-        self.backend.tell(trial)
+        with _interrupts_deferred():
+            self.backend.tell(trial)
         if trial.state is TrialState.FAILED:
             self._consecutive_failures += 1
             logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
@@ -243,16 +260,29 @@ class Study:
             self._best = trial
 
     def add_trials(self, trials: Iterable[Trial]) -> None:
-        """Replay finished trials from elsewhere: store them and tell the backend.
+        """Replay finished trials from elsewhere: store them and replay them into the backend.
 
-        Trials are renumbered to follow this study's own; parameters must fit the space.
+        Trials are renumbered to follow this study's own; parameters must fit the space. The
+        whole batch is checked before anything is stored. INTERRUPTED trials are refused: they
+        carry no outcome.
         """
+        trials = list(trials)
         for trial in trials:
-            if not trial.state.is_finished:
+            if not isinstance(trial, Trial):
+                raise UnituneError(f"add_trials takes Trial records, got {trial!r}")
+            if not trial.state.is_finished or trial.state is TrialState.INTERRUPTED:
                 raise UnituneError(
-                    f"only finished trials can be added, trial {trial.number} is {trial.state.value}"
+                    f"only COMPLETE, FAILED or PRUNED trials can be added, trial {trial.number} is "
+                    f"{trial.state.value}"
                 )
             self.space.validate(trial.params)
+            if trial.values is not None and len(trial.values) != len(self.directions):
+                raise UnituneError(
+                    f"trial {trial.number} has {len(trial.values)} values; this study optimizes "
+                    f"{len(self.directions)} objective(s)"
+                )
+        copies = []
+        for trial in trials:
             copy = Trial(number=self._next_number, params=trial.params, state=trial.state,
                          values=trial.values, metrics=trial.metrics, failure=trial.failure,
                          started_at=trial.started_at, finished_at=trial.finished_at,
@@ -260,7 +290,13 @@ class Study:
             self._next_number += 1
             self._storage.append(copy)
             self._note_best(copy)
-            self.backend.tell(copy)
+            copies.append(copy)
+        self._replay(copies)
+
+    def _replay(self, trials: Sequence[Trial]) -> None:
+        if trials:
+            with _interrupts_deferred():
+                self.backend.replay(trials)
 
     def stop(self) -> None:
         """Ask a running :meth:`optimize` to stop after the trials in flight (use in callbacks)."""
@@ -283,8 +319,12 @@ class Study:
         or the backend runs out of candidates.
 
         ``batch_size`` trials are asked at once and run on ``executor`` (any
-        ``concurrent.futures.Executor``; inline when None). KeyboardInterrupt stops the loop
-        cleanly: finished trials are kept, trials in flight are recorded as FAILED.
+        ``concurrent.futures.Executor``; inline when None). Every asked trial ends recorded
+        exactly once: KeyboardInterrupt stops the loop cleanly (finished trials are kept, the
+        trials in flight are recorded INTERRUPTED); at the ``timeout`` deadline, trials still
+        running on an executor are recorded INTERRUPTED and the call returns; when the loop
+        raises (TooManyFailuresError, a callback's exception), results that already arrived are
+        recorded and the rest INTERRUPTED before the exception propagates.
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         if n_trials is None and timeout is None and not self.backend.exhaustible:
@@ -334,30 +374,44 @@ class Study:
                         in_flight[self._submit(executor, objective, handle, pass_trial)] = handle
                 if not in_flight:
                     break
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                finished, _ = wait(in_flight, timeout=left, return_when=FIRST_COMPLETED)
+                if not finished:  # the deadline passed with trials still running
+                    self._settle(in_flight, f"study timeout of {timeout} s reached while it ran")
+                    break
                 for future in finished:
                     handle = in_flight.pop(future)
                     record(handle, _trial_of(future, handle))
         except KeyboardInterrupt:
             logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
-            for future in in_flight:
-                future.cancel()
-            for handle in list(self._running.values()):
-                reason = "interrupted (KeyboardInterrupt)"
-                self._finish(handle, ended_trial(handle, TrialState.FAILED, failure=reason))
+            self._settle(in_flight, "interrupted (KeyboardInterrupt)")
+        except BaseException as exc:
+            self._settle(in_flight, f"study stopped: {type(exc).__name__}: {exc}")
+            raise
         finally:
             if bar is not None:
                 bar.close()
         return self
 
+    def _settle(self, in_flight: dict[Future, TrialHandle], reason: str) -> None:
+        """Record every trial still open when the loop ends early, exactly once: results that
+        already arrived as they are, the rest INTERRUPTED (their futures cancelled if queued)."""
+        for future, handle in list(in_flight.items()):
+            if handle.number not in self._running:
+                continue
+            if future.done() and not future.cancelled():
+                self._finish(handle, _trial_of(future, handle))
+            else:
+                future.cancel()
+                self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+        in_flight.clear()
+        for handle in list(self._running.values()):  # asked but never submitted
+            self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+
     def _submit(self, executor: Executor, objective, handle: TrialHandle, pass_trial: bool) -> Future:
         try:
             return executor.submit(evaluate, objective, handle, self._spec, pass_trial)
-        except Exception as exc:  # a broken or shut-down executor: record, then stop the loop
-            for pending in list(self._running.values()):
-                if pending is handle or pending.number > handle.number:
-                    reason = f"executor refused the trial: {exc}"
-                    self._finish(pending, ended_trial(pending, TrialState.FAILED, failure=reason))
+        except Exception as exc:  # a broken or shut-down executor: the loop records and stops
             raise UnituneError(
                 f"the executor cannot run trials any more ({type(exc).__name__}: {exc}); finished "
                 "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
@@ -384,20 +438,46 @@ class Study:
 
 
 def _trial_of(future: Future, handle: TrialHandle) -> Trial:
-    """The trial record a finished future holds; an executor that lost the task makes a FAILED one.
+    """The trial record a finished future holds; an executor that lost the task makes an
+    INTERRUPTED one (the trial may never have run, so it must teach the backend nothing).
 
     Results are matched to trials by the handle the future was submitted for, never by
     parameters, and the record must carry that handle's trial number.
     """
     try:
         trial = future.result()
-    except Exception as exc:
-        reason = f"executor error: {type(exc).__name__}: {exc}"
-        return ended_trial(handle, TrialState.FAILED, failure=reason)
+    except BaseException as exc:  # raised by the executor or in the worker, not in this thread
+        reason = f"the executor lost the trial ({type(exc).__name__}: {exc})"
+        if isinstance(exc, BrokenExecutor):
+            reason = f"a worker died and the executor broke ({type(exc).__name__}: {exc})"
+        return ended_trial(handle, TrialState.INTERRUPTED, failure=reason)
     if not isinstance(trial, Trial) or trial.number != handle.number:
         reason = f"executor returned {trial!r} for trial {handle.number}"
         return ended_trial(handle, TrialState.FAILED, failure=reason)
     return trial
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C (SIGINT) back until the block ends, then raise KeyboardInterrupt.
+
+    Used around a backend's ask and tell so that an interrupt never leaves a library halfway
+    through updating its model. Only the main thread receives signals; elsewhere (and when
+    the SIGINT handler is not Python's default) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _progress_bar(show: bool | None, total: int | None):

@@ -19,13 +19,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from unitune.backend import Backend
+from unitune.backend import Backend, Proposal
 from unitune.errors import CapabilityError, SearchExhausted
 from unitune.registry import make_backend
 from unitune.space import Categorical, Constant, Float, Int, Space
 from unitune.trial import Direction, Trial, TrialState
 
-__all__ = ["STANDARD_SPACES", "backend_checks", "check_backend", "check_params"]
+__all__ = ["STANDARD_SPACES", "ask_one", "backend_checks", "check_backend", "check_params"]
 
 BackendSpec = str | type[Backend] | Callable[..., Backend]
 
@@ -90,17 +90,25 @@ def _score(params: Mapping[str, Any]) -> float:
     return total
 
 
-def _drive(backend: Backend, space: Space, steps: int, where: str) -> list[dict[str, Any]]:
+def ask_one(backend: Backend, number: int, space: Space, where: str) -> dict[str, Any]:
+    """Ask for trial ``number`` alone; check the proposal carries that number and fits the space."""
+    batch = backend.ask([number])
+    if len(batch) != 1:
+        raise AssertionError(f"{where}: ask([{number}]) returned {len(batch)} proposals")
+    proposal = batch[0]
+    if not isinstance(proposal, Proposal) or proposal.number != number:
+        raise AssertionError(f"{where}: ask([{number}]) returned {proposal!r}, not a Proposal for it")
+    check_params(space, proposal.params, where)
+    return proposal.params
+
+
+def _drive(backend: Backend, space: Space, steps: int, where: str, start: int = 0) -> list[dict[str, Any]]:
     proposals = []
-    for number in range(steps):
+    for number in range(start, start + steps):
         try:
-            batch = backend.ask(1)
+            params = ask_one(backend, number, space, where)
         except SearchExhausted:
             break
-        if len(batch) != 1:
-            raise AssertionError(f"{where}: ask(1) returned {len(batch)} proposals")
-        params = batch[0]
-        check_params(space, params, where)
         proposals.append(params)
         backend.tell(Trial.complete(number, params, _score(params)))
     return proposals
@@ -136,25 +144,20 @@ def check_seeds_differ(backend: BackendSpec) -> None:
         raise AssertionError(f"seeds 1 and 2 proposed the same configurations: {a}")
 
 
-def check_tell_foreign(backend: BackendSpec) -> None:
-    """Trials the backend never proposed (replayed history) are accepted before and after asks."""
+def check_replay(backend: BackendSpec) -> None:
+    """Trials the backend never proposed (history) are replayed before and after asks."""
     make = _factory(backend)
     for label, space in STANDARD_SPACES.items():
         instance = make(space, seed=3)
-        number = 0
-        for i in range(6):
-            params = space.sample(seed=100 + i)
-            instance.tell(Trial.complete(number, params, _score(params)))
-            number += 1
-        instance.tell(Trial.failed(number, space.sample(seed=99), "foreign failure"))
-        number += 1
-        [params] = instance.ask(1)
-        check_params(space, params, f"space {label!r} after foreign trials")
-        instance.tell(Trial.complete(number, params, _score(params)))
+        history = [Trial.complete(i, space.sample(seed=100 + i), 0.0) for i in range(6)]
+        history = [Trial.complete(t.number, t.params, _score(t.params)) for t in history]
+        history.append(Trial.failed(6, space.sample(seed=99), "foreign failure"))
+        instance.replay(history)
+        params = ask_one(instance, 7, space, f"space {label!r} after replayed trials")
+        instance.tell(Trial.complete(7, params, _score(params)))
         foreign = space.sample(seed=200)
-        instance.tell(Trial.complete(number + 1, foreign, _score(foreign)))
-        [params] = instance.ask(1)
-        check_params(space, params, f"space {label!r} after mixing own and foreign trials")
+        instance.replay([Trial.complete(8, foreign, _score(foreign))])
+        ask_one(instance, 9, space, f"space {label!r} after mixing own and replayed trials")
 
 
 def check_failures_survivable(backend: BackendSpec) -> None:
@@ -163,9 +166,10 @@ def check_failures_survivable(backend: BackendSpec) -> None:
     space = STANDARD_SPACES["mixed"]
     instance = make(space, seed=5)
     for number in range(12):
-        [params] = instance.ask(1)
-        check_params(space, params, f"trial {number} among failures")
-        if number % 3 == 0:
+        params = ask_one(instance, number, space, f"trial {number} among failures")
+        if number % 4 == 3:
+            trial = Trial(number=number, params=params, state=TrialState.INTERRUPTED)
+        elif number % 3 == 0:
             trial = Trial.failed(number, params, "objective raised")
         elif number % 3 == 1:
             trial = Trial(number=number, params=params, state=TrialState.PRUNED)
@@ -181,14 +185,17 @@ def check_batch_ask(backend: BackendSpec) -> None:
         instance = make(space, seed=11)
         number = 0
         for _ in range(3):
-            batch = instance.ask(4)
-            if len(batch) != 4:
-                raise AssertionError(f"space {label!r}: ask(4) returned {len(batch)} proposals")
-            for params in batch:
-                check_params(space, params, f"space {label!r}, batch")
-            for params in reversed(batch):
-                instance.tell(Trial.complete(number, params, _score(params)))
-                number += 1
+            numbers = list(range(number, number + 4))
+            batch = instance.ask(numbers)
+            if [p.number for p in batch] != numbers:
+                raise AssertionError(
+                    f"space {label!r}: ask({numbers}) returned proposals for {[p.number for p in batch]}"
+                )
+            for proposal in batch:
+                check_params(space, proposal.params, f"space {label!r}, batch")
+            for proposal in reversed(batch):
+                instance.tell(Trial.complete(proposal.number, proposal.params, _score(proposal.params)))
+            number += 4
 
 
 def check_maximize(backend: BackendSpec) -> None:
@@ -208,8 +215,7 @@ def check_multi_objective(backend: BackendSpec) -> None:
     except CapabilityError:
         return
     for number in range(6):
-        [params] = instance.ask(1)
-        check_params(space, params, "multi-objective")
+        params = ask_one(instance, number, space, "multi-objective")
         instance.tell(Trial.complete(number, params, (params["x"], params["x"] ** 2)))
 
 
@@ -219,7 +225,7 @@ def backend_checks() -> list[Callable[[BackendSpec], None]]:
         check_samples_in_space,
         check_seed_reproducible,
         check_seeds_differ,
-        check_tell_foreign,
+        check_replay,
         check_failures_survivable,
         check_batch_ask,
         check_maximize,

@@ -17,16 +17,22 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class TrialState(str, enum.Enum):
-    """Where a trial stands. Only COMPLETE trials carry values."""
+    """Where a trial stands. Only COMPLETE trials carry values.
+
+    INTERRUPTED is a finished state for trials that never ran to their end through no fault of
+    the objective (Ctrl-C, a study timeout, a worker lost before or while running it): it
+    teaches a backend nothing, and a resumed study evaluates its configuration again.
+    """
 
     RUNNING = "running"
     COMPLETE = "complete"
     FAILED = "failed"
     PRUNED = "pruned"
+    INTERRUPTED = "interrupted"
 
     @property
     def is_finished(self) -> bool:
-        """True for COMPLETE, FAILED and PRUNED."""
+        """True for every state but RUNNING."""
         return self is not TrialState.RUNNING
 
 
@@ -47,6 +53,11 @@ class Direction(str, enum.Enum):
     def better(self, a: float, b: float) -> bool:
         """True when ``a`` is strictly better than ``b`` in this direction."""
         return a < b if self is Direction.MINIMIZE else a > b
+
+
+def _json_numbers(mapping: Mapping[Any, float]) -> dict[Any, float | None]:
+    """A copy fit for strict JSON: a NaN or infinite side metric becomes None (null)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in mapping.items()}
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -129,13 +140,13 @@ class Trial:
             "state": self.state.value,
             "values": None if self.values is None else list(self.values),
             "params": dict(self.params),
-            "metrics": dict(self.metrics),
+            "metrics": _json_numbers(self.metrics),
             "failure": self.failure,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration": self.duration,
             "user_attrs": dict(self.user_attrs),
-            "intermediate": {str(k): v for k, v in self.intermediate.items()},
+            "intermediate": {str(k): v for k, v in _json_numbers(self.intermediate).items()},
         }
 
     @classmethod

@@ -52,11 +52,14 @@ class _Repeater(unitune.Backend):
 
     name = "repeater"
 
-    def ask(self, n=1):
-        return [{"x": 0.5} for _ in range(n)]
+    def ask(self, numbers):
+        return [unitune.Proposal(n, {"x": 0.5}) for n in numbers]
 
     def tell(self, trial):
-        pass
+        """Learns nothing."""
+
+    def replay(self, trials):
+        """Learns nothing."""
 
 
 def _tokened(params):

@@ -124,7 +124,7 @@ def test_keyboard_interrupt_stops_cleanly_and_keeps_finished_trials():
     study = run(objective, n=50)
     assert len(study.trials) == 5
     assert [t.state for t in study.trials[:4]] == [TrialState.COMPLETE] * 4
-    assert study.trials[4].state is TrialState.FAILED
+    assert study.trials[4].state is TrialState.INTERRUPTED
     assert "KeyboardInterrupt" in study.trials[4].failure
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import unitune
 from unitune import BackendNotFoundError, BackendNotInstalledError, Float, Space
-from unitune.backend import Backend
+from unitune.backend import Backend, Proposal
 from unitune.backends.random_search import RandomSearch
 from unitune.errors import BackendError, CapabilityError, ConversionError
 from unitune.registry import _entry_points, make_backend
@@ -69,11 +69,14 @@ def test_third_party_backend_class_and_instance_plug_in():
     class Constant(Backend):
         name = "constant"
 
-        def ask(self, n=1):
-            return [{"x": 0.5} for _ in range(n)]
+        def ask(self, numbers):
+            return [Proposal(n, {"x": 0.5}) for n in numbers]
 
         def tell(self, trial):
             self.last = trial
+
+        def replay(self, trials):
+            self.replayed = list(trials)
 
     study = unitune.optimize(lambda p: p["x"], {"x": Float(0.0, 1.0)}, backend=Constant, n_trials=3)
     assert [t.params["x"] for t in study.trials] == [0.5] * 3
@@ -89,7 +92,8 @@ def test_third_party_backend_class_and_instance_plug_in():
 
 def test_single_objective_backend_refuses_two_directions_before_the_study_starts():
     class SingleOnly(RandomSearch):
-        capabilities = unitune.Capabilities(multi_objective=False)
+        algorithms = {"random": unitune.Algorithm("single objective only",
+                                                  unitune.Capabilities(multi_objective=False))}
 
     with pytest.raises(CapabilityError, match="optimizes a single objective; the study has 2 directions"):
         unitune.Study({"x": Float(0.0, 1.0)}, backend=SingleOnly, direction=["minimize", "maximize"])

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from unitune.backend import Backend, Capabilities, check_options, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Proposal, params_key
 from unitune.errors import BackendError, SearchExhausted
-from unitune.space import Grid, Space
-from unitune.trial import Direction, Trial
+from unitune.space import Grid
+from unitune.trial import Trial
 
 __all__ = ["GridSearch"]
 
@@ -19,30 +18,26 @@ class GridSearch(Backend):
     """Walk :meth:`Space.grid` in order (or in a seeded shuffled order with ``shuffle=True``).
 
     Options: ``resolution`` (points per continuous range, default 10) and ``shuffle``.
-    Configurations told from elsewhere are skipped when reached. When the grid is done,
-    :meth:`ask` raises :class:`~unitune.errors.SearchExhausted`.
+    Replayed configurations are skipped when reached. When the grid is done, :meth:`ask`
+    raises :class:`~unitune.errors.SearchExhausted`.
     """
 
     name = "grid"
-    algorithms = {"grid": "exhaustive grid, continuous ranges cut to `resolution` points"}
-    capabilities = Capabilities(conditional=True, batch=True, multi_objective=True, seeded=False)
+    algorithms = {
+        "grid": Algorithm(
+            "exhaustive grid, continuous ranges cut to `resolution` points",
+            Capabilities(conditional=True, batch=True, multi_objective=True, seeded=False),
+            options={"resolution": 10, "shuffle": False},
+        )
+    }
+    distributions = ("unitune",)
 
-    def __init__(
-        self,
-        space: Space | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
-        algorithm: str | None = None,
-        **options: Any,
-    ):
-        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
-        check_options(self.name, options, {"resolution", "shuffle"})
-        self.grid = Grid(self.space, options.get("resolution", 10))
-        shuffle = options.get("shuffle", False)
+    def setup(self) -> None:
+        self.grid = Grid(self.space, self.options["resolution"])
+        shuffle = self.options["shuffle"]
         if not isinstance(shuffle, bool):
             raise BackendError(f"grid option 'shuffle' must be True or False, got {shuffle!r}")
-        self._order = np.random.default_rng(seed).permutation(len(self.grid)) if shuffle else None
+        self._order = np.random.default_rng(self.seed).permutation(len(self.grid)) if shuffle else None
         self._cursor = 0
         self._done: set[tuple] = set()
 
@@ -53,17 +48,20 @@ class GridSearch(Backend):
     def exhaustible(self) -> bool:
         return True
 
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while len(out) < n and self._cursor < len(self.grid):
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        out: list[Proposal] = []
+        while len(out) < len(numbers) and self._cursor < len(self.grid):
             index = self._cursor if self._order is None else int(self._order[self._cursor])
             self._cursor += 1
             params = self.grid[index]
-            if params_key(params) not in self._done:
-                out.append(params)
-        if not out:
+            if not self._done or params_key(params) not in self._done:
+                out.append(Proposal(numbers[len(out)], params))
+        if not out and numbers:
             raise SearchExhausted(f"grid search has proposed all {len(self.grid)} configurations")
         return out
 
     def tell(self, trial: Trial) -> None:
-        self._done.add(params_key(trial.params))
+        """Nothing to learn: the grid walks on in its order."""
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        self._done.update(params_key(t.params) for t in trials)

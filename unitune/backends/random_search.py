@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from unitune.backend import Backend, Capabilities, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Proposal, params_key
 from unitune.errors import SearchExhausted
-from unitune.space import Space
-from unitune.trial import Direction, Trial
+from unitune.kit import derive_seed
+from unitune.trial import Trial
 
 __all__ = ["RandomSearch"]
 
@@ -22,24 +22,25 @@ class RandomSearch(Backend):
     """Independent uniform draws per dimension (log-uniform on log scales).
 
     In a finite space (every dimension discrete) no configuration is proposed twice while an
-    unseen one remains, counting configurations told from elsewhere; once all are seen it raises
-    :class:`~unitune.errors.SearchExhausted`.
+    unseen one remains, counting replayed configurations; once all are seen it raises
+    :class:`~unitune.errors.SearchExhausted`. A backend that replayed history before its first
+    ask draws from a generator seeded by ``(seed, number of replayed trials)``, so a resumed
+    study does not propose the original run's points again.
     """
 
     name = "random"
-    algorithms = {"random": "uniform random sampling, no repeats in finite spaces"}
-    capabilities = Capabilities(conditional=True, batch=True, multi_objective=True)
+    algorithms = {
+        "random": Algorithm(
+            "uniform random sampling, no repeats in finite spaces",
+            Capabilities(conditional=True, batch=True, multi_objective=True),
+        )
+    }
+    distributions = ("unitune",)
 
-    def __init__(
-        self,
-        space: Space | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
-        algorithm: str | None = None,
-    ):
-        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
-        self._rng = np.random.default_rng(seed)
+    def setup(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._replayed = 0
+        self._asked = False
         self._size = self.space.cardinality
         self._seen: set[tuple] | None = set() if self._size is not None else None
 
@@ -47,19 +48,23 @@ class RandomSearch(Backend):
     def exhaustible(self) -> bool:
         return self._seen is not None
 
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if not self._asked:
+            self._asked = True
+            if self._replayed and self.seed is not None:
+                self._rng = np.random.default_rng(derive_seed(self.seed, self._replayed))
         if self._seen is None:
             rng = self._rng
             draw = self.space.sample_by
-            return [draw(lambda _name, dim: dim.sample(rng)) for _ in range(n)]
+            return [Proposal(n, draw(lambda _name, dim: dim.sample(rng))) for n in numbers]
         out = []
-        for _ in range(n):
+        for number in numbers:
             params = self._draw_unseen()
             if params is None:
                 if out:
                     return out
                 raise SearchExhausted(f"random search has proposed all {self._size} configurations")
-            out.append(params)
+            out.append(Proposal(number, params))
         return out
 
     def _draw_unseen(self) -> dict[str, Any] | None:
@@ -78,5 +83,9 @@ class RandomSearch(Backend):
         return params
 
     def tell(self, trial: Trial) -> None:
+        """Nothing to learn: the configuration was marked seen when proposed."""
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        self._replayed += len(trials)
         if self._seen is not None:
-            self._seen.add(params_key(trial.params))
+            self._seen.update(params_key(t.params) for t in trials)

@@ -18,8 +18,9 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from unitune.backend import Backend, Capabilities, Conversion, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Conversion, Proposal
 from unitune.errors import BackendError, BackendNotInstalledError, SearchExhausted, SpaceError
+from unitune.kit import PendingTrials
 from unitune.space import Space
 from unitune.trial import Direction, Trial, TrialState
 from unitune_hyperopt.algorithms import ALGORITHMS, ATPE_INSTALL, SeedStream, build_suggest
@@ -50,19 +51,18 @@ class HyperoptBackend(Backend):
     """
 
     name = "hyperopt"
-    algorithms = ALGORITHMS
-    capabilities = Capabilities(conditional=True, batch=True, multi_objective=False,
-                                replay=True, seeded=True)
+    algorithms = {
+        name: Algorithm(
+            description,
+            Capabilities(conditional=True, batch=True, multi_objective=False, replay=True, seeded=True),
+            requires=("lightgbm", "sklearn") if name == "atpe" else (),
+            install=ATPE_INSTALL if name == "atpe" else "",
+        )
+        for name, description in ALGORITHMS.items()
+    }
     requires = ("hyperopt",)
     install = "pip install unitune-hyperopt"
-
-    @classmethod
-    def requires_of(cls, algorithm: str) -> tuple[str, ...]:
-        return (*cls.requires, "lightgbm", "sklearn") if algorithm == "atpe" else cls.requires
-
-    @classmethod
-    def install_of(cls, algorithm: str) -> str:
-        return ATPE_INSTALL if algorithm == "atpe" else cls.install
+    distributions = ("hyperopt", "lightgbm", "scikit-learn")
 
     def __init__(
         self,
@@ -93,7 +93,7 @@ class HyperoptBackend(Backend):
         self._trials = base.Trials()
         self._seeds = SeedStream(seed)
         self._n_docs = 0
-        self._pending: dict[tuple, list[dict]] = {}
+        self._pending: PendingTrials[dict] = PendingTrials(self.full_name)
         self._sign = -1.0 if self.directions[0] is Direction.MAXIMIZE else 1.0
 
     def _build_domain(self) -> None:
@@ -110,11 +110,10 @@ class HyperoptBackend(Backend):
     def conversion_report(self) -> list[Conversion]:
         return self._translation.report()
 
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise BackendError(f"ask needs a positive integer, got {n!r}")
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        n = len(numbers)
         if self._domain is None:
-            return [dict(self._constants) for _ in range(n)]
+            return [Proposal(number, dict(self._constants)) for number in numbers]
         docs: list[dict] = []
         while len(docs) < n:
             # fmin's loop: reserve ids, let the algorithm fill some (TPE returns one per call
@@ -137,30 +136,26 @@ class HyperoptBackend(Backend):
             self._insert(new_docs)
             docs.extend(new_docs)
         out = []
-        for doc in docs:
-            params = self._translation.decode(doc["misc"]["vals"])
-            self._pending.setdefault(params_key(params), []).append(doc)
-            out.append(params)
+        for number, doc in zip(numbers, docs):
+            self._pending.add(number, doc)
+            out.append(Proposal(number, self._translation.decode(doc["misc"]["vals"])))
         return out
 
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        result = self._result(trial)
         if self._domain is None:
             return
-        key = params_key(trial.params)
-        queue = self._pending.get(key)
-        if queue:
-            doc = queue.pop(0)
-            if not queue:
-                del self._pending[key]
-            doc["result"] = result
-            doc["state"] = self._base.JOB_STATE_DONE
-            doc["refresh_time"] = _now()
-            # NEW -> DONE keeps the document in trials.trials: no refresh (O(n)) needed.
-        else:
-            self._insert([self._foreign_doc(trial, result)])
+        doc = self._pending.pop(trial.number)
+        doc["result"] = self._result(trial)
+        doc["state"] = self._base.JOB_STATE_DONE
+        doc["refresh_time"] = _now()
+        # NEW -> DONE keeps the document in trials.trials: no refresh (O(n)) needed.
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        results = [(t, self._result(t)) for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._domain is not None and results:
+            self._insert([self._foreign_doc(t, result) for t, result in results])
 
     def _result(self, trial: Trial) -> dict[str, Any]:
         if trial.state is TrialState.COMPLETE:
@@ -169,7 +164,8 @@ class HyperoptBackend(Backend):
                     f"hyperopt optimizes one objective; trial {trial.number} has {len(trial.values)} values"
                 )
             return {"status": self._base.STATUS_OK, "loss": self._sign * trial.values[0]}
-        # FAILED and PRUNED alike: Hyperopt's only non-success outcome.
+        # FAILED, PRUNED and INTERRUPTED alike: Hyperopt's only non-success outcome, which its
+        # algorithms leave out of their models.
         return {"status": self._base.STATUS_FAIL, "loss": None, "unitune_state": trial.state.value,
                 "failure": trial.failure or trial.state.value}
 

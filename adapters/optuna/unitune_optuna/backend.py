@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from unitune.backend import Backend, Capabilities, Conversion, params_key
+from unitune.backend import Algorithm, Backend, Conversion, Proposal
 from unitune.errors import BackendError
+from unitune.kit import PendingTrials
 from unitune.space import Space
 from unitune.trial import Direction, Trial, TrialState
 from unitune_optuna.samplers import ALGORITHMS, build_sampler, derive_seed, quiet_optuna_logging
@@ -38,19 +39,14 @@ class OptunaBackend(Backend):
     """
 
     name = "optuna"
-    algorithms = {name: spec.description for name, spec in ALGORITHMS.items()}
-    capabilities = ALGORITHMS["tpe"].capabilities
+    algorithms = {
+        name: Algorithm(spec.description, spec.capabilities, requires=spec.modules,
+                        install=f"pip install 'unitune-optuna[{spec.extra}]'" if spec.extra else "")
+        for name, spec in ALGORITHMS.items()
+    }
     requires = ("optuna",)
     install = "pip install unitune-optuna"
-
-    @classmethod
-    def requires_of(cls, algorithm: str) -> tuple[str, ...]:
-        return (*cls.requires, *ALGORITHMS[algorithm].modules)
-
-    @classmethod
-    def install_of(cls, algorithm: str) -> str:
-        extra = ALGORITHMS[algorithm].extra
-        return f"pip install 'unitune-optuna[{extra}]'" if extra else cls.install
+    distributions = ("optuna", "cmaes", "scipy", "torch")
 
     def __init__(
         self,
@@ -71,7 +67,7 @@ class OptunaBackend(Backend):
             sampler=sampler, directions=[d.value for d in self.directions]
         )
         self._translator = SpaceTranslator(self.space)
-        self._pending: dict[tuple, list[Any]] = {}
+        self._pending: PendingTrials[Any] = PendingTrials(self.full_name)
         self._asked = False
         self._single = len(self.directions) == 1
         self._tell_fn = _native_tell()
@@ -79,11 +75,9 @@ class OptunaBackend(Backend):
             TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE,
             TrialState.FAILED: optuna.trial.TrialState.FAIL,
             TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+            # A trial that never ran teaches nothing: FAIL is what Optuna's samplers ignore.
+            TrialState.INTERRUPTED: optuna.trial.TrialState.FAIL,
         }
-
-    @classmethod
-    def capabilities_of(cls, algorithm: str) -> Capabilities:
-        return ALGORITHMS[algorithm].capabilities
 
     @property
     def optuna_study(self) -> Any:
@@ -93,38 +87,35 @@ class OptunaBackend(Backend):
     def conversion_report(self) -> list[Conversion]:
         return conversion_report(self.space, ALGORITHMS[self.algorithm])
 
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
         if not self._asked:
             self._first_ask()
         study, sample, pending = self._study, self._translator.sample, self._pending
         out = []
-        for _ in range(n):
+        for number in numbers:
             trial = study.ask()
             try:
                 params = sample(trial)
             except (ValueError, TypeError, RuntimeError) as exc:
                 study.tell(trial, state=self._state[TrialState.FAILED])
                 raise BackendError(f"optuna.{self.algorithm} failed to sample: {exc}") from exc
-            pending.setdefault(params_key(params), []).append(trial)
-            out.append(params)
+            pending.add(number, trial)
+            out.append(Proposal(number, params))
         return out
 
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        key = params_key(trial.params)
-        queue = self._pending.get(key)
-        if queue:
-            native = queue.pop(0)
-            if not queue:
-                del self._pending[key]
-            self._tell_native(native, trial)
-        else:
-            self._add_foreign(trial)
+        self._tell_native(self._pending.pop(trial.number), trial)
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        for trial in trials:
+            if trial.state is not TrialState.INTERRUPTED:
+                self._add_foreign(trial)
 
     def _tell_native(self, native: Any, trial: Trial) -> None:
         try:
-            if trial.intermediate and self._single:
+            if trial.intermediate and self._single and trial.state is not TrialState.INTERRUPTED:
                 for step, value in sorted(trial.intermediate.items()):
                     native.report(value, step)
             if trial.state is TrialState.COMPLETE:

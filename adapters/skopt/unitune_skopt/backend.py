@@ -23,14 +23,14 @@ Rules this adapter follows (see docs/backends/skopt.md):
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from unitune.backend import Backend, Capabilities, Conversion, check_options, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Conversion, Proposal, check_options, params_key
 from unitune.errors import BackendError, SearchExhausted
+from unitune.kit import PendingTrials
 from unitune.space import Space
 from unitune.trial import Direction, Trial, TrialState
 from unitune_skopt.translate import SpaceCodec
@@ -52,16 +52,19 @@ class SkoptBackend(Backend):
 
     name = "skopt"
     algorithms = {
-        "gp": "Gaussian process surrogate (skopt base_estimator='GP', gp_minimize)",
-        "rf": "random forest surrogate (skopt base_estimator='RF', forest_minimize)",
-        "et": "extra trees surrogate (skopt base_estimator='ET', forest_minimize)",
-        "gbrt": "gradient-boosted quantile trees surrogate (skopt 'GBRT', gbrt_minimize)",
-        "random": "random sampling from skopt's RNG (skopt base_estimator='dummy')",
+        name: Algorithm(description, Capabilities(conditional=False, batch=True, multi_objective=False,
+                                                  replay=True, seeded=True))
+        for name, description in {
+            "gp": "Gaussian process surrogate (skopt base_estimator='GP', gp_minimize)",
+            "rf": "random forest surrogate (skopt base_estimator='RF', forest_minimize)",
+            "et": "extra trees surrogate (skopt base_estimator='ET', forest_minimize)",
+            "gbrt": "gradient-boosted quantile trees surrogate (skopt 'GBRT', gbrt_minimize)",
+            "random": "random sampling from skopt's RNG (skopt base_estimator='dummy')",
+        }.items()
     }
-    capabilities = Capabilities(conditional=False, batch=True, multi_objective=False,
-                                replay=True, seeded=True)
     requires = ("skopt", "sklearn")
     install = "pip install unitune-skopt"
+    distributions = ("scikit-optimize", "scikit-learn", "scipy")
 
     def __init__(
         self,
@@ -93,12 +96,7 @@ class SkoptBackend(Backend):
         self._worst: float | None = None  # worst internal (minimized) value seen
         self._told = 0
         self._seen: set[tuple] = set()
-        self._pending: Counter[tuple] = Counter()
-        self._pending_points: dict[tuple, list[Any]] = {}
-
-    @classmethod
-    def capabilities_of(cls, algorithm: str) -> Capabilities:
-        return cls.capabilities
+        self._pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
 
     def conversion_report(self) -> list[Conversion]:
         return self._codec.report()
@@ -131,16 +129,14 @@ class SkoptBackend(Backend):
         self._skopt_tell(list(points), list(values))
 
     # Asking.
-    def ask(self, n: int = 1) -> list[dict[str, Any]]:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise BackendError(f"ask needs a positive integer, got {n!r}")
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
         if not self._started:
             self._start()
         if self._opt is None:
-            return self._ask_fixed(n)
+            return self._ask_fixed(numbers)
         out = []
         batch_keys: set[tuple] = set()
-        for point in self._propose(n):
+        for number, point in zip(numbers, self._propose(len(numbers))):
             params, point = self._unique(point, batch_keys)
             if params is None:
                 if out:
@@ -151,22 +147,24 @@ class SkoptBackend(Backend):
                 )
             key = params_key(params)
             batch_keys.add(key)
-            self._pending[key] += 1
-            self._pending_points[key] = point
-            out.append(params)
+            self._pending.add(number, (key, point))
+            out.append(Proposal(number, params))
         return out
 
-    def _ask_fixed(self, n: int) -> list[dict[str, Any]]:
+    def _pending_keys(self) -> set[tuple]:
+        return {key for key, _ in self._pending.values()}
+
+    def _ask_fixed(self, numbers: Sequence[int]) -> list[Proposal]:
         params = self._codec.decode([])
         key = params_key(params)
-        if key in self._seen or self._pending[key]:
+        if key in self._seen or key in self._pending_keys():
             raise SearchExhausted("skopt: the space has a single configuration, already proposed")
-        self._pending[key] += 1
-        return [params]
+        self._pending.add(numbers[0], (key, []))
+        return [Proposal(numbers[0], params)]
 
     def _propose(self, n: int) -> list[list[Any]]:
         opt = self._opt
-        pending = [self._pending_points[k] for k, c in self._pending.items() for _ in range(c)]
+        pending = [point for _, point in self._pending.values()]
         pending += self._held
         try:
             if pending:
@@ -192,16 +190,17 @@ class SkoptBackend(Backend):
     def _unique(self, point: list[Any], taken: set[tuple]) -> tuple[dict[str, Any] | None, list[Any]]:
         """Decode ``point``; replace it by random draws while it repeats a known configuration."""
         params = self._codec.decode(point)
+        pending = self._pending_keys()
         for _ in range(_REDRAWS):
             key = params_key(params)
-            if key not in self._seen and not self._pending[key] and key not in taken:
+            if key not in self._seen and key not in pending and key not in taken:
                 return params, point
             point = self._opt.space.rvs(random_state=self._opt.rng)[0]
             params = self._codec.decode(point)
         size = self.space.cardinality
         if size is None:
             return params, point  # a continuous space: a repeat is astronomically unlikely
-        known = self._seen | set(self._pending) | taken
+        known = self._seen | pending | taken
         left = [p for p in self.space.grid(max(2, size)) if params_key(p) not in known]
         if not left:
             return None, point
@@ -212,19 +211,22 @@ class SkoptBackend(Backend):
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"skopt: tell needs a finished trial, trial {trial.number} is running")
-        key = params_key(trial.params)
-        point = self._pending_points.get(key)  # the point skopt proposed, when it was ours
-        if self._pending[key]:
-            self._pending[key] -= 1
-            if not self._pending[key]:
-                del self._pending[key]
-                self._pending_points.pop(key, None)
+        key, point = self._pending.pop(trial.number)  # the point skopt proposed
+        if trial.state is TrialState.INTERRUPTED:
+            return  # never ran: skopt learns nothing, and the configuration may be proposed again
+        self._learn(trial, key, point)
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        for trial in trials:
+            if trial.state is not TrialState.INTERRUPTED:
+                key = params_key(trial.params)
+                self._learn(trial, key, None if self._opt is None else self._codec.encode(trial.params))
+
+    def _learn(self, trial: Trial, key: tuple, point: list[Any] | None) -> None:
         self._seen.add(key)
         self._told += 1
         if self._opt is None:
             return
-        if point is None:
-            point = self._codec.encode(trial.params)
         if trial.state is TrialState.COMPLETE:
             if len(trial.values) != 1:
                 raise BackendError(
