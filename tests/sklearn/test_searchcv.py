@@ -232,11 +232,20 @@ def test_failed_candidates_are_failed_trials_and_nan_in_cv_results():
     assert "error_score=nan" in ours.study_.trials[1].failure
 
 
-def test_error_score_raise_propagates_and_records_the_batch():
-    search = SearchCV(LogisticRegression(), {"C": [-1.0, 1.0]}, cv=2, error_score="raise")
+def test_error_score_raise_propagates_and_records_the_candidate():
+    search = SearchCV(LogisticRegression(), {"C": [-1.0, 1.0]}, cv=2, error_score="raise", batch_size=1)
     with pytest.raises(ValueError, match="C"):
         search.fit(X_CLF, Y_CLF)
-    assert [t.state for t in search.trials_] == [TrialState.FAILED, TrialState.FAILED]
+    assert [t.state for t in search.trials_] == [TrialState.FAILED]
+    assert "InvalidParameterError" in search.trials_[0].failure
+
+
+def test_error_score_raise_in_a_batch_interrupts_the_whole_batch():
+    search = SearchCV(LogisticRegression(), {"C": [1.0, -1.0, 0.1]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="C"):
+        search.fit(X_CLF, Y_CLF)
+    assert [t.state for t in search.trials_] == [TrialState.INTERRUPTED] * 3
+    assert all(t.failure.startswith("the batch stopped on an error") for t in search.trials_)
 
 
 def test_all_candidates_failing_raises_like_gridsearchcv():

@@ -37,6 +37,7 @@ __all__ = ["SearchCV"]
 #: exactly as GridSearchCV and RandomizedSearchCV do.
 _NON_ADAPTIVE = ("grid", "random")
 _RANDOMIZED_DEFAULT_TRIALS = 10
+_CHUNK = 1024
 
 
 class SearchCV(BaseSearchCV):
@@ -276,14 +277,17 @@ class SearchCV(BaseSearchCV):
             results = evaluate_candidates(candidates, cv=cv)
         except ValueError as exc:
             if "fits failed" not in str(exc) or self.error_score == "raise":
-                _fail_all(study, handles, f"{type(exc).__name__}: {exc}")
+                _end_on_error(study, handles, exc)
                 raise
             # Every fit of this batch failed: scikit-learn raised instead of recording NaN.
             for handle in handles:
                 self._record(study, handle, study.tell(handle, state="failed", failure=str(exc)))
             return
-        except BaseException as exc:
-            _fail_all(study, handles, f"interrupted: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            _end_on_error(study, handles, exc)
+            raise
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: nothing was learnt
+            _end_all(study, handles, TrialState.INTERRUPTED, f"interrupted ({type(exc).__name__})")
             raise
         first = len(results["params"]) - len(handles)
         key = f"mean_test_{metric}"
@@ -325,16 +329,26 @@ class SearchCV(BaseSearchCV):
 
 
 def _ask(study: Study, n: int | None) -> list:
-    """Up to ``n`` new trial handles (all remaining ones when ``n`` is None)."""
-    handles = []
+    """Up to ``n`` new trial handles (every remaining one when ``n`` is None: a finite grid)."""
+    handles: list = []
     while n is None or len(handles) < n:
         try:
-            handles.append(study.ask())
+            handles += study.ask_batch(_CHUNK if n is None else n - len(handles))
         except SearchExhausted:
             break
     return handles
 
 
-def _fail_all(study: Study, handles: list, reason: str) -> None:
+def _end_on_error(study: Study, handles: list, exc: Exception) -> None:
+    """A batch whose evaluation raised: a lone candidate FAILED; in a batch, which candidate
+    raised is unknown, so all are INTERRUPTED (they teach the backend nothing)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if len(handles) == 1:
+        _end_all(study, handles, TrialState.FAILED, reason)
+    else:
+        _end_all(study, handles, TrialState.INTERRUPTED, f"the batch stopped on an error: {reason}")
+
+
+def _end_all(study: Study, handles: list, state: TrialState, reason: str) -> None:
     for handle in handles:
-        study.tell(handle, state="failed", failure=reason)
+        study.tell(handle, state=state, failure=reason)
