@@ -26,3 +26,21 @@ def test_core_declares_only_light_dependencies():
     required = [r for r in requires("unitune") or [] if "extra ==" not in r]
     names = sorted(re.split(r"[<>=!~; \[]", r, maxsplit=1)[0] for r in required)
     assert names == ["numpy", "tqdm"]
+
+
+def test_integrations_import_their_library_only_when_used():
+    code = (
+        "import sys, unitune, unitune.integrations\n"
+        "import unitune.integrations.optuna_export, unitune.integrations.mlflow\n"
+        f"print(','.join(m for m in {(*HEAVY, 'mlflow')!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"heavy modules imported: {out.stdout.strip()}"
+
+
+def test_sklearn_support_is_an_extra():
+    from importlib.metadata import requires
+
+    extra = [r.split(";")[0].strip() for r in requires("unitune") or [] if "extra == 'sklearn'" in r.replace('"', "'")]
+    assert sorted(extra) == ["scikit-learn>=1.3", "scipy"]
