@@ -199,16 +199,59 @@ def test_default_budget_and_backend_choices():
     assert rand.study_.backend.name == "random"
 
 
-@pytest.mark.parametrize("make_executor", [lambda: ThreadPoolExecutor(2), lambda: ProcessPoolExecutor(2)],
-                         ids=["threads", "processes"])
+class CountingThreads(ThreadPoolExecutor):
+    """A real thread pool that counts the tasks it is given."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+class CountingProcesses(ProcessPoolExecutor):
+    """A real process pool that counts the tasks it is given."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("pool", [CountingThreads, CountingProcesses], ids=["threads", "processes"])
 @pytest.mark.timeout(240)
-def test_executor_runs_the_fits_and_gives_the_serial_results(make_executor):
+def test_executor_runs_the_fits_and_gives_the_serial_results(pool):
     grid = {"C": [0.01, 0.1, 1.0, 10.0]}
     serial = SearchCV(LogisticRegression(), grid, cv=3).fit(X_CLF, Y_CLF)
-    with make_executor() as executor:
+    with pool(2) as executor:
         parallel = SearchCV(LogisticRegression(), grid, cv=3, executor=executor).fit(X_CLF, Y_CLF)
+    assert executor.submitted == 4 * 3  # every (candidate, fold) fit ran on the executor
     assert_same_results(parallel.cv_results_, serial.cv_results_)
     assert [t.state for t in parallel.study_.trials] == [TrialState.COMPLETE] * 4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_dask_executor_on_a_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    from distributed.cfexecutor import ClientExecutor
+
+    class CountingDask(ClientExecutor):
+        submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.submitted += 1
+            return super().submit(fn, *args, **kwargs)
+
+    grid = {"C": [0.1, 1.0, 10.0]}
+    serial = SearchCV(LogisticRegression(), grid, cv=3).fit(X_CLF, Y_CLF)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        executor = CountingDask(client, pure=False)
+        ours = SearchCV(LogisticRegression(), grid, cv=3, executor=executor).fit(X_CLF, Y_CLF)
+    assert executor.submitted == 3 * 3
+    assert_same_results(ours.cv_results_, serial.cv_results_)
 
 
 @pytest.mark.slow

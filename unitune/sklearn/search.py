@@ -75,6 +75,8 @@ class SearchCV(BaseSearchCV):
         n_jobs: parallel fits through joblib, as in ``GridSearchCV``.
         executor: any ``concurrent.futures.Executor`` (threads, processes, Dask
             ``client.get_executor(pure=False)``) to run the fits on instead of joblib's workers.
+            Fits in flight: the executor's ``max_workers`` when it has one, else ``n_jobs``
+            (default 2).
         batch_size: candidates asked from the backend at once. Default: the whole budget for
             ``"grid"`` and ``"random"``, else the number of parallel workers.
         random_state: seed of the backend.
@@ -210,7 +212,9 @@ class SearchCV(BaseSearchCV):
 
     def _workers(self) -> int:
         if self.executor is not None:
-            return executor_workers(self.executor, default=max(1, effective_n_jobs(self.n_jobs)))
+            # joblib runs one worker's tasks inline, so at least 2 keeps the fits on the executor.
+            default = effective_n_jobs(self.n_jobs) if self.n_jobs is not None else 2
+            return max(2, executor_workers(self.executor, default=default))
         return max(1, effective_n_jobs(self.n_jobs))
 
     def fit(self, X: Any, y: Any = None, **params: Any) -> SearchCV:
