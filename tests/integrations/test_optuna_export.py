@@ -124,3 +124,26 @@ def test_a_second_export_under_the_same_name_is_refused(tmp_path):
 def test_bad_storage_is_refused():
     with pytest.raises(UnituneError, match="storage must be an RDB URL"):
         export_to_optuna(make_study(2), 42)
+
+
+def test_a_searchcv_study_exports_with_per_fold_intermediate_values(tmp_path):
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from unitune.sklearn import SearchCV
+
+    X, y = load_iris(return_X_y=True)
+    grid = [{"C": [0.1, 1.0], "fit_intercept": [True]}, {"C": [10.0], "tol": [1e-3, 1e-2]}]
+    search = SearchCV(LogisticRegression(max_iter=300), grid, cv=3).fit(X, y)
+    url = f"sqlite:///{tmp_path / 'cv.db'}"
+    export_to_optuna(search.study_, url, study_name="cv")
+    loaded = optuna.load_study(study_name="cv", storage=url)
+    results = search.cv_results_
+    assert len(loaded.trials) == len(results["params"]) == 4
+    for row, trial in enumerate(loaded.trials):
+        assert trial.value == results["mean_test_score"][row]
+        assert trial.intermediate_values == {k: results[f"split{k}_test_score"][row] for k in range(3)}
+        branch = trial.params["_grid"]
+        assert set(trial.params) == {"_grid"} | ({"0:C", "0:fit_intercept"} if branch == 0 else {"1:C", "1:tol"})
+    assert loaded.best_trial.number == search.best_index_
