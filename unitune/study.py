@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,8 @@ from unitune.objective import (
 )
 from unitune.registry import make_backend
 from unitune.space import Space
-from unitune.storage import InMemoryStorage, Storage
+from unitune.storage import Storage
+from unitune.storage.binding import StudyStore
 from unitune.trial import Direction, Trial, TrialState
 
 __all__ = ["Callback", "Study", "optimize"]
@@ -55,7 +57,17 @@ class Study:
         seed: seed handed to the backend.
         backend_options: keyword options for the backend; unknown ones are rejected.
         strict: refuse backends that can only approximate or emulate part of the space.
-        storage: where finished trials are kept (in memory by default).
+        storage: where trials are kept: in memory by default, or a SQLite file (a path, a
+            ``sqlite:///`` URL or a :class:`unitune.storage.SQLiteStorage`) for a durable study.
+        study_name: the study's name in the store (``"default"`` when None); a file holds many.
+        resume: continue the stored study of that name, created if missing (its backend is
+            rebuilt by replaying the stored trials; trials its dead driver left RUNNING are
+            marked INTERRUPTED and evaluated again first). Without it, an existing name is an error.
+        allow_backend_change: on resume, run on another backend (or backend options) than the
+            stored one; the switch is recorded. The space, seed and directions must match.
+
+    A study on a file holds the study's lease until :meth:`close` (or the end of
+    :func:`optimize`): a second driver of the same study is refused.
     """
 
     def __init__(
@@ -68,7 +80,10 @@ class Study:
         seed: int | None = None,
         backend_options: Mapping[str, Any] | None = None,
         strict: bool = False,
-        storage: Storage | None = None,
+        storage: Storage | str | os.PathLike[str] | None = None,
+        study_name: str | None = None,
+        resume: bool = False,
+        allow_backend_change: bool = False,
     ):
         self.space = Space.coerce(space)
         names = [direction] if isinstance(direction, (str, Direction)) else list(direction)
@@ -82,14 +97,19 @@ class Study:
         self.seed = seed
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
-        self._storage = storage if storage is not None else InMemoryStorage()
+        self._store = StudyStore(
+            storage, study_name, space=self.space.to_dict(), backend=self.backend.full_name,
+            backend_options=self.backend.options, seed=seed, directions=[d.value for d in self.directions],
+            metric=self.metric, resume=resume, allow_backend_change=allow_backend_change)
+        self.study_name = self._store.name
         self._spec = ResultSpec(self.metric, len(self.directions))
         self._running: dict[int, TrialHandle] = {}
-        self._next_number = len(self._storage.trials())
+        self._foreign: set[int] = set()  # running trials the backend did not propose (retries)
+        self._next_number = self._store.next_number
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
-        history = self._storage.trials()
+        history = self._store.trials
         for trial in history:  # a resumed study: the backend learns its history by replay
             self._note_best(trial)
         self._replay([t for t in history if t.state is not TrialState.INTERRUPTED])
@@ -98,7 +118,28 @@ class Study:
     @property
     def trials(self) -> tuple[Trial, ...]:
         """Every finished trial, in the order it finished."""
-        return tuple(self._storage.trials())
+        return tuple(self._store.trials)
+
+    @property
+    def storage(self) -> Storage:
+        """Where the study's trials are kept."""
+        return self._store.storage
+
+    @property
+    def n_finished(self) -> int:
+        """Finished trials that count toward a budget: every state but INTERRUPTED."""
+        return self._store.n_finished
+
+    def close(self) -> None:
+        """Stop driving the study: give its lease back (and close a store the study opened).
+        The trials stay readable; asking again takes the lease again."""
+        self._store.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def direction(self) -> Direction:
@@ -173,22 +214,41 @@ class Study:
         """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
-        numbers = range(self._next_number, self._next_number + n)
-        with _interrupts_deferred():
-            proposals = self.backend.ask(numbers)
-        if len(proposals) > n or [p.number for p in proposals] != list(numbers[: len(proposals)]):
+        store = self._store
+        if store.durable:
+            store.drive()
+        handles = []
+        while store.retries and len(handles) < n:  # interrupted configurations run again first
+            retry_of, params = store.retries.popleft()
+            handle = TrialHandle(self._next_number, params)
+            store.start(handle.number, params, handle.started_at, retry_of)
+            self._next_number += 1
+            self._running[handle.number] = handle
+            self._foreign.add(handle.number)
+            handles.append(handle)
+        if len(handles) == n:
+            return handles
+        numbers = range(self._next_number, self._next_number + n - len(handles))
+        try:
+            with _interrupts_deferred():
+                proposals = self.backend.ask(numbers)
+        except SearchExhausted:
+            if handles:
+                return handles
+            raise
+        if len(proposals) > len(numbers) or [p.number for p in proposals] != list(numbers[: len(proposals)]):
             raise UnituneError(
                 f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
                 f"trials {[getattr(p, 'number', p) for p in proposals]}; it must return one "
                 "Proposal per trial number, in order"
             )
         now = time.time()
-        handles = []
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
+            store.start(handle.number, handle.params, now)
             self._running[handle.number] = handle
+            self._next_number += 1
             handles.append(handle)
-        self._next_number += len(proposals)
         return handles
 
     def tell(
@@ -241,11 +301,16 @@ class Study:
         The record is stored first; Ctrl-C during the backend's tell is held back until the
         tell is over, so a backend is never left halfway through learning a trial.
         """
+        self._store.finish(trial)  # committed before the backend hears of it
         del self._running[handle.number]
-        self._storage.append(trial)
         self._note_best(trial)
-        with _interrupts_deferred():
-            self.backend.tell(trial)
+        if handle.number in self._foreign:  # a retry the backend never proposed: history to replay
+            self._foreign.discard(handle.number)
+            if trial.state is not TrialState.INTERRUPTED:
+                self._replay([trial])
+        else:
+            with _interrupts_deferred():
+                self.backend.tell(trial)
         if trial.state is TrialState.FAILED:
             self._consecutive_failures += 1
             logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
@@ -281,6 +346,8 @@ class Study:
                     f"trial {trial.number} has {len(trial.values)} values; this study optimizes "
                     f"{len(self.directions)} objective(s)"
                 )
+        if self._store.durable:
+            self._store.drive()
         copies = []
         for trial in trials:
             copy = Trial(number=self._next_number, params=trial.params, state=trial.state,
@@ -288,7 +355,7 @@ class Study:
                          started_at=trial.started_at, finished_at=trial.finished_at,
                          user_attrs=trial.user_attrs, intermediate=trial.intermediate)
             self._next_number += 1
-            self._storage.append(copy)
+            self._store.finish(copy)
             self._note_best(copy)
             copies.append(copy)
         self._replay(copies)
@@ -332,6 +399,7 @@ class Study:
                 f"give n_trials or timeout: backend {self.backend.full_name!r} never runs out of "
                 "candidates on this space, so the search would never end"
             )
+        self._store.queue_retries()  # trials interrupted earlier are evaluated again first
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
         self._stop_requested = False
@@ -383,7 +451,7 @@ class Study:
                     handle = in_flight.pop(future)
                     record(handle, _trial_of(future, handle))
         except KeyboardInterrupt:
-            logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
+            logger.warning("interrupted: keeping %d finished trials", len(self._store.trials))
             self._settle(in_flight, "interrupted (KeyboardInterrupt)")
         except BaseException as exc:
             self._settle(in_flight, f"study stopped: {type(exc).__name__}: {exc}")
@@ -507,8 +575,16 @@ def optimize(
     callbacks: Sequence[Callback] = (),
     max_consecutive_failures: int | None = None,
     show_progress: bool | None = None,
+    storage: Storage | str | os.PathLike[str] | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    allow_backend_change: bool = False,
 ) -> Study:
     """Create a :class:`Study` and run :meth:`Study.optimize` on it; return the study.
+
+    ``n_trials`` is the study's total: a resumed study (``storage="study.db", resume=True``)
+    runs only the trials it still lacks (INTERRUPTED trials do not count). The study's lease is
+    given back when the call returns.
 
     >>> from unitune import Int
     >>> study = optimize(lambda p: abs(p["k"] - 3), {"k": Int(0, 9)}, backend="grid")
@@ -516,7 +592,21 @@ def optimize(
     ({'k': 3}, 10)
     """
     study = Study(space, backend, direction=direction, metric=metric, seed=seed,
-                  backend_options=backend_options, strict=strict)
-    return study.optimize(objective, n_trials, timeout, batch_size=batch_size, executor=executor,
-                          callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
-                          show_progress=show_progress)
+                  backend_options=backend_options, strict=strict, storage=storage,
+                  study_name=study_name, resume=resume, allow_backend_change=allow_backend_change)
+    try:
+        left = n_trials
+        if n_trials is not None:
+            Study._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+            if study.storage.durable:
+                study._store.set_target(n_trials)
+            left = n_trials - study.n_finished
+            if left <= 0:
+                logger.info("study %r already has %d finished trials (n_trials=%d): nothing to run",
+                            study.study_name, study.n_finished, n_trials)
+                return study
+        return study.optimize(objective, left, timeout, batch_size=batch_size, executor=executor,
+                              callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
+                              show_progress=show_progress)
+    finally:
+        study.close()

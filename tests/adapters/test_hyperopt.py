@@ -12,6 +12,7 @@ import pytest
 from hyperopt import base as hbase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from protocol_helpers import ask_params
 from space_strategies import spaces
 from unitune_hyperopt import HyperoptBackend
 from unitune_hyperopt.translate import Translation
@@ -79,7 +80,7 @@ def test_property_proposals_in_space(algorithm, space, seed, data):
     backend = make_backend(_name(algorithm), space, seed=seed, options=options)
     number = 0
     for step in range(4):
-        batch = backend.ask(data.draw(st.integers(1, 3), label="batch"))
+        batch = ask_params(backend, data.draw(st.integers(1, 3), label="batch"), number)
         for params in batch:
             check_params(space, params, f"{algorithm} step {step}")
         for params in batch:
@@ -89,8 +90,8 @@ def test_property_proposals_in_space(algorithm, space, seed, data):
                 backend.tell(Trial.complete(number, params, _bowl(params) + number % 3))
             number += 1
     foreign = space.sample(seed=seed)
-    backend.tell(Trial.complete(number, foreign, 0.0))
-    check_params(space, backend.ask(1)[0], f"{algorithm} after a foreign trial")
+    backend.replay([Trial.complete(number, foreign, 0.0)])
+    check_params(space, ask_params(backend, 1, number + 1)[0], f"{algorithm} after a foreign trial")
 
 
 @settings(max_examples=40, deadline=None)
@@ -121,7 +122,7 @@ def test_discrete_dimensions_cover_their_closed_grid(dim, expected, algorithm):
     backend = make_backend(_name(algorithm), space, seed=1)
     seen = set()
     for number in range(60):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "discrete")
         seen.add(params["v"])
         backend.tell(Trial.complete(number, params, float(number % 7)))
@@ -144,7 +145,7 @@ def test_log_int_bounds_rounding_is_clipped():
 def test_log_int_extremes_are_proposed():
     space = Space({"n": Int(1, 4, log=True), "m": Int(100, 101, log=True)})
     backend = make_backend("hyperopt.random", space, seed=0)
-    batch = backend.ask(400)
+    batch = ask_params(backend, 400)
     assert {p["n"] for p in batch} == {1, 2, 3, 4}
     assert {p["m"] for p in batch} == {100, 101}
 
@@ -152,7 +153,7 @@ def test_log_int_extremes_are_proposed():
 def test_categories_are_values_never_indices():
     space = Space({"c": Categorical([True, 1, 1.0, None, "a"])})
     backend = make_backend("hyperopt.random", space, seed=0)
-    got = backend.ask(200)
+    got = ask_params(backend, 200)
     kinds = {(type(p["c"]).__name__, p["c"]) for p in got}
     assert kinds == {("bool", True), ("int", 1), ("float", 1.0), ("NoneType", None), ("str", "a")}
 
@@ -161,7 +162,7 @@ def test_conditional_space_nested_choice_and_inactive_labels():
     space = STANDARD_SPACES["conditional"]
     backend = make_backend("hyperopt", space, seed=2)
     for number in range(30):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "conditional")
         backend.tell(Trial.complete(number, params, _bowl(params)))
     for doc in backend.trials.trials:
@@ -175,7 +176,7 @@ def test_conditional_space_nested_choice_and_inactive_labels():
 
 def test_constants_only_space():
     backend = make_backend("hyperopt", {"c": Constant([1, 2]), "d": "x"}, seed=0)
-    assert backend.ask(2) == [{"c": [1, 2], "d": "x"}] * 2
+    assert ask_params(backend, 2) == [{"c": [1, 2], "d": "x"}] * 2
     backend.tell(Trial.complete(0, {"c": [1, 2], "d": "x"}, 1.0))
 
 
@@ -187,15 +188,15 @@ def test_batch_ask_keeps_pending_ids_until_told(algorithm):
         {"n_startup_jobs": 4} if algorithm == "tpe" else {}))
     number, told = 0, []
     for _ in range(4):
-        batch = backend.ask(3)
+        batch = ask_params(backend, 3, number)
         assert len({params_key(p) for p in batch}) == 3
         docs = backend.trials.trials
         assert [d["state"] for d in docs[-3:]] == [hbase.JOB_STATE_NEW] * 3
         assert len({d["tid"] for d in docs}) == len(docs)
-        for params in reversed(batch):
+        for offset, params in reversed(list(enumerate(batch))):
             told.append(_bowl(params))
-            backend.tell(Trial.complete(number, params, told[-1]))
-            number += 1
+            backend.tell(Trial.complete(number + offset, params, told[-1]))
+        number += len(batch)
         assert all(d["state"] == hbase.JOB_STATE_DONE for d in backend.trials.trials)
     assert len(backend.trials.trials) == 12
     assert sorted(backend.trials.losses()) == sorted(told)
@@ -205,7 +206,7 @@ def test_batch_ask_keeps_pending_ids_until_told(algorithm):
 def test_failed_and_pruned_are_told_as_fail_status():
     space = Space({"x": Float(0.0, 1.0)})
     backend = make_backend("hyperopt", space, seed=0)
-    [a, b, c] = backend.ask(3)
+    [a, b, c] = ask_params(backend, 3)
     backend.tell(Trial.failed(0, a, "boom"))
     backend.tell(Trial(number=1, params=b, state=TrialState.PRUNED))
     backend.tell(Trial.complete(2, c, 0.5))
@@ -234,7 +235,7 @@ def test_nan_and_inf_objectives_fail_and_the_study_goes_on():
 
 def test_maximize_negates_the_loss():
     backend = make_backend("hyperopt", {"x": Float(0.0, 1.0)}, seed=0, directions=("maximize",))
-    [params] = backend.ask(1)
+    [params] = ask_params(backend, 1)
     backend.tell(Trial.complete(0, params, 0.25))
     assert backend.trials.losses() == [-0.25]
 
@@ -286,12 +287,13 @@ def test_unknown_and_bad_options_are_rejected():
 
 def test_misuse_raises_backend_errors():
     backend = make_backend("hyperopt", {"x": Float(0.0, 1.0)}, seed=0)
-    with pytest.raises(BackendError, match="positive integer"):
-        backend.ask(0)
+    assert backend.ask([]) == []
     with pytest.raises(BackendError, match="finished trial"):
         backend.tell(Trial(number=0, params={"x": 0.5}, state=TrialState.RUNNING))
+    with pytest.raises(BackendError, match="never proposed trial 0"):
+        backend.tell(Trial.complete(0, {"x": 0.5}, 1.0))
     with pytest.raises(BackendError, match="do not fit the space"):
-        backend.tell(Trial.complete(0, {"x": 2.0}, 1.0))
+        backend.replay([Trial.complete(0, {"x": 2.0}, 1.0)])
 
 
 @pytest.mark.skipif(HAS_ATPE_DEPS, reason="lightgbm is installed")
@@ -328,9 +330,9 @@ def test_optimize_end_to_end(algorithm):
 
 def test_seeded_streams_are_reproducible_and_distinct():
     space = Space({"x": Float(0.0, 1.0)})
-    first = [make_backend("hyperopt", space, seed=9).ask(1)[0] for _ in range(2)]
+    first = [ask_params(make_backend("hyperopt", space, seed=9), 1)[0] for _ in range(2)]
     assert first[0] == first[1]
-    unseeded = {make_backend("hyperopt", space).ask(1)[0]["x"] for _ in range(3)}
+    unseeded = {ask_params(make_backend("hyperopt", space), 1)[0]["x"] for _ in range(3)}
     assert len(unseeded) == 3
     assert np.isfinite(list(unseeded)).all()
     assert Direction.MINIMIZE in make_backend("hyperopt", space).directions

@@ -9,6 +9,7 @@ import optuna
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from protocol_helpers import ask_params
 from space_strategies import flat_spaces, spaces
 from unitune_optuna import OptunaBackend
 from unitune_optuna.translate import has_ambiguous_choices
@@ -57,7 +58,7 @@ def test_proposals_in_space(algorithm, space, seed, batch):
     backend = OptunaBackend(space, seed=seed, algorithm=algorithm, **OPTIONS.get(algorithm, {}))
     number = 0
     for _ in range(4):
-        proposals = backend.ask(batch)
+        proposals = ask_params(backend, batch, number)
         assert len(proposals) == batch
         for params in proposals:
             check_params(space, params, f"optuna.{algorithm}")
@@ -65,8 +66,8 @@ def test_proposals_in_space(algorithm, space, seed, batch):
             backend.tell(Trial.complete(number, params, score(params)))
             number += 1
     foreign = space.sample(seed=seed)
-    backend.tell(Trial.complete(number, foreign, score(foreign)))
-    for params in backend.ask(2):
+    backend.replay([Trial.complete(number, foreign, score(foreign))])
+    for params in ask_params(backend, 2, number + 1):
         check_params(space, params, f"optuna.{algorithm} after a foreign trial")
 
 
@@ -139,10 +140,9 @@ BOWL = Space({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
 def test_replay_warm_tpe_differs_from_cold_and_exploits_history():
     history = [BOWL.sample(seed=1000 + i) for i in range(60)]
     warm = OptunaBackend(BOWL, seed=0)
-    for number, params in enumerate(history):
-        warm.tell(Trial.complete(number, params, _bowl(params)))
+    warm.replay([Trial.complete(number, params, _bowl(params)) for number, params in enumerate(history)])
     cold = OptunaBackend(BOWL, seed=0)
-    warm_props, cold_props = warm.ask(10), cold.ask(10)
+    warm_props, cold_props = ask_params(warm, 10, 60), ask_params(cold, 10)
     assert warm_props != cold_props
     told = {params_key(p) for p in history}
     assert not told & {params_key(p) for p in warm_props}
@@ -185,7 +185,7 @@ def test_different_seeds_give_different_proposals(algorithm):
     options = {"scramble": True} if algorithm == "qmc" else OPTIONS.get(algorithm, {})
     a = OptunaBackend(BOWL, seed=1, algorithm=algorithm, **options)
     b = OptunaBackend(BOWL, seed=2, algorithm=algorithm, **options)
-    assert a.ask(3) != b.ask(3)
+    assert ask_params(a, 3) != ask_params(b, 3)
 
 
 # Fidelity on a conditional space: the native objective walks the same branches define-by-run.

@@ -186,7 +186,7 @@ def test_a_trial_lost_with_a_broken_pool_teaches_the_backend_nothing():
     assert all(t.state is TrialState.COMPLETE for t in study.trials if t.state is not TrialState.INTERRUPTED)
     told = {t.number: t.state for t in study.backend.told}
     assert all(told[t.number] is TrialState.INTERRUPTED for t in lost)  # forgotten, not failures
-    resumed = Study({"x": Float(0.0, 1.0)}, backend=_Spy, seed=0, storage=study._storage)
+    resumed = Study({"x": Float(0.0, 1.0)}, backend=_Spy, seed=0, storage=study.storage, resume=True)
     assert {t.number for t in resumed.backend.replayed}.isdisjoint(t.number for t in lost)
 
 
