@@ -147,3 +147,17 @@ def test_a_searchcv_study_exports_with_per_fold_intermediate_values(tmp_path):
         branch = trial.params["_grid"]
         assert set(trial.params) == {"_grid"} | ({"0:C", "0:fit_intercept"} if branch == 0 else {"1:C", "1:tol"})
     assert loaded.best_trial.number == search.best_index_
+
+
+def test_an_interrupted_trial_exports_as_fail_with_its_unitune_state(tmp_path):
+    study = Study({"x": Float(0.0, 1.0)}, "random", seed=0)
+    first, second = study.ask(), study.ask()
+    study.tell(first, 0.5)
+    study.tell(second, state="interrupted", failure="worker died")
+    url = f"sqlite:///{tmp_path / 'int.db'}"
+    export_to_optuna(study, url, study_name="int")
+    trials = optuna.load_study(study_name="int", storage=url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"]
+    assert trials[1].user_attrs["unitune_state"] == "interrupted"
+    assert trials[1].system_attrs["fail_reason"] == "worker died"
+    assert "unitune_state" not in trials[0].user_attrs

@@ -356,3 +356,21 @@ def test_bad_configuration_gets_a_clear_error(kwargs, message):
     search = SearchCV(LogisticRegression(), cv=2, **kwargs)
     with pytest.raises(UnituneError, match=message):
         search.fit(X_CLF, Y_CLF)
+
+
+class InterruptingClassifier(LogisticRegression):
+    """Raises KeyboardInterrupt (a user's Ctrl-C) while fitting when ``C`` is 13."""
+
+    def fit(self, X, y, sample_weight=None):
+        if self.C == 13.0:
+            raise KeyboardInterrupt
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_ctrl_c_records_the_batch_interrupted_and_propagates():
+    search = SearchCV(InterruptingClassifier(), {"C": [1.0, 13.0, 2.0]}, cv=2, batch_size=1)
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(X_CLF, Y_CLF)
+    trials = search.trials_
+    assert [(t.number, t.state) for t in trials] == [(0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED)]
+    assert trials[1].failure == "interrupted (KeyboardInterrupt)"
