@@ -83,9 +83,9 @@ class MLflowCallback:
         return self._client, self._experiment_id
 
     def __call__(self, study: Study, trial: Trial) -> None:
+        client, experiment_id = self._setup()  # first: a missing MLflow gets the install hint
         from mlflow.entities import Metric, Param
 
-        client, experiment_id = self._setup()
         backend = study.backend.full_name
         start = _ms(trial.started_at)
         end = _ms(trial.finished_at)
