@@ -374,3 +374,20 @@ def test_ctrl_c_records_the_batch_interrupted_and_propagates():
     trials = search.trials_
     assert [(t.number, t.state) for t in trials] == [(0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED)]
     assert trials[1].failure == "interrupted (KeyboardInterrupt)"
+
+
+def test_param_space_labels_and_decoding():
+    class Sampler:  # has rvs() like a distribution, but no ppf: unitune cannot search it
+        def rvs(self, random_state=None):
+            return 1.0
+
+    with pytest.raises(unitune.SpaceError, match=r"parameter 'C': .* is not a frozen scipy.stats distribution"):
+        to_param_space({"C": Sampler()})
+    spec = to_param_space({"a": np.array([0.5, 2.0]), "b": [1, 1], "c": [None, (3,), "x"]})
+    assert spec.kind == "grid"
+    assert spec.space["a"] == Categorical([0.5, 2.0])       # numpy scalars shown as plain floats
+    assert spec.space["b"] == Categorical([0, 1])           # duplicate values: labelled by position
+    assert spec.space["c"] == Categorical([None, "(3,)", "x"])
+    decoded = spec.decode({"a": 2.0, "b": 1, "c": "(3,)"})
+    assert type(decoded["a"]) is np.float64 and decoded["a"] == 2.0  # the original objects come back
+    assert decoded["b"] == 1 and decoded["c"] == (3,)
