@@ -391,3 +391,21 @@ def test_param_space_labels_and_decoding():
     decoded = spec.decode({"a": 2.0, "b": 1, "c": "(3,)"})
     assert type(decoded["a"]) is np.float64 and decoded["a"] == 2.0  # the original objects come back
     assert decoded["b"] == 1 and decoded["c"] == (3,)
+
+
+def test_an_unknown_metric_is_refused_and_the_batch_recorded():
+    search = SearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2, scoring={"acc": "accuracy"},
+                      refit="acc", metric="f1")
+    with pytest.raises(UnituneError, match=r"metric 'f1' is not among the scorers \['acc'\]"):
+        search.fit(X_CLF, Y_CLF)
+    assert [t.state for t in search.trials_] == [TrialState.INTERRUPTED] * 2
+
+
+def test_a_failing_callback_leaves_every_trial_of_its_batch_recorded():
+    def explode(study, trial):
+        raise RuntimeError("callback broke")
+
+    search = SearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=2, callbacks=[explode])
+    with pytest.raises(RuntimeError, match="callback broke"):
+        search.fit(X_CLF, Y_CLF)
+    assert [t.state for t in search.trials_] == [TrialState.COMPLETE] * 3

@@ -284,8 +284,7 @@ class SearchCV(BaseSearchCV):
                 _end_on_error(study, handles, exc)
                 raise
             # Every fit of this batch failed: scikit-learn raised instead of recording NaN.
-            for handle in handles:
-                self._record(study, handle, study.tell(handle, state="failed", failure=str(exc)))
+            self._notify(study, [study.tell(h, state="failed", failure=str(exc)) for h in handles])
             return
         except Exception as exc:
             _end_on_error(study, handles, exc)
@@ -296,10 +295,10 @@ class SearchCV(BaseSearchCV):
         first = len(results["params"]) - len(handles)
         key = f"mean_test_{metric}"
         if key not in results:
-            raise UnituneError(
-                f"metric {metric!r} is not among the scorers; cv_results_ has "
-                f"{sorted(k[10:] for k in results if k.startswith('mean_test_'))!r}"
-            )
+            scorers = sorted(k[10:] for k in results if k.startswith("mean_test_"))
+            _end_all(study, handles, TrialState.INTERRUPTED, f"no scorer named {metric!r}")
+            raise UnituneError(f"metric {metric!r} is not among the scorers {scorers!r}")
+        trials = []
         for i, handle in enumerate(handles):
             row = first + i
             for split in range(self.n_splits_):
@@ -309,16 +308,17 @@ class SearchCV(BaseSearchCV):
             metrics = {k: float(v[row]) for k, v in results.items()
                        if k.startswith(("mean_", "std_")) and math.isfinite(float(v[row]))}
             if key in metrics:
-                trial = study.tell(handle, Result(metrics=metrics))
+                trials.append(study.tell(handle, Result(metrics=metrics)))
             else:
                 reason = (f"candidate scored {results[key][row]!r} (error_score={self.error_score!r}): "
                           "a fit or a score failed; see scikit-learn's FitFailedWarning")
-                trial = study.tell(handle, state="failed", failure=reason)
-            self._record(study, handle, trial)
+                trials.append(study.tell(handle, state="failed", failure=reason))
+        self._notify(study, trials)  # after the whole batch is recorded
 
-    def _record(self, study: Study, handle: Any, trial: Trial) -> None:
-        for callback in self.callbacks or ():
-            callback(study, trial)
+    def _notify(self, study: Study, trials: list[Trial]) -> None:
+        for trial in trials:
+            for callback in self.callbacks or ():
+                callback(study, trial)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: Python may hand out __dict__ itself
