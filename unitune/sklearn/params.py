@@ -23,7 +23,7 @@ from typing import Any
 
 from unitune.errors import SpaceError
 from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
-from unitune.space.dimensions import is_json_scalar, same_value
+from unitune.space.dimensions import is_json_scalar
 
 __all__ = ["GRID_KEY", "ParamSpace", "to_param_space"]
 
@@ -192,8 +192,7 @@ def _from_values(key: str, values: list[Any]) -> tuple[Categorical, _Choices]:
     if not values:
         raise SpaceError(f"parameter {key!r}: the list of candidate values is empty")
     labels = [_label(v) for v in values]
-    unique = all(not same_value(a, b) for i, a in enumerate(labels) for b in labels[i + 1:])
-    if not unique:
+    if len({(type(label), label) for label in labels}) < len(labels):  # type-aware: 1 is not True
         labels = list(range(len(values)))
     dim = Categorical(labels)
     return dim, _Choices(dim, tuple(values))
