@@ -254,13 +254,20 @@ def test_dask_executor_on_a_local_cluster():
     assert_same_results(ours.cv_results_, serial.cv_results_)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_n_jobs_with_an_adaptive_backend_asks_batches():
-    search = SearchCV(LogisticRegression(), {"C": Float(0.01, 10.0, log=True)}, backend="random",
-                      n_trials=6, cv=2, n_jobs=2, batch_size=3, random_state=0).fit(X_CLF, Y_CLF)
+def test_n_jobs_with_an_adaptive_backend_asks_batches(capsys):
+    from joblib import parallel_config
+
+    # n_jobs=2 through joblib as GridSearchCV uses it; threads spare the test loky's start-up.
+    with parallel_config(backend="threading"):
+        search = SearchCV(LogisticRegression(), {"C": Float(0.01, 10.0, log=True)}, backend="random",
+                          n_trials=6, cv=2, n_jobs=2, batch_size=3, random_state=0,
+                          verbose=1).fit(X_CLF, Y_CLF)
+    assert capsys.readouterr().out.count("Fitting 2 folds for each of 3 candidates") == 2
     assert len(search.cv_results_["params"]) == 6
     assert [t.number for t in search.study_.trials] == list(range(6))
+    assert [t.state for t in search.study_.trials] == [TrialState.COMPLETE] * 6
+    assert [t.value for t in search.study_.trials] == list(search.cv_results_["mean_test_score"])
 
 
 def test_failed_candidates_are_failed_trials_and_nan_in_cv_results():
