@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 
@@ -161,3 +162,25 @@ def test_an_interrupted_trial_exports_as_fail_with_its_unitune_state(tmp_path):
     assert trials[1].user_attrs["unitune_state"] == "interrupted"
     assert trials[1].system_attrs["fail_reason"] == "worker died"
     assert "unitune_state" not in trials[0].user_attrs
+
+
+def test_optuna_visualization_draws_an_exported_conditional_study(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from optuna.visualization import matplotlib as optuna_plots
+
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    study = make_study(12)
+    url = f"sqlite:///{tmp_path / 'plots.db'}"
+    export_to_optuna(study, url, study_name="plots")
+    loaded = optuna.load_study(study_name="plots", storage=url)
+    history = optuna_plots.plot_optimization_history(loaded)
+    points = history.collections[0].get_offsets()
+    completed = [t.value for t in sorted(study.trials, key=lambda t: t.number) if t.value is not None]
+    assert list(points[:, 1]) == completed
+    curves = optuna_plots.plot_intermediate_values(loaded)
+    drawn = [t for t in study.trials if t.intermediate and t.state.value in ("complete", "pruned")]
+    assert len(curves.get_lines()) == len(drawn)  # Optuna draws complete and pruned trials
+    assert any(t.state.value == "pruned" for t in drawn)
