@@ -77,3 +77,15 @@ def test_searchcv_candidates_are_logged(tmp_path):
     expected = sorted((repr(p["C"]), s) for p, s in zip(search.cv_results_["params"],
                                                         search.cv_results_["mean_test_score"]))
     assert logged == expected
+
+
+def test_a_sqlite_tracking_store_works_too(tmp_path):
+    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("alembic")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    study = Study({"x": Float(0.0, 1.0), "kind": Categorical(["good"])}, "random", metric="loss", seed=1)
+    study.optimize(objective, n_trials=3, callbacks=[MLflowCallback(uri, "db")])
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("db").experiment_id])
+    logged = {int(r.data.tags["unitune.trial_number"]): r.data.tags["unitune.state"] for r in runs}
+    assert logged == {t.number: t.state.value for t in study.trials}
