@@ -416,3 +416,17 @@ def test_a_failing_callback_leaves_every_trial_of_its_batch_recorded():
     with pytest.raises(RuntimeError, match="callback broke"):
         search.fit(X_CLF, Y_CLF)
     assert [t.state for t in search.trials_] == [TrialState.COMPLETE] * 3
+
+
+def test_a_search_can_keep_its_trials_in_a_sqlite_file(tmp_path):
+    from unitune.storage import SQLiteStorage, StudyExistsError
+
+    path = tmp_path / "search.db"
+    search = SearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=2, storage=path, study_name="cv")
+    search.fit(X_CLF, Y_CLF)
+    stored = SQLiteStorage(path).trials("cv")
+    assert [(t.number, t.state, t.values, dict(t.params)) for t in stored] == [
+        (t.number, t.state, t.values, dict(t.params)) for t in search.trials_]
+    assert [t.values[0] for t in stored] == list(search.cv_results_["mean_test_score"])
+    with pytest.raises(StudyExistsError, match="cv"):
+        search.fit(X_CLF, Y_CLF)  # a second fit needs a new name (or another file)

@@ -85,6 +85,8 @@ class SearchCV(BaseSearchCV):
             example :class:`unitune.integrations.mlflow.MLflowCallback`).
         pruner: reserved for unitune's pruners; must stay None until they exist.
         strict: refuse backends that can only approximate part of the space.
+        storage, study_name: keep the study's trials in a SQLite file (a path or ``sqlite:///``
+            URL) under that name, as :class:`~unitune.Study` does; each ``fit`` needs a new name.
 
     Attributes (after ``fit``), besides scikit-learn's ``cv_results_``, ``best_*``,
     ``refit_time_``, ``n_splits_``, ``scorer_``, ``multimetric_``:
@@ -111,6 +113,8 @@ class SearchCV(BaseSearchCV):
         "callbacks": [list, tuple, None],
         "pruner": "no_validation",
         "strict": ["boolean"],
+        "storage": "no_validation",
+        "study_name": [str, None],
     }
 
     def __init__(
@@ -140,6 +144,8 @@ class SearchCV(BaseSearchCV):
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None,
         pruner: Any = None,
         strict: bool = False,
+        storage: Any = None,
+        study_name: str | None = None,
     ):
         super().__init__(
             estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
@@ -161,6 +167,8 @@ class SearchCV(BaseSearchCV):
         self.callbacks = callbacks
         self.pruner = pruner
         self.strict = strict
+        self.storage = storage
+        self.study_name = study_name
 
     # Set-up, checked at fit time (scikit-learn's convention: __init__ only stores).
     def _param_space(self) -> ParamSpace:
@@ -240,32 +248,38 @@ class SearchCV(BaseSearchCV):
         metric = self._metric_name()
         study = Study(param_space.space, self._backend_name(param_space), direction="maximize",
                       metric=f"mean_test_{metric}", seed=as_seed(self.random_state),
-                      backend_options=self.backend_options, strict=self.strict)
+                      backend_options=self.backend_options, strict=self.strict,
+                      storage=self.storage, study_name=self.study_name)
         self.study_ = study
+        try:
+            self._search(study, evaluate_candidates, param_space, metric)
+        finally:
+            self.trials_ = study.trials
+            study.close()  # gives a file's lease back; trials stay readable
+        if not any(t.state is TrialState.COMPLETE for t in study.trials) and study.trials:
+            reasons = {t.failure for t in study.trials}
+            raise ValueError(
+                f"All {len(study.trials)} candidates failed to fit or score; reasons: {sorted(reasons)!r}"
+            )
+
+    def _search(self, study: Study, evaluate_candidates: Callable, param_space: ParamSpace,
+                metric: str) -> None:
         cv = self._constant_splits()
         budget = self._budget(study)
         adaptive = study.backend.name not in _NON_ADAPTIVE or self.timeout is not None
         batch = self.batch_size or (self._workers() if adaptive else None)
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         asked = 0
-        try:
-            while budget is None or asked < budget:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                room = budget - asked if budget is not None else None
-                want = batch if room is None else (room if batch is None else min(batch, room))
-                handles = _ask(study, want)
-                if not handles:
-                    break
-                asked += len(handles)
-                self._evaluate(study, handles, evaluate_candidates, cv, metric, param_space)
-        finally:
-            self.trials_ = study.trials
-        if not any(t.state is TrialState.COMPLETE for t in study.trials) and study.trials:
-            reasons = {t.failure for t in study.trials}
-            raise ValueError(
-                f"All {len(study.trials)} candidates failed to fit or score; reasons: {sorted(reasons)!r}"
-            )
+        while budget is None or asked < budget:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            room = budget - asked if budget is not None else None
+            want = batch if room is None else (room if batch is None else min(batch, room))
+            handles = _ask(study, want)
+            if not handles:
+                break
+            asked += len(handles)
+            self._evaluate(study, handles, evaluate_candidates, cv, metric, param_space)
 
     def _constant_splits(self) -> Any:
         """The CV splits, drawn once so that every batch sees the same folds."""
