@@ -355,7 +355,6 @@ def test_unitune_spaces_survive_clone():
     ({}, r"exactly one of space, param_grid or param_distributions"),
     ({"space": {"C": [1.0]}, "param_grid": {"C": [1.0]}}, r"exactly one of .*\['space', 'param_grid'\]"),
     ({"space": {"C": [1.0]}, "n_trials": 2, "n_iter": 2}, r"n_trials or its alias n_iter, not both"),
-    ({"space": {"C": [1.0]}, "pruner": object()}, r"pruner= is a reserved seam"),
     ({"space": {"C": {1, 2}}}, r"parameter 'C': expected a list of values"),
     ({"space": {"C": []}}, r"parameter 'C': the list of candidate values is empty"),
 ])
@@ -430,3 +429,36 @@ def test_a_search_can_keep_its_trials_in_a_sqlite_file(tmp_path):
     assert [t.values[0] for t in stored] == list(search.cv_results_["mean_test_score"])
     with pytest.raises(StudyExistsError, match="cv"):
         search.fit(X_CLF, Y_CLF)  # a second fit needs a new name (or another file)
+
+
+def test_a_pruner_stops_candidates_between_rungs_of_growing_training_size():
+    from unitune.pruners import MedianPruner
+
+    X, y = X_IRIS, Y_IRIS
+    search = SearchCV(LogisticRegression(max_iter=200), {"C": Float(1e-5, 10.0, log=True)}, backend="random",
+                      n_trials=12, batch_size=3, cv=3, random_state=0,
+                      pruner=MedianPruner(n_startup_trials=0)).fit(X, y)
+    trials = search.study_.trials
+    results = search.cv_results_
+    states = {t.state for t in trials}
+    assert len(trials) == 12 and states == {TrialState.COMPLETE, TrialState.PRUNED}
+    full = max(results["n_resources"])
+    assert sorted(set(results["n_resources"])) == [round(100 / 9), round(100 / 3), full] and full == 100
+    assert set(results["iter"]) == {0, 1, 2}
+    for trial in trials:  # steps in units of the first rung; a pruned trial never saw the full folds
+        expected = [1, 3, 9] if trial.state is TrialState.COMPLETE else [1, 3][:len(trial.intermediate)]
+        assert sorted(trial.intermediate) == expected
+    n_rows = sum(len(t.intermediate) for t in trials)
+    assert len(results["params"]) == n_rows
+    # The best is chosen among candidates evaluated on the full folds only.
+    assert results["n_resources"][search.best_index_] == full
+    on_full = [i for i, n in enumerate(results["n_resources"]) if n == full]
+    assert search.best_score_ == max(results["mean_test_score"][i] for i in on_full)
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert search.best_score_ == max(t.value for t in complete)
+
+
+def test_bad_pruning_fractions_are_refused():
+    search = SearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, pruner="median", pruning_fractions=(0.5, 0.9))
+    with pytest.raises(UnituneError, match=r"pruning_fractions must be increasing .* ending with 1\.0"):
+        search.fit(X_CLF, Y_CLF)

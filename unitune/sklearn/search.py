@@ -9,6 +9,7 @@ backend for them, batch by batch, and is told each candidate's mean cross-valida
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import time
@@ -22,6 +23,7 @@ from joblib import effective_n_jobs, parallel_config
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import resample
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from unitune.errors import SearchExhausted, UnituneError
@@ -83,7 +85,11 @@ class SearchCV(BaseSearchCV):
         backend_options: options of the backend (see ``unitune backends``).
         callbacks: ``callback(study, trial)`` called after each candidate is recorded (for
             example :class:`unitune.integrations.mlflow.MLflowCallback`).
-        pruner: reserved for unitune's pruners; must stay None until they exist.
+        pruner: a unitune pruner (``"median"``, ``"asha"``, a :class:`unitune.pruners.Pruner`):
+            each batch is then evaluated in rungs of growing training-set size, as in
+            ``HalvingRandomSearchCV``, and the pruner stops hopeless candidates between rungs.
+        pruning_fractions: the rungs, as fractions of each training fold (the last must be 1.0);
+            a candidate reports its mean test score at step ``fraction / fractions[0]``.
         strict: refuse backends that can only approximate part of the space.
         storage, study_name: keep the study's trials in a SQLite file (a path or ``sqlite:///``
             URL) under that name, as :class:`~unitune.Study` does; each ``fit`` needs a new name.
@@ -112,6 +118,7 @@ class SearchCV(BaseSearchCV):
         "backend_options": [dict, None],
         "callbacks": [list, tuple, None],
         "pruner": "no_validation",
+        "pruning_fractions": [tuple, list],
         "strict": ["boolean"],
         "storage": "no_validation",
         "study_name": [str, None],
@@ -143,6 +150,7 @@ class SearchCV(BaseSearchCV):
         backend_options: Mapping[str, Any] | None = None,
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None,
         pruner: Any = None,
+        pruning_fractions: Sequence[float] = (1 / 9, 1 / 3, 1.0),
         strict: bool = False,
         storage: Any = None,
         study_name: str | None = None,
@@ -166,6 +174,7 @@ class SearchCV(BaseSearchCV):
         self.backend_options = backend_options
         self.callbacks = callbacks
         self.pruner = pruner
+        self.pruning_fractions = pruning_fractions
         self.strict = strict
         self.storage = storage
         self.study_name = study_name
@@ -231,9 +240,7 @@ class SearchCV(BaseSearchCV):
         ``groups`` and other fit parameters are routed exactly as scikit-learn does.
         """
         if self.pruner is not None:
-            raise UnituneError(
-                "pruner= is a reserved seam: this unitune has no pruners yet, so leave it None"
-            )
+            _check_fractions(self.pruning_fractions)
         self._fit_inputs = (X, y, params)
         backend = (nullcontext() if self.executor is None
                    else parallel_config(backend=ExecutorBackend(self.executor, self._workers())))
@@ -249,7 +256,7 @@ class SearchCV(BaseSearchCV):
         study = Study(param_space.space, self._backend_name(param_space), direction="maximize",
                       metric=f"mean_test_{metric}", seed=as_seed(self.random_state),
                       backend_options=self.backend_options, strict=self.strict,
-                      storage=self.storage, study_name=self.study_name)
+                      storage=self.storage, study_name=self.study_name, pruner=self.pruner)
         self.study_ = study
         try:
             self._search(study, evaluate_candidates, param_space, metric)
@@ -279,7 +286,10 @@ class SearchCV(BaseSearchCV):
             if not handles:
                 break
             asked += len(handles)
-            self._evaluate(study, handles, evaluate_candidates, cv, metric, param_space)
+            if study.pruner is None:
+                self._evaluate(study, handles, evaluate_candidates, cv, metric, param_space)
+            else:
+                self._evaluate_rungs(study, handles, evaluate_candidates, cv, metric, param_space)
 
     def _constant_splits(self) -> Any:
         """The CV splits, drawn once so that every batch sees the same folds."""
@@ -290,44 +300,114 @@ class SearchCV(BaseSearchCV):
 
     def _evaluate(self, study: Study, handles: list, evaluate_candidates: Callable, cv: Any,
                   metric: str, param_space: ParamSpace) -> None:
+        results = self._run_batch(study, handles, evaluate_candidates, cv, metric, param_space)
+        if results is None:
+            return
+        first = len(results["params"]) - len(handles)
+        for i, handle in enumerate(handles):
+            for split in range(self.n_splits_):
+                score = float(results[f"split{split}_test_{metric}"][first + i])
+                if math.isfinite(score):
+                    handle.report(score, split)
+        self._notify(study, [self._tell(study, h, results, first + i, metric)
+                             for i, h in enumerate(handles)])  # after the whole batch is recorded
+
+    def _evaluate_rungs(self, study: Study, handles: list, evaluate_candidates: Callable, cv: Any,
+                        metric: str, param_space: ParamSpace) -> None:
+        """Successive rungs on growing subsamples of every training fold; the study's pruner
+        stops candidates between rungs (reported step: the rung's size in units of the first)."""
+        fractions = _check_fractions(self.pruning_fractions)
+        finished = []
+        alive = list(handles)
+        for rung, fraction in enumerate(fractions):
+            sub_cv, n_resources = self._subsampled(cv, fraction, rung)
+            more = {"iter": [rung] * len(alive), "n_resources": [n_resources] * len(alive)}
+            results = self._run_batch(study, alive, evaluate_candidates, sub_cv, metric, param_space, more)
+            if results is None:
+                return
+            first = len(results["params"]) - len(alive)
+            key = f"mean_test_{metric}"
+            step = round(fraction / fractions[0])
+            survivors = []
+            for i, handle in enumerate(alive):
+                score = float(results[key][first + i])
+                if math.isfinite(score):
+                    handle.report(score, step)
+                if rung == len(fractions) - 1 or not math.isfinite(score):
+                    finished.append(self._tell(study, handle, results, first + i, metric))
+                elif handle.should_prune():
+                    finished.append(study.tell(handle, state="pruned",
+                                               failure=f"pruned after rung {rung} ({n_resources} samples)"))
+                else:
+                    survivors.append(handle)
+            alive = survivors
+            if not alive:
+                break
+        self._notify(study, finished)
+
+    def _subsampled(self, cv: Any, fraction: float, rung: int) -> tuple[Any, int]:
+        """``cv`` with each training fold cut to ``fraction`` of its size (stratified for a
+        classifier when possible); the full folds for the last rung."""
+        splits = list(cv.split())
+        if fraction >= 1.0:
+            return cv, int(np.mean([len(train) for train, _ in splits]))
+        _, y, _ = self._fit_inputs
+        seed = as_seed(self.random_state) or 0
+        cut = []
+        for train, test in splits:
+            n = max(1, round(fraction * len(train)))
+            stratify = None if y is None or not is_classifier(self.estimator) else np.asarray(y)[train]
+            try:
+                part = resample(train, n_samples=n, replace=False, stratify=stratify, random_state=seed)
+            except ValueError:  # too few samples to stratify
+                part = resample(train, n_samples=n, replace=False, random_state=seed)
+            cut.append((np.sort(part), test))
+        return check_cv(cut), int(np.mean([len(train) for train, _ in cut]))
+
+    def _run_batch(self, study: Study, handles: list, evaluate_candidates: Callable, cv: Any,
+                   metric: str, param_space: ParamSpace, more: dict | None = None) -> dict | None:
+        """scikit-learn's evaluation of one batch; None when every fit failed (then recorded)."""
         candidates = [param_space.decode(h.params) for h in handles]
         try:
-            results = evaluate_candidates(candidates, cv=cv)
+            results = evaluate_candidates(candidates, cv=cv, more_results=more)
         except ValueError as exc:
             if "fits failed" not in str(exc) or self.error_score == "raise":
                 _end_on_error(study, handles, exc)
                 raise
             # Every fit of this batch failed: scikit-learn raised instead of recording NaN.
             self._notify(study, [study.tell(h, state="failed", failure=str(exc)) for h in handles])
-            return
+            return None
         except Exception as exc:
             _end_on_error(study, handles, exc)
             raise
         except BaseException as exc:  # KeyboardInterrupt, SystemExit: nothing was learnt
             _end_all(study, handles, TrialState.INTERRUPTED, f"interrupted ({type(exc).__name__})")
             raise
-        first = len(results["params"]) - len(handles)
-        key = f"mean_test_{metric}"
-        if key not in results:
+        if f"mean_test_{metric}" not in results:
             scorers = sorted(k[10:] for k in results if k.startswith("mean_test_"))
             _end_all(study, handles, TrialState.INTERRUPTED, f"no scorer named {metric!r}")
             raise UnituneError(f"metric {metric!r} is not among the scorers {scorers!r}")
-        trials = []
-        for i, handle in enumerate(handles):
-            row = first + i
-            for split in range(self.n_splits_):
-                score = float(results[f"split{split}_test_{metric}"][row])
-                if math.isfinite(score):
-                    handle.report(score, split)
-            metrics = {k: float(v[row]) for k, v in results.items()
-                       if k.startswith(("mean_", "std_")) and math.isfinite(float(v[row]))}
-            if key in metrics:
-                trials.append(study.tell(handle, Result(metrics=metrics)))
-            else:
-                reason = (f"candidate scored {results[key][row]!r} (error_score={self.error_score!r}): "
-                          "a fit or a score failed; see scikit-learn's FitFailedWarning")
-                trials.append(study.tell(handle, state="failed", failure=reason))
-        self._notify(study, trials)  # after the whole batch is recorded
+        return results
+
+    def _tell(self, study: Study, handle: Any, results: dict, row: int, metric: str) -> Trial:
+        key = f"mean_test_{metric}"
+        metrics = {k: float(v[row]) for k, v in results.items()
+                   if k.startswith(("mean_", "std_")) and math.isfinite(float(v[row]))}
+        if key in metrics:
+            return study.tell(handle, Result(metrics=metrics))
+        reason = (f"candidate scored {results[key][row]!r} (error_score={self.error_score!r}): "
+                  "a fit or a score failed; see scikit-learn's FitFailedWarning")
+        return study.tell(handle, state="failed", failure=reason)
+
+    def _select_best_index(self, refit: Any, refit_metric: str, results: dict) -> int:
+        """As scikit-learn's, but with rungs only candidates evaluated on the full folds count."""
+        if "n_resources" not in results or callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        full = np.asarray(results["n_resources"]) == np.max(results["n_resources"])
+        means = np.where(full, np.nan_to_num(results[f"mean_test_{refit_metric}"], nan=-np.inf), -np.inf)
+        if not np.isfinite(means).any():
+            return int(np.flatnonzero(full)[0])
+        return int(np.argmax(means))
 
     def _notify(self, study: Study, trials: list[Trial]) -> None:
         for trial in trials:
@@ -355,6 +435,18 @@ def _ask(study: Study, n: int | None) -> list:
         except SearchExhausted:
             break
     return handles
+
+
+def _check_fractions(fractions: Any) -> list[float]:
+    values = list(fractions) if isinstance(fractions, (list, tuple)) else None
+    if (not values or any(isinstance(f, bool) or not isinstance(f, numbers.Real) for f in values)
+            or not all(0 < a < b for a, b in itertools.pairwise(values)) or values[0] <= 0
+            or values[-1] != 1.0):
+        raise UnituneError(
+            "pruning_fractions must be increasing fractions of the training folds in (0, 1], "
+            f"ending with 1.0, such as (1/9, 1/3, 1.0); got {fractions!r}"
+        )
+    return [float(f) for f in values]
 
 
 def _end_on_error(study: Study, handles: list, exc: Exception) -> None:
