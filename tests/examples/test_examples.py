@@ -30,8 +30,9 @@ EXPECTED = {
 }
 
 
-def test_every_example_is_tested():
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+def test_every_numbered_example_is_tested():
+    # The numbered examples are issue #12's classic five (other examples are tested by their own area).
+    assert sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*.py")) == sorted(EXPECTED)
 
 
 @pytest.mark.slow
