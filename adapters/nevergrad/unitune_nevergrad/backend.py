@@ -1,0 +1,233 @@
+"""Nevergrad as a unitune backend: NGOpt (default), CMA, TwoPointsDE, PSO, OnePlusOne, random and
+quasi-random (scrambled Halton) search.
+
+>>> import unitune
+>>> study = unitune.optimize(lambda p: (p["x"] - 0.3) ** 2, {"x": unitune.Float(0.0, 1.0)},
+...                          backend="nevergrad.cma", n_trials=6, seed=0)  # doctest: +SKIP
+
+Rules this adapter follows (see docs/backends/nevergrad.md):
+
+- Identity: ``ask`` calls Nevergrad's ``ask()`` once per trial number and keeps that candidate
+  under the number; ``tell`` hands Nevergrad that very candidate with its loss.
+- Replay: a trial Nevergrad did not propose is told as
+  ``optimizer.tell(parametrization.spawn_child(new_value=...), loss)``, Nevergrad's own way to learn
+  points it did not ask for.
+- Nevergrad minimizes: maximized values are negated (the kit's sign convention). Losses are kept
+  within +-1e20, below the 5e20 at which Nevergrad clips (with a warning) and far from overflow.
+- FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
+  loss seen so far among COMPLETE trials; before any trial has completed they are held back and
+  told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing.
+- Seed: the parametrization's ``random_state`` is ``RandomState(seed)``. Trials replayed before the
+  first ask (a resumed study, history from another backend) are told to an optimizer seeded with
+  ``kit.derive_seed(seed, number of trials)``, so a restart does not re-propose the first points.
+- Nevergrad's recast optimizers (Cobyla, Powell, SQP, ...; NGOpt picks them for small continuous
+  spaces with ``num_workers=1``) propose one point at a time and would block forever on a second
+  ask: while one of their points is out, further trials of a batch get random points from the
+  parametrization (with a warning), told back to Nevergrad if it accepts points it did not ask for.
+  Their background thread is stopped by :meth:`NevergradBackend.close` or at interpreter exit.
+- A space with nothing to search (constants only) has one configuration: it is proposed once,
+  then the backend raises SearchExhausted.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from unitune.backend import Backend, Conversion, Proposal
+from unitune.errors import BackendError, SearchExhausted
+from unitune.kit import PendingTrials, derive_seed, library_errors, minimizing_signs
+from unitune.trial import Trial, TrialState
+from unitune_nevergrad import recast
+from unitune_nevergrad.algorithms import ALGORITHMS, build_optimizer, check_option_values
+from unitune_nevergrad.translate import SpaceCodec
+
+__all__ = ["LOSS_BOUND", "NevergradBackend"]
+
+#: Losses told to Nevergrad are clipped to [-LOSS_BOUND, LOSS_BOUND].
+LOSS_BOUND = 1e20
+
+
+class NevergradBackend(Backend):
+    """A Nevergrad optimizer driven through unitune's ask/tell protocol.
+
+    Options: ``budget`` (Nevergrad's budget; NGOpt chooses its sub-optimizer from it, default 100
+    for NGOpt, None for the others) and ``num_workers`` (trials run at once, default 1).
+    ``optimizer`` is the Nevergrad optimizer itself, for inspection.
+    """
+
+    name = "nevergrad"
+    algorithms = ALGORITHMS
+    requires = ("nevergrad",)
+    install = "pip install unitune-nevergrad"
+    distributions = ("nevergrad", "cma", "numpy")
+
+    def setup(self) -> None:
+        check_option_values(self.full_name, self.options)
+        self._codec = SpaceCodec(self.space)
+        self._sign = minimizing_signs(self.directions)[0]
+        # Each running trial's candidate, with True when Nevergrad's ask() proposed it (False for a
+        # random stand-in for a sequential optimizer, see _ask_candidate).
+        self._pending: PendingTrials[tuple[Any, bool] | None] = PendingTrials(self.full_name)
+        self._started = False  # True after the first ask
+        self._history: list[tuple[dict[str, Any], Trial]] = []  # replayed before the first ask
+        self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
+        self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
+        self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
+        self._fixed_proposed = False  # constants-only space: its one configuration was proposed
+        self._opt = None if self._codec.empty else self._build(self.seed)
+
+    @property
+    def optimizer(self) -> Any:
+        """The underlying Nevergrad optimizer (None when the space has nothing to search)."""
+        return self._opt
+
+    @property
+    def exhaustible(self) -> bool:
+        return self._codec.empty
+
+    def conversion_report(self) -> list[Conversion]:
+        return self._codec.report()
+
+    def close(self) -> None:
+        """Stop the background thread of a recast optimizer, if any (the backend cannot ask after)."""
+        if self._opt is not None:
+            recast.stop_threads(self._opt)
+
+    def _build(self, seed: int | None) -> Any:
+        with library_errors(self.full_name, f"build Nevergrad's optimizer with options {self.options!r}"):
+            optimizer = build_optimizer(self.algorithm, self._codec.native_space(), seed, self.options)
+        recast.track(optimizer)
+        return optimizer
+
+    def _start(self) -> None:
+        """On the first ask: reseed after replayed history, then tell it."""
+        self._started = True
+        history, self._history = self._history, []
+        if self._opt is None or not history:
+            return
+        if self.seed is not None:
+            self._opt = self._build(derive_seed(self.seed, len(history)))
+        for value, trial in history:
+            self._learn((self._spawn(value), False), trial)
+
+    # Asking.
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if not self._started:
+            self._start()
+        if self._opt is None:
+            return self._ask_fixed(numbers)
+        out = []
+        decode = self._codec.decode
+        with library_errors(self.full_name, "ask"):
+            for number in numbers:
+                candidate, native = self._ask_candidate()
+                self._pending.add(number, (candidate, native))
+                out.append(Proposal(number, decode(candidate.value)))
+        return out
+
+    def _ask_candidate(self) -> tuple[Any, bool]:
+        """Nevergrad's next candidate; a random one while a sequential optimizer has a point out."""
+        opt = self._opt
+        if self._sequential is None or self._sequential:
+            outstanding = any(native for native in self._natives())
+            if outstanding:
+                if self._sequential is None:
+                    self._sequential = recast.is_sequential(opt)
+                    if self._sequential:
+                        self._warn_sequential()
+                if self._sequential:
+                    return opt.parametrization.sample(), False
+        return opt.ask(), True
+
+    def _natives(self) -> list[bool]:
+        pending = [entry[1] for entry in self._pending.values() if entry is not None]
+        return pending + [native for _, native in self._held]
+
+    def _warn_sequential(self) -> None:
+        names = sorted({o.name for o in recast.optimizer_tree(self._opt) if o.no_parallelization})
+        warnings.warn(
+            f"backend {self.full_name!r}: Nevergrad's {', '.join(names)} proposes one trial at a time; "
+            "while its trial runs, the other trials of a batch get random points. Build the backend "
+            "with num_workers equal to the batch size (backend_options={'num_workers': ...}) so that "
+            "Nevergrad picks a parallel optimizer",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    def _ask_fixed(self, numbers: Sequence[int]) -> list[Proposal]:
+        if not numbers:
+            return []
+        if self._fixed_proposed:
+            raise SearchExhausted("nevergrad: the space has a single configuration, already proposed")
+        self._fixed_proposed = True
+        self._pending.add(numbers[0], None)
+        return [Proposal(numbers[0], self._codec.decode({}))]
+
+    # Telling.
+    def tell(self, trial: Trial) -> None:
+        if not trial.state.is_finished:
+            raise BackendError(f"nevergrad: tell needs a finished trial, trial {trial.number} is running")
+        entry = self._pending.pop(trial.number)  # the candidate Nevergrad proposed
+        if trial.state is TrialState.INTERRUPTED or entry is None:
+            return  # never ran (Nevergrad learns nothing), or nothing to search
+        self._learn(entry, trial)
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        for trial in trials:
+            if trial.state is TrialState.INTERRUPTED:
+                continue
+            if self._opt is None:
+                self._fixed_proposed = True  # the one configuration is known
+                continue
+            value = self._codec.encode(trial.params)
+            if self._started:
+                self._learn((self._spawn(value), False), trial)
+            else:
+                self._history.append((value, trial))
+
+    def _spawn(self, value: dict[str, Any]) -> Any:
+        with library_errors(self.full_name, f"take the point {value!r}"):
+            return self._opt.parametrization.spawn_child(new_value=value)
+
+    def _learn(self, entry: tuple[Any, bool], trial: Trial) -> None:
+        loss = self._loss(trial)
+        if loss is None:
+            if self._worst is None:
+                self._held.append(entry)  # no finite loss to stand for the failure yet
+            else:
+                self._tell(entry, self._worst)
+            return
+        self._worst = loss if self._worst is None else max(self._worst, loss)
+        self._tell(entry, loss)
+        held, self._held = self._held, []
+        for waiting in held:
+            self._tell(waiting, self._worst)
+
+    def _loss(self, trial: Trial) -> float | None:
+        """The loss Nevergrad minimizes, or None for a trial without a usable value."""
+        if trial.state is not TrialState.COMPLETE:
+            return None
+        if len(trial.values) != 1:
+            raise BackendError(
+                f"nevergrad is single-objective here; trial {trial.number} has {len(trial.values)} values"
+            )
+        value = float(trial.values[0])
+        if not math.isfinite(value):
+            return None
+        return min(max(self._sign * value, -LOSS_BOUND), LOSS_BOUND)
+
+    def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
+        from nevergrad.common.errors import TellNotAskedNotSupportedError
+
+        candidate, native = entry
+        with library_errors(self.full_name, "tell a trial"):
+            try:
+                self._opt.tell(candidate, loss)
+            except TellNotAskedNotSupportedError:
+                if native:
+                    raise
+                # Points Nevergrad did not ask for are ignored by optimizers that cannot learn
+                # them (recast ones, some that NGOpt picks): nothing else to do.
