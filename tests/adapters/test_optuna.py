@@ -10,6 +10,7 @@ import warnings
 
 import optuna
 import pytest
+from protocol_helpers import ask_params
 from unitune_optuna import OptunaBackend
 
 import unitune
@@ -83,7 +84,7 @@ def test_options_reach_the_sampler():
 
 
 def test_invalid_option_value_translated():
-    with pytest.raises(BackendError, match=r"optuna.qmc: invalid sampler options.*qmc_type") as info:
+    with pytest.raises(BackendError, match=r"'optuna.qmc' failed to build its sampler with the options.*qmc_type") as info:
         OptunaBackend({"x": Float(0.0, 1.0)}, algorithm="qmc", qmc_type="latin")
     assert isinstance(info.value.__cause__, ValueError)
 
@@ -109,7 +110,7 @@ def test_logging_quieted_and_no_experimental_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         backend = OptunaBackend({"x": Float(0.0, 1.0)}, algorithm="qmc", seed=0)
-        backend.ask(3)
+        ask_params(backend, 3)
     assert optuna.logging.get_verbosity() >= logging.WARNING
     assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
 
@@ -120,25 +121,25 @@ def test_ambiguous_choices_keep_their_identity():
     backend = OptunaBackend(space, seed=0, n_startup_trials=3)
     seen = []
     for number in range(30):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "ambiguous")
         seen.append(params["c"])
         backend.tell(Trial.complete(number, params, 0.0 if params["c"] is True else 1.0))
     assert {repr(v) for v in seen} == {"1", "True", "1.0", "0", "False", "None"}
     # TPE learns that True (not 1, not 1.0) is best.
     assert [repr(v) for v in seen[-10:]].count("True") >= 5
-    backend.tell(Trial.complete(99, {"c": 1.0}, 0.5))
+    backend.replay([Trial.complete(99, {"c": 1.0}, 0.5)])
     assert backend.optuna_study.trials[-1].params == {"c": 2}  # by position
 
 
 def test_constants_are_not_suggested():
     space = Space({"x": Float(0.0, 1.0), "k": Constant({"a": [1, 2]})})
     backend = OptunaBackend(space, seed=0)
-    [params] = backend.ask(1)
+    [params] = ask_params(backend, 1)
     assert params["k"] == {"a": [1, 2]}
     assert list(backend.optuna_study.trials[0].distributions) == ["x"]
     backend.tell(Trial.complete(0, params, 1.0))
-    backend.tell(Trial.complete(1, {"x": 0.5, "k": {"a": [1, 2]}}, 2.0))
+    backend.replay([Trial.complete(1, {"x": 0.5, "k": {"a": [1, 2]}}, 2.0)])
     assert list(backend.optuna_study.trials[1].params) == ["x"]
 
 
@@ -146,7 +147,7 @@ def test_conditional_define_by_run_only_active_params():
     space = STANDARD_SPACES["conditional"]
     backend = OptunaBackend(space, seed=2)
     for number in range(20):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "conditional")
         native = backend.optuna_study.trials[-1]
         assert set(native.distributions) == set(params)
@@ -180,8 +181,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
     cls = OptunaBackend
     spec_space = STANDARD_SPACES["conditional"]
     if algorithm == "gp" and not HAS_TORCH:
-        from unitune_optuna.samplers import ALGORITHMS as SPECS
-        from unitune_optuna.translate import conversion_report as report_of
+        from unitune_optuna.algorithms import ALGORITHMS as SPECS
+        from unitune_optuna.codec import conversion_report as report_of
 
         report = {c.param: c.fidelity for c in report_of(spec_space, SPECS["gp"])}
     else:
@@ -193,8 +194,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
 
 
 def _flat_report(algorithm):
-    from unitune_optuna.samplers import ALGORITHMS as SPECS
-    from unitune_optuna.translate import conversion_report as report_of
+    from unitune_optuna.algorithms import ALGORITHMS as SPECS
+    from unitune_optuna.codec import conversion_report as report_of
 
     return {c.param: c.fidelity for c in report_of(STANDARD_SPACES["mixed"], SPECS[algorithm])}
 
@@ -242,17 +243,17 @@ def test_failed_and_pruned_trials_reach_optuna_and_study_goes_on():
 
 def test_running_trial_rejected():
     backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
-    [params] = backend.ask(1)
+    [params] = ask_params(backend, 1)
     with pytest.raises(BackendError, match=r"tell needs a finished trial"):
         backend.tell(Trial(number=0, params=params, state=TrialState.RUNNING))
 
 
 def test_foreign_trial_outside_space_translated():
     backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
-    with pytest.raises(BackendError, match=r"optuna rejected replayed trial 3"):
-        backend.tell(Trial.complete(3, {"x": 2.0}, 1.0))
+    with pytest.raises(BackendError, match=r"'optuna' failed to replay trial 3"):
+        backend.replay([Trial.complete(3, {"x": 2.0}, 1.0)])
     with pytest.raises(BackendError, match=r"parameter 'z' is not in the space"):
-        backend.tell(Trial.complete(4, {"z": 0.5}, 1.0))
+        backend.replay([Trial.complete(4, {"z": 0.5}, 1.0)])
 
 
 # Batch ask.
@@ -260,8 +261,8 @@ def test_batch_ask_keeps_optuna_trials_pending_until_told():
     space = Space({"x": Float(0.0, 1.0), "k": Categorical(["a", "b"])})
     backend = OptunaBackend(space, seed=0, n_startup_trials=2)
     for number in range(3):
-        backend.tell(Trial.complete(number, space.sample(seed=number), float(number)))
-    batch = backend.ask(4)
+        backend.replay([Trial.complete(number, space.sample(seed=number), float(number))])
+    batch = ask_params(backend, 4, 10)
     assert len({unitune.backend.params_key(p) for p in batch}) == 4
     states = [t.state for t in backend.optuna_study.trials]
     assert states.count(optuna.trial.TrialState.RUNNING) == 4
@@ -274,7 +275,7 @@ def test_batch_ask_keeps_optuna_trials_pending_until_told():
 def test_duplicate_proposals_in_a_batch_are_matched_one_by_one():
     space = Space({"k": Categorical(["a"]), "j": Categorical([1, 2])})
     backend = OptunaBackend(space, seed=0, algorithm="random")
-    batch = backend.ask(6)
+    batch = ask_params(backend, 6)
     for number, params in enumerate(batch):
         backend.tell(Trial.complete(number, params, float(number)))
     native = backend.optuna_study.trials
@@ -338,3 +339,18 @@ def test_public_tell_fallback_without_optuna_private_helper(monkeypatch):
     native = study.backend.optuna_study.trials
     assert [t.value for t in native] == [t.value for t in study.trials]
     assert all(t.state is optuna.trial.TrialState.COMPLETE for t in native)
+
+
+# Algorithms declared once: the options and defaults are the samplers' own.
+@pytest.mark.parametrize("algorithm", ["tpe", "random", "cmaes", "qmc", "nsga2", "gp"])
+def test_declared_options_are_the_samplers_own(algorithm):
+    import inspect
+
+    from unitune_optuna.algorithms import ALGORITHMS as RECORDS
+
+    record = RECORDS[algorithm]
+    params = inspect.signature(getattr(optuna.samplers, record.sampler).__init__).parameters
+    native = {name: p.default for name, p in params.items() if name not in ("self", "seed")}
+    quiet = {"warn_independent_sampling": False} if algorithm in ("cmaes", "qmc", "gp") else {}
+    assert dict(record.options) == {**native, **quiet}
+    assert "__init__" not in vars(OptunaBackend)
