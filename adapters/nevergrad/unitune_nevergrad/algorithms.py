@@ -1,4 +1,4 @@
-"""The Nevergrad algorithms unitune offers, each declared once, and how each optimizer is built.
+"""The algorithms of the nevergrad backend, declared once, and how each optimizer is built.
 
 Every algorithm is a Nevergrad optimizer from ``ng.optimizers.registry``, built exactly as a
 Nevergrad user builds it: ``registry[name](parametrization=..., budget=..., num_workers=...)``
@@ -16,7 +16,7 @@ Options (validated here, with clear errors, before Nevergrad sees them):
 The quasi-random search is scrambled Halton (``ScrHaltonSearch``): an endless sequence. Nevergrad's
 scrambled Hammersley needs the budget in advance and fails once it is used up, so it is not offered.
 
-Importing this module does not import Nevergrad; :func:`build_optimizer` does.
+Importing this module does not import Nevergrad; :func:`build` does.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from unitune.backend import Algorithm, Capabilities
 from unitune.errors import BackendError
 
-__all__ = ["ALGORITHMS", "NATIVE_NAMES", "build_optimizer", "check_option_values"]
+__all__ = ["ALGORITHMS", "NATIVE_NAMES", "build", "check_option_values"]
 
 _CAPABILITIES = Capabilities(conditional=False, batch=True, multi_objective=False, replay=True, seeded=True)
 # NGOpt may pick a deterministic sub-optimizer (Cobyla starts at the centre whatever the seed) or
@@ -73,7 +73,7 @@ def check_option_values(backend: str, options: Mapping[str, Any]) -> None:
             raise BackendError(f"backend {backend!r}: option {name!r} must be {expected}, got {value!r}")
 
 
-def build_optimizer(
+def build(
     algorithm: str, parametrization: Any, seed: int | None, options: Mapping[str, Any]
 ) -> Any:
     """A Nevergrad optimizer for ``algorithm`` on ``parametrization``, seeded as a user would seed it.

@@ -12,8 +12,9 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
 - Replay: a trial Nevergrad did not propose is told as
   ``optimizer.tell(parametrization.spawn_child(new_value=...), loss)``, Nevergrad's own way to learn
   points it did not ask for.
-- Nevergrad minimizes: maximized values are negated (the kit's sign convention). Losses are kept
-  within +-1e20, below the 5e20 at which Nevergrad clips (with a warning) and far from overflow.
+- Nevergrad minimizes: values go through :func:`unitune.kit.to_minimized` (maximized values
+  negated), then are kept within +-1e20 (``LOSS_BOUND``), below the 5e20 at which Nevergrad clips
+  with a warning.
 - FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
   loss seen so far among COMPLETE trials; before any trial has completed they are held back and
   told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing.
@@ -26,7 +27,7 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
   parametrization (with a warning), told back to Nevergrad if it accepts points it did not ask for.
   Their background thread is stopped by :meth:`NevergradBackend.close` or at interpreter exit.
 - A space with nothing to search (constants only) has one configuration: it is proposed once,
-  then the backend raises SearchExhausted.
+  then the backend raises SearchExhausted (:class:`unitune.kit.FixedConfiguration`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from unitune.backend import Backend, Conversion, Proposal
-from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import PendingTrials, derive_seed, library_errors, minimizing_signs
+from unitune.errors import BackendError
+from unitune.kit import (
+    FixedConfiguration,
+    PendingTrials,
+    derive_seed,
+    library_errors,
+    minimizing_signs,
+    to_minimized,
+)
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import recast
-from unitune_nevergrad.algorithms import ALGORITHMS, build_optimizer, check_option_values
-from unitune_nevergrad.translate import SpaceCodec
+from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
+from unitune_nevergrad.codec import NevergradCodec
 
 __all__ = ["LOSS_BOUND", "NevergradBackend"]
 
@@ -66,18 +74,19 @@ class NevergradBackend(Backend):
 
     def setup(self) -> None:
         check_option_values(self.full_name, self.options)
-        self._codec = SpaceCodec(self.space)
-        self._sign = minimizing_signs(self.directions)[0]
+        self._codec = NevergradCodec(self.space)
+        self._signs = minimizing_signs(self.directions)
+        self._fixed = FixedConfiguration(self.space, self.full_name) if self._codec.empty else None
         # Each running trial's candidate, with True when Nevergrad's ask() proposed it (False for a
         # random stand-in for a sequential optimizer, see _ask_candidate).
-        self._pending: PendingTrials[tuple[Any, bool] | None] = PendingTrials(self.full_name)
+        self._pending: PendingTrials[tuple[Any, bool]] = PendingTrials(self.full_name)
         self._started = False  # True after the first ask
         self._history: list[tuple[dict[str, Any], Trial]] = []  # replayed before the first ask
         self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
         self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
+        self._warned = False  # the warning about a sequential optimizer was given
         self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
-        self._fixed_proposed = False  # constants-only space: its one configuration was proposed
-        self._opt = None if self._codec.empty else self._build(self.seed)
+        self._opt = None if self._fixed else self._build(self.seed)
 
     @property
     def optimizer(self) -> Any:
@@ -86,7 +95,7 @@ class NevergradBackend(Backend):
 
     @property
     def exhaustible(self) -> bool:
-        return self._codec.empty
+        return self._fixed is not None
 
     def conversion_report(self) -> list[Conversion]:
         return self._codec.report()
@@ -98,7 +107,7 @@ class NevergradBackend(Backend):
 
     def _build(self, seed: int | None) -> Any:
         with library_errors(self.full_name, f"build Nevergrad's optimizer with options {self.options!r}"):
-            optimizer = build_optimizer(self.algorithm, self._codec.native_space(), seed, self.options)
+            optimizer = build(self.algorithm, self._codec.native_space(), seed, self.options)
         recast.track(optimizer)
         return optimizer
 
@@ -106,7 +115,7 @@ class NevergradBackend(Backend):
         """On the first ask: reseed after replayed history, then tell it."""
         self._started = True
         history, self._history = self._history, []
-        if self._opt is None or not history:
+        if not history:
             return
         if self.seed is not None:
             self._opt = self._build(derive_seed(self.seed, len(history)))
@@ -115,10 +124,10 @@ class NevergradBackend(Backend):
 
     # Asking.
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self._fixed is not None:
+            return self._fixed.ask(numbers)
         if not self._started:
             self._start()
-        if self._opt is None:
-            return self._ask_fixed(numbers)
         out = []
         decode = self._codec.decode
         with library_errors(self.full_name, "ask"):
@@ -131,19 +140,18 @@ class NevergradBackend(Backend):
     def _ask_candidate(self) -> tuple[Any, bool]:
         """Nevergrad's next candidate; a random one while a sequential optimizer has a point out."""
         opt = self._opt
-        if self._sequential is None or self._sequential:
-            outstanding = any(native for native in self._natives())
-            if outstanding:
-                if self._sequential is None:
-                    self._sequential = recast.is_sequential(opt)
-                    if self._sequential:
-                        self._warn_sequential()
-                if self._sequential:
-                    return opt.parametrization.sample(), False
-        return opt.ask(), True
+        if self._sequential and any(self._natives()):
+            if not self._warned:
+                self._warned = True
+                self._warn_sequential()
+            return opt.parametrization.sample(), False
+        candidate = opt.ask()
+        if self._sequential is None:  # NGOpt builds its choice at the first ask: look once
+            self._sequential = recast.is_sequential(opt)
+        return candidate, True
 
     def _natives(self) -> list[bool]:
-        pending = [entry[1] for entry in self._pending.values() if entry is not None]
+        pending = [native for _, native in self._pending.values()]
         return pending + [native for _, native in self._held]
 
     def _warn_sequential(self) -> None:
@@ -157,31 +165,23 @@ class NevergradBackend(Backend):
             stacklevel=4,
         )
 
-    def _ask_fixed(self, numbers: Sequence[int]) -> list[Proposal]:
-        if not numbers:
-            return []
-        if self._fixed_proposed:
-            raise SearchExhausted("nevergrad: the space has a single configuration, already proposed")
-        self._fixed_proposed = True
-        self._pending.add(numbers[0], None)
-        return [Proposal(numbers[0], self._codec.decode({}))]
-
     # Telling.
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"nevergrad: tell needs a finished trial, trial {trial.number} is running")
-        entry = self._pending.pop(trial.number)  # the candidate Nevergrad proposed
-        if trial.state is TrialState.INTERRUPTED or entry is None:
-            return  # never ran (Nevergrad learns nothing), or nothing to search
+        if self._fixed is not None:
+            return
+        entry = self._pending.pop(trial.number)  # the candidate Nevergrad proposed for this trial
+        if trial.state is TrialState.INTERRUPTED:
+            return  # never ran: Nevergrad learns nothing
         self._learn(entry, trial)
 
     def replay(self, trials: Sequence[Trial]) -> None:
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._fixed is not None:
+            self._fixed.replay(trials)
+            return
         for trial in trials:
-            if trial.state is TrialState.INTERRUPTED:
-                continue
-            if self._opt is None:
-                self._fixed_proposed = True  # the one configuration is known
-                continue
             value = self._codec.encode(trial.params)
             if self._started:
                 self._learn((self._spawn(value), False), trial)
@@ -214,10 +214,10 @@ class NevergradBackend(Backend):
             raise BackendError(
                 f"nevergrad is single-objective here; trial {trial.number} has {len(trial.values)} values"
             )
-        value = float(trial.values[0])
-        if not math.isfinite(value):
+        if not math.isfinite(trial.values[0]):
             return None
-        return min(max(self._sign * value, -LOSS_BOUND), LOSS_BOUND)
+        [loss] = to_minimized(trial.values, self._signs)
+        return min(max(loss, -LOSS_BOUND), LOSS_BOUND)
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
         from nevergrad.common.errors import TellNotAskedNotSupportedError
