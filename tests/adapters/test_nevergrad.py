@@ -340,3 +340,15 @@ def test_study_end_to_end_minimizes():
     values = [t.values[0] for t in study.trials]
     assert study.best_value == min(values)
     assert study.best_value < values[0]
+
+
+def test_cma_on_one_dimension_does_not_change_later_cma_runs():
+    one = build("cma", Space({"x": Float(0.0, 1.0)}), seed=0)
+    params = ask_params(one, 3)
+    for number, p in enumerate(params):
+        one.tell(Trial.complete(number, p, p["x"]))
+    assert one.optimizer.optim._config.fcmaes  # Nevergrad's own switch, on the backend's copy
+    assert not ng.optimizers.registry["OldCMA"].fcmaes
+    later = build("cma", seed=7)
+    assert _adapter(later, 6) == _native("cma", 7, 6)
+    assert not later.optimizer.optim._config.fcmaes

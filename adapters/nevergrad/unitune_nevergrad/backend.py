@@ -48,7 +48,7 @@ from unitune.kit import (
     to_minimized,
 )
 from unitune.trial import Trial, TrialState
-from unitune_nevergrad import recast
+from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
 from unitune_nevergrad.codec import NevergradCodec
 
@@ -103,12 +103,14 @@ class NevergradBackend(Backend):
     def close(self) -> None:
         """Stop the background thread of a recast optimizer, if any (the backend cannot ask after)."""
         if self._opt is not None:
-            recast.stop_threads(self._opt)
+            guards.stop_threads(self._opt)
 
     def _build(self, seed: int | None) -> Any:
         with library_errors(self.full_name, f"build Nevergrad's optimizer with options {self.options!r}"):
             optimizer = build(self.algorithm, self._codec.native_space(), seed, self.options)
-        recast.track(optimizer)
+        with library_errors(self.full_name, "prepare Nevergrad's optimizer"):
+            guards.isolate_configs(optimizer)
+        guards.track(optimizer)
         return optimizer
 
     def _start(self) -> None:
@@ -147,7 +149,7 @@ class NevergradBackend(Backend):
             return opt.parametrization.sample(), False
         candidate = opt.ask()
         if self._sequential is None:  # NGOpt builds its choice at the first ask: look once
-            self._sequential = recast.is_sequential(opt)
+            self._sequential = guards.is_sequential(opt)
         return candidate, True
 
     def _natives(self) -> list[bool]:
@@ -155,7 +157,7 @@ class NevergradBackend(Backend):
         return pending + [native for _, native in self._held]
 
     def _warn_sequential(self) -> None:
-        names = sorted({o.name for o in recast.optimizer_tree(self._opt) if o.no_parallelization})
+        names = sorted({o.name for o in guards.optimizer_tree(self._opt) if o.no_parallelization})
         warnings.warn(
             f"backend {self.full_name!r}: Nevergrad's {', '.join(names)} proposes one trial at a time; "
             "while its trial runs, the other trials of a batch get random points. Build the backend "
