@@ -122,6 +122,11 @@ class Codec(abc.ABC, Generic[Native]):
     def report(self) -> list[Conversion]:
         """How each parameter is expressed: exact, approximated or emulated, and why."""
 
+    def round_trip(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` encoded as a native point and decoded back (the conformance suite checks
+        that this gives ``params`` again)."""
+        return self.decode(self.encode(params))
+
 
 class PendingTrials(Generic[Native]):
     """A backend's own running trials: the native handle of each, by trial number."""

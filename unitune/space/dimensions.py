@@ -7,6 +7,8 @@ and round-trips through a JSON-ready dict::
     True
     >>> Int(0, 10, step=5).grid(10)
     (0, 5, 10)
+    >>> [round(x, 3) for x in Float(0.01, 0.99, logit=True).grid(5)]
+    [0.01, 0.091, 0.5, 0.909, 0.99]
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ from unitune.errors import SpaceError
 if TYPE_CHECKING:
     from unitune.space.space import Space
 
-__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "is_json_scalar"]
+__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "expit", "is_json_scalar", "logit"]
 
 _STEP_TOLERANCE = 1e-9
+
+#: Largest integer magnitude every backend represents exactly (libraries carry ints as floats).
+MAX_INT = 2**53
+#: Largest span ``high - low`` of a linear Float: libraries square distances (Gaussian
+#: processes, Parzen estimators) and normalize by the span, which must stay finite.
+MAX_FLOAT_SPAN = 1e150
 
 
 def is_json_scalar(value: Any) -> bool:
@@ -48,6 +56,19 @@ def _real(value: Any, what: str, owner: str) -> float:
     if not math.isfinite(result):
         raise SpaceError(f"{owner}: {what} must be finite, got {value!r}")
     return result
+
+
+def logit(p: float) -> float:
+    """``log(p / (1 - p))`` for ``0 < p < 1``: the scale of ``Float(..., logit=True)``."""
+    return math.log(p) - math.log1p(-p)
+
+
+def expit(z: float) -> float:
+    """The inverse of :func:`logit`: ``1 / (1 + exp(-z))``, without overflow."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def _flag(value: Any, what: str, owner: str) -> bool:
@@ -138,6 +159,22 @@ class _Numeric(Dimension):
     def _in_bounds(self, value: float) -> bool:
         return self.low <= value <= self.high
 
+    def _check_representable(self, owner: str) -> None:
+        """Refuse bounds that no backend can represent (checked once, when the dimension is built)."""
+        if isinstance(self.low, int):
+            if max(abs(self.low), abs(self.high)) > MAX_INT:
+                raise SpaceError(
+                    f"{owner}: bounds must lie within -2**53..2**53 ({MAX_INT}) so that every backend "
+                    "represents each value exactly; scale the parameter (e.g. Int(0, 1000) times a "
+                    "unit) or use a log-scaled Float"
+                )
+        elif not self.log and self.high - self.low > MAX_FLOAT_SPAN:
+            raise SpaceError(
+                f"{owner}: the span high - low = {self.high - self.low:.3g} is larger than "
+                f"{MAX_FLOAT_SPAN:g}, which backends cannot sample or model without overflowing; "
+                "use log=True for a range over many orders of magnitude, or rescale the parameter"
+            )
+
     def _on_step(self, value: float) -> bool:
         if self.step is None:
             return True
@@ -147,32 +184,54 @@ class _Numeric(Dimension):
     def _spread(self, resolution: int) -> np.ndarray:
         if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
             raise SpaceError(f"grid resolution must be an integer >= 2, got {resolution!r}")
+        if getattr(self, "logit", False):
+            z = np.linspace(logit(self.low), logit(self.high), resolution)
+            return np.array([expit(float(v)) for v in z])
         if self.log:
             return np.geomspace(self.low, self.high, resolution)
         return np.linspace(self.low, self.high, resolution)
 
     def __repr__(self) -> str:
         extras = "".join(
-            f", {k}={getattr(self, k)!r}" for k in ("log", "step") if getattr(self, k) not in (False, None)
+            f", {k}={getattr(self, k)!r}" for k in ("log", "logit", "step")
+            if getattr(self, k, None) not in (False, None)
         )
         return f"{type(self).__name__}({self.low!r}, {self.high!r}{extras})"
 
 
 class Float(_Numeric):
-    """A real number in ``[low, high]``, optionally on a log scale or on a step grid.
+    """A real number in ``[low, high]``, optionally on a log scale, a logit scale or a step grid.
 
-    >>> Float(0.0, 1.0, step=0.25).grid(3)
+    ``logit=True`` (for ``0 < low < high < 1``, e.g. a rate or a fraction) spreads samples and grid
+    points uniformly in ``log(x / (1 - x))``, so values near 0 and near 1 get as much room as the
+    middle.
+
+    >>> tuple(Float(0.0, 1.0, step=0.25).grid(3))
     (0.0, 0.25, 0.5, 0.75, 1.0)
     """
 
     kind = "float"
-    __slots__ = ()
+    __slots__ = ("logit",)
+    logit: bool
 
-    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
+    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None,
+                 logit: bool = False):
         owner = f"Float(low={low!r}, high={high!r})"
         self._set(low=_real(low, "low", owner), high=_real(high, "high", owner), log=_flag(log, "log", owner))
         self._set(step=None if step is None else _real(step, "step", owner))
+        self._set(logit=_flag(logit, "logit", owner))
         self._check_common(owner)
+        if self.logit:
+            if self.log:
+                raise SpaceError(f"{owner}: logit=True cannot be combined with log=True (choose one scale)")
+            if self.step is not None:
+                raise SpaceError(f"{owner}: logit=True cannot be combined with a step")
+            if not 0.0 < self.low < self.high < 1.0:
+                raise SpaceError(
+                    f"{owner}: logit=True needs 0 < low < high < 1 (the logit of 0 and 1 is infinite), "
+                    f"got low={self.low!r} high={self.high!r}"
+                )
+        self._check_representable(owner)
         if self.step is not None:
             if self.step <= 0:
                 raise SpaceError(f"{owner}: step must be > 0, got step={step!r}")
@@ -188,7 +247,9 @@ class Float(_Numeric):
     def sample(self, rng: np.random.Generator) -> float:
         if self.step is not None:
             return self.snap(self.low + int(rng.integers(0, self.n_steps + 1)) * self.step)
-        if self.log:
+        if self.logit:
+            value = expit(rng.uniform(logit(self.low), logit(self.high)))
+        elif self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
@@ -211,15 +272,50 @@ class Float(_Numeric):
             and self._on_step(value)
         )
 
-    def grid(self, resolution: int) -> tuple[float, ...]:
-        if self.step is not None:
-            return tuple(self.snap(self.low + k * self.step) for k in range(self.n_steps + 1))
+    def grid(self, resolution: int) -> Sequence[float]:
+        if self.step is not None:  # every step, listed lazily: a fine step may give billions
+            return _Steps(self)
         points = self._spread(resolution)
         points[0], points[-1] = self.low, self.high
         return tuple(float(p) for p in points)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        out = {"type": "float", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        if self.logit:  # only when set, so the dicts of other floats are unchanged
+            out["logit"] = True
+        return out
+
+
+class _Steps(Sequence):
+    """Every step of a stepped Float, computed on demand (sized and indexable, never listed)."""
+
+    __slots__ = ("_dim", "_size")
+
+    def __init__(self, dim: Float):
+        self._dim = dim
+        self._size = dim.n_steps + 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> float:  # type: ignore[override]
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._size)))
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(f"step index {index} out of range for {self._size} steps")
+        return self._dim.snap(self._dim.low + index * self._dim.step)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, list, _Steps)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._size} steps of {self._dim!r}>"
 
 
 class Int(_Numeric):
@@ -237,6 +333,7 @@ class Int(_Numeric):
         self._set(low=_integer(low, "low", owner), high=_integer(high, "high", owner))
         self._set(log=_flag(log, "log", owner), step=_integer(step, "step", owner))
         self._check_common(owner)
+        self._check_representable(owner)
         if self.step < 1:
             raise SpaceError(f"{owner}: step must be >= 1, got step={step!r}")
         if self.log and self.step != 1:

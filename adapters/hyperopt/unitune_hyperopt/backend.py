@@ -53,6 +53,7 @@ class HyperoptBackend(Backend):
     requires = ("hyperopt",)
     install = "pip install unitune-hyperopt"
     distributions = ("hyperopt", "lightgbm", "scikit-learn")
+    codec_class = HyperoptCodec
 
     def setup(self) -> None:
         with library_errors(self.full_name, "load Hyperopt"):
@@ -60,17 +61,17 @@ class HyperoptBackend(Backend):
 
             self._base = base
             self._suggest = build(self.algorithm, self.options)
-        self._codec = HyperoptCodec(self.space)
+        self.codec = HyperoptCodec(self.space)
         self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
             self.space) else None
         self._domain = None
         if self._fixed is None:
             with library_errors(self.full_name, f"build a domain for {self.space!r}"):
-                self._domain = base.Domain(_not_evaluated, self._codec.native_space())
+                self._domain = base.Domain(_not_evaluated, self.codec.native_space())
         self._trials = base.Trials()
         self._seeds = SeedStream(self.seed)
         self._n_docs = 0
-        self._pending: PendingTrials[dict] = PendingTrials(self.full_name)
+        self.pending: PendingTrials[dict] = PendingTrials(self.full_name)
         self._signs = minimizing_signs(self.directions)
 
     @property
@@ -83,7 +84,7 @@ class HyperoptBackend(Backend):
         return self._fixed is not None
 
     def conversion_report(self) -> list[Conversion]:
-        return self._codec.report()
+        return self.codec.report()
 
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
         if self._fixed is not None:
@@ -106,8 +107,8 @@ class HyperoptBackend(Backend):
             docs.extend(new_docs)
         out = []
         for number, doc in zip(numbers, docs):
-            self._pending.add(number, doc)
-            out.append(Proposal(number, self._codec.decode(doc["misc"]["vals"])))
+            self.pending.add(number, doc)
+            out.append(Proposal(number, self.codec.decode(doc["misc"]["vals"])))
         return out
 
     def tell(self, trial: Trial) -> None:
@@ -115,7 +116,7 @@ class HyperoptBackend(Backend):
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
         if self._fixed is not None:
             return
-        doc = self._pending.pop(trial.number)
+        doc = self.pending.pop(trial.number)
         if trial.state is TrialState.INTERRUPTED:
             self._forget(doc)
             return
@@ -152,7 +153,7 @@ class HyperoptBackend(Backend):
 
     def _foreign_doc(self, trial: Trial, result: dict[str, Any]) -> dict:
         """A finished document for a trial Hyperopt never proposed (replayed history)."""
-        vals = self._codec.encode(trial.params)  # a SpaceError names what does not fit
+        vals = self.codec.encode(trial.params)  # a SpaceError names what does not fit
         [tid] = self._trials.new_trial_ids(1)
         misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
                 "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}

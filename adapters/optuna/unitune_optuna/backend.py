@@ -44,6 +44,7 @@ class OptunaBackend(Backend):
     requires = ("optuna",)
     install = "pip install unitune-optuna"
     distributions = ("optuna", "cmaes", "scipy", "torch")
+    codec_class = OptunaCodec
 
     def setup(self) -> None:
         with library_errors(self.full_name, f"build its sampler with the options {self.options!r}"):
@@ -52,10 +53,10 @@ class OptunaBackend(Backend):
             sampler = build(self.algorithm, self.seed, self.options)
             quiet_optuna_logging()
             self._study = optuna.create_study(sampler=sampler, directions=[d.value for d in self.directions])
-            self._codec = OptunaCodec(self.space, ALGORITHMS[self.algorithm])
+            self.codec = OptunaCodec(self.space, ALGORITHMS[self.algorithm])
         self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
             self.space) else None
-        self._pending: PendingTrials[Any] = PendingTrials(self.full_name)
+        self.pending: PendingTrials[Any] = PendingTrials(self.full_name)
         self._reported: dict[int, set[int]] = {}  # steps already reported live, by trial number
         self._asked = False
         self._single = len(self.directions) == 1
@@ -78,14 +79,14 @@ class OptunaBackend(Backend):
         return self._fixed is not None
 
     def conversion_report(self) -> list[Conversion]:
-        return self._codec.report()
+        return self.codec.report()
 
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
         if self._fixed is not None:
             return self._fixed.ask(numbers)
         if not self._asked:
             self._first_ask()
-        study, sample, pending = self._study, self._codec.decode, self._pending
+        study, sample, pending = self._study, self.codec.decode, self.pending
         out = []
         for number in numbers:
             trial = study.ask()
@@ -101,10 +102,10 @@ class OptunaBackend(Backend):
 
     def report(self, number: int, step: int, value: float) -> None:
         """Report an intermediate value to the live Optuna trial (what Optuna's pruners read)."""
-        if not self._single or number not in self._pending:
+        if not self._single or number not in self.pending:
             return  # Optuna has no intermediate values for multi-objective studies
         with library_errors(self.full_name, f"report step {step} of trial {number}"):
-            self._pending.get(number).report(value, step)
+            self.pending.get(number).report(value, step)
         self._reported.setdefault(number, set()).add(step)
 
     def tell(self, trial: Trial) -> None:
@@ -112,7 +113,7 @@ class OptunaBackend(Backend):
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
         if self._fixed is not None:
             return
-        native = self._pending.pop(trial.number)
+        native = self.pending.pop(trial.number)
         reported = self._reported.pop(trial.number, ())
         with library_errors(self.full_name, f"learn trial {trial.number}"):
             if trial.intermediate and self._single and trial.state is not TrialState.INTERRUPTED:
@@ -136,7 +137,7 @@ class OptunaBackend(Backend):
     def _add_foreign(self, trial: Trial) -> None:
         import optuna
 
-        params, distributions = self._codec.encode(trial.params)
+        params, distributions = self.codec.encode(trial.params)
         intermediate = dict(trial.intermediate) if self._single else None
         values = None if trial.values is None else [model_value(v) for v in trial.values]
         with library_errors(self.full_name, f"replay trial {trial.number}"):

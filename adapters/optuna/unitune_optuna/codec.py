@@ -146,6 +146,12 @@ class OptunaCodec(Codec[Any]):
             out_dists[name] = self._dists[name]
         return out_params, out_dists
 
+    def round_trip(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Encoded params replayed through ``optuna.trial.FixedTrial`` and walked again."""
+        from optuna.trial import FixedTrial
+
+        return self.decode(FixedTrial(self.encode(params)[0]))
+
     def report(self) -> list[Conversion]:
         """Per parameter: how it reaches Optuna and whether the sampler models it."""
         return conversion_report(self.space, self.algorithm)

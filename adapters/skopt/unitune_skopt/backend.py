@@ -63,6 +63,7 @@ class SkoptBackend(Backend):
     requires = ("skopt", "sklearn")
     install = "pip install unitune-skopt"
     distributions = ("scikit-optimize", "scikit-learn", "scipy")
+    codec_class = SkoptCodec
 
     def setup(self) -> None:
         options = dict(self.options)
@@ -74,8 +75,8 @@ class SkoptBackend(Backend):
             )
         self._skopt_options = options
         self._signs = minimizing_signs(self.directions)
-        self._codec = SkoptCodec(self.space)
-        self._fixed = FixedConfiguration(self.space, self.full_name) if self._codec.empty else None
+        self.codec = SkoptCodec(self.space)
+        self._fixed = FixedConfiguration(self.space, self.full_name) if self.codec.empty else None
         self._opt = None if self._fixed else self._new_optimizer(self.seed)
         self._started = False  # True after the first ask
         self._history: list[tuple[list[Any], float]] = []  # told before the first ask
@@ -83,10 +84,10 @@ class SkoptBackend(Backend):
         self._worst: float | None = None  # worst internal (minimized) value seen
         self._told = 0
         self._seen: set[tuple] = set()  # configurations told or replayed (for deduplication)
-        self._pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
+        self.pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
 
     def conversion_report(self) -> list[Conversion]:
-        return self._codec.report()
+        return self.codec.report()
 
     @property
     def exhaustible(self) -> bool:
@@ -101,7 +102,7 @@ class SkoptBackend(Backend):
     def _new_optimizer(self, random_state: Any) -> Any:
         action = f"build skopt.Optimizer with the options {self._skopt_options!r}"
         with library_errors(self.full_name, action):
-            return build(self.algorithm, self._codec.native_space(), random_state, self._skopt_options)
+            return build(self.algorithm, self.codec.native_space(), random_state, self._skopt_options)
 
     def _start(self) -> None:
         """On the first ask: reseed after replayed history and tell it in one batch."""
@@ -133,18 +134,18 @@ class SkoptBackend(Backend):
                 )
             key = params_key(params)
             batch_keys.add(key)
-            self._pending.add(number, (key, point))
+            self.pending.add(number, (key, point))
             out.append(Proposal(number, params))
         return out
 
     def _pending_keys(self) -> set[tuple]:
-        return {key for key, _ in self._pending.values()}
+        return {key for key, _ in self.pending.values()}
 
     def _propose(self, n: int) -> list[list[Any]]:
         if not n:
             return []
         opt = self._opt
-        pending = [point for _, point in self._pending.values()]
+        pending = [point for _, point in self.pending.values()]
         pending += self._held
         with library_errors(self.full_name, "ask"):
             if pending:
@@ -167,14 +168,14 @@ class SkoptBackend(Backend):
 
     def _unique(self, point: list[Any], taken: set[tuple]) -> tuple[dict[str, Any] | None, list[Any]]:
         """Decode ``point``; replace it by random draws while it repeats a known configuration."""
-        params = self._codec.decode(point)
+        params = self.codec.decode(point)
         pending = self._pending_keys()
         for _ in range(_REDRAWS):
             key = params_key(params)
             if key not in self._seen and key not in pending and key not in taken:
                 return params, point
             point = self._opt.space.rvs(random_state=self._opt.rng)[0]
-            params = self._codec.decode(point)
+            params = self.codec.decode(point)
         size = self.space.cardinality
         if size is None:
             return params, point  # a continuous space: a repeat is astronomically unlikely
@@ -183,7 +184,7 @@ class SkoptBackend(Backend):
         if not left:
             return None, point
         params = left[int(self._opt.rng.randint(0, len(left)))]
-        return params, self._codec.encode(params)
+        return params, self.codec.encode(params)
 
     # Telling: by trial number only.
     def tell(self, trial: Trial) -> None:
@@ -191,7 +192,7 @@ class SkoptBackend(Backend):
             raise BackendError(f"skopt: tell needs a finished trial, trial {trial.number} is running")
         if self._fixed is not None:
             return
-        key, point = self._pending.pop(trial.number)  # the point skopt proposed for this trial
+        key, point = self.pending.pop(trial.number)  # the point skopt proposed for this trial
         if trial.state is TrialState.INTERRUPTED:
             return  # never ran: skopt learns nothing, and the configuration may be proposed again
         self._seen.add(key)
@@ -204,7 +205,7 @@ class SkoptBackend(Backend):
             return
         for trial in trials:
             self._seen.add(params_key(trial.params))
-            self._learn(trial, self._codec.encode(trial.params))
+            self._learn(trial, self.codec.encode(trial.params))
 
     def _learn(self, trial: Trial, point: list[Any]) -> None:
         self._told += 1
