@@ -1,5 +1,6 @@
-"""The Nevergrad adapter: discovery, conformance, fidelity to native Nevergrad, batch ask, replay,
-conditional emulation, failures, recast optimizers."""
+"""The Nevergrad adapter: discovery, fidelity to native Nevergrad, batch ask, replay, conditional
+emulation, failures, recast optimizers, CMA's shared configuration. (The conformance suite runs on
+every algorithm from tests/adapters/test_conformance.py.)"""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from unitune.errors import BackendError, ConversionError, SearchExhausted
 from unitune.kit import derive_seed
 from unitune.registry import list_backends, load_backend_class, make_backend
 from unitune.space import Categorical, Constant, Float, Int, Space
-from unitune.testing import STANDARD_SPACES, backend_checks, check_params
+from unitune.testing import STANDARD_SPACES, check_params
 from unitune.trial import Trial, TrialState
 
 ALGORITHMS = ["ngopt", "cma", "de", "pso", "oneplusone", "random", "halton"]
@@ -95,11 +96,7 @@ def test_discovery():
     assert out.stdout.split() == ["False"], out
 
 
-# Conformance: every check, every algorithm.
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("check", backend_checks(), ids=lambda c: c.__name__)
-def test_conformance(check, algorithm):
-    check(f"nevergrad.{algorithm}")
+# Conformance: tests/adapters/test_conformance.py runs the suite on every algorithm (discovered).
 
 
 @pytest.mark.slow
@@ -330,6 +327,29 @@ def test_a_script_holding_a_study_with_a_recast_optimizer_exits(tmp_path):
 
 
 # End to end through the study.
+def test_a_resumed_oneplusone_does_not_spend_a_trial_on_its_fixed_start():
+    def bowl(p):
+        return (p["x"] - 0.5) ** 2 + p["y"] ** 2
+
+    def drive(backend, n, start=0):
+        out = []
+        for number in range(start, start + n):
+            [params] = ask_params(backend, 1, number)
+            backend.tell(Trial.complete(number, params, bowl(params)))
+            out.append(params)
+        return out
+
+    first = drive(build("oneplusone", SMALL, seed=3), 4)
+    assert first[0] == {"x": 0.5, "y": 0.0}  # OnePlusOne starts at the centre whatever the seed
+    history = [Trial.complete(i, p, bowl(p)) for i, p in enumerate(first)]
+    resumed = build("oneplusone", SMALL, seed=3)
+    resumed.replay(history)
+    again = drive(resumed, 3, start=4)
+    assert all(p not in first for p in again)
+    # 4 replayed, the centre told again with its known loss instead of a trial, 3 trials.
+    assert resumed.optimizer.num_tell == 4 + 1 + 3
+
+
 def test_study_end_to_end_minimizes():
     def objective(p):
         return (p["x"] - 0.3) ** 2 + (p["n"] - 4) ** 2 / 10 + (p["kind"] != "b")

@@ -21,6 +21,10 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
 - Seed: the parametrization's ``random_state`` is ``RandomState(seed)``. Trials replayed before the
   first ask (a resumed study, history from another backend) are told to an optimizer seeded with
   ``kit.derive_seed(seed, number of trials)``, so a restart does not re-propose the first points.
+  Optimizers that start from a fixed point whatever they were told (OnePlusOne: the centre) would
+  still re-propose it: a proposal that repeats a replayed COMPLETE configuration is told its known
+  loss and replaced by Nevergrad's next one (up to 8 times; screened by parameters on the ask path,
+  as skopt does; trials are still told by number).
 - Nevergrad's recast optimizers (Cobyla, Powell, SQP, ...; NGOpt picks them for small continuous
   spaces with ``num_workers=1``) propose one point at a time and would block forever on a second
   ask: while one of their points is out, further trials of a batch get random points from the
@@ -37,7 +41,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal
+from unitune.backend import Backend, Conversion, Proposal, params_key
 from unitune.errors import BackendError
 from unitune.kit import (
     FixedConfiguration,
@@ -56,6 +60,7 @@ __all__ = ["LOSS_BOUND", "NevergradBackend"]
 
 #: Losses told to Nevergrad are clipped to [-LOSS_BOUND, LOSS_BOUND].
 LOSS_BOUND = 1e20
+_REDRAWS = 8  # asks tried before a replayed configuration is proposed again
 
 
 class NevergradBackend(Backend):
@@ -85,6 +90,7 @@ class NevergradBackend(Backend):
         self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
         self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
         self._warned = False  # the warning about a sequential optimizer was given
+        self._replayed: dict[tuple, float] = {}  # loss of each replayed COMPLETE configuration
         self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
         self._opt = None if self._fixed else self._build(self.seed)
 
@@ -131,26 +137,38 @@ class NevergradBackend(Backend):
         if not self._started:
             self._start()
         out = []
-        decode = self._codec.decode
         with library_errors(self.full_name, "ask"):
             for number in numbers:
-                candidate, native = self._ask_candidate()
+                candidate, native, params = self._ask_candidate()
                 self._pending.add(number, (candidate, native))
-                out.append(Proposal(number, decode(candidate.value)))
+                out.append(Proposal(number, params))
         return out
 
-    def _ask_candidate(self) -> tuple[Any, bool]:
-        """Nevergrad's next candidate; a random one while a sequential optimizer has a point out."""
-        opt = self._opt
+    def _ask_candidate(self) -> tuple[Any, bool, dict[str, Any]]:
+        """Nevergrad's next candidate and its params; a random one while a sequential optimizer
+        has a point out; never a replayed configuration if Nevergrad offers another."""
+        opt, decode = self._opt, self._codec.decode
         if self._sequential and any(self._natives()):
             if not self._warned:
                 self._warned = True
                 self._warn_sequential()
-            return opt.parametrization.sample(), False
+            candidate = opt.parametrization.sample()
+            return candidate, False, decode(candidate.value)
         candidate = opt.ask()
+        params = decode(candidate.value)
         if self._sequential is None:  # NGOpt builds its choice at the first ask: look once
             self._sequential = guards.is_sequential(opt)
-        return candidate, True
+        for _ in range(_REDRAWS if self._replayed else 0):
+            # Some optimizers start from a fixed point (OnePlusOne: the centre) whatever they were
+            # told: a resumed study would spend a trial on it again. Nevergrad hears the known loss
+            # for the repeat instead, and proposes anew.
+            known = self._replayed.get(params_key(params))
+            if known is None:
+                break
+            opt.tell(candidate, known)
+            candidate = opt.ask()
+            params = decode(candidate.value)
+        return candidate, True, params
 
     def _natives(self) -> list[bool]:
         pending = [native for _, native in self._pending.values()]
@@ -185,6 +203,9 @@ class NevergradBackend(Backend):
             return
         for trial in trials:
             value = self._codec.encode(trial.params)
+            loss = self._loss(trial)
+            if loss is not None:
+                self._replayed[params_key(trial.params)] = loss
             if self._started:
                 self._learn((self._spawn(value), False), trial)
             else:
