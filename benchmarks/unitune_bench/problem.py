@@ -116,6 +116,7 @@ class Problem:
 
 def builtin_problems() -> dict[str, Callable[[], Problem]]:
     """Factories of the built-in problems by name (built lazily: ML ones load data)."""
+    from unitune_bench.fidelity import fidelity_problem_factories
     from unitune_bench.ml import ml_problem_factories
     from unitune_bench.synthetic import synthetic_problems
 
@@ -123,6 +124,7 @@ def builtin_problems() -> dict[str, Callable[[], Problem]]:
     for problem in synthetic_problems():
         factories[problem.name] = _constant(problem)
     factories.update(ml_problem_factories())
+    factories.update(fidelity_problem_factories())
     return factories
 
 
