@@ -81,10 +81,6 @@ def summary_table(sc: Scores, order: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _seeds_text(n: float) -> str:
-    return "no difference was seen at all" if math.isinf(n) else f"about {int(n)} seeds per backend"
-
-
 def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
     if not order or sc.overall is None:
         return "**No winner:** no backend could be scored (see the notes below)."
@@ -107,9 +103,13 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
         text = f"**No winner: the backends are not separated** ({how})."
         if sc.seeds_needed is not None:
             a, b, n = sc.seeds_needed
-            text += (f" The two best by mean score, `{a}` and `{b}`, would need {_seeds_text(n)} "
-                     f"(this run has {n_seeds}) for such a test to separate them with 80% power, "
-                     "if the difference seen here is real (Noether's approximation).")
+            if math.isinf(n):
+                text += (f" The two best by mean score, `{a}` and `{b}`, show no difference at all in "
+                         "the ranks, so more seeds are not expected to separate them.")
+            else:
+                text += (f" The two best by mean score, `{a}` and `{b}`, would need about {int(n)} seeds "
+                         f"per backend (this run has {n_seeds}) for such a test to separate them with "
+                         "80% power, if the difference seen here is real (Noether's approximation).")
     scored = [b for b in order if "mean_score" in sc.summary[b]]
     if scored:
         parts = []
