@@ -1,9 +1,12 @@
-"""The unitune command: list backends, show conversion reports, run benchmarks."""
+"""The unitune command: list backends, show conversion reports, read and resume stored studies,
+run benchmarks."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +48,9 @@ def _backends(args: argparse.Namespace) -> int:
             {"name": i.name, "installed": i.installed, "install": i.install_hint,
              "missing": list(i.missing), "algorithms": dict(i.algorithms),
              "algorithm_missing": {a: list(m) for a, m in i.algorithm_missing.items()},
-             "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()}}
+             "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()},
+             "options": {a: {k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
+                             for k, v in o.items()} for a, o in i.options.items()}}
             for i in infos
         ], indent=2))
         return 0
@@ -62,6 +67,10 @@ def _backends(args: argparse.Namespace) -> int:
             caps = [c for c, on in info.capabilities[algorithm].as_dict().items() if on]
             label = f"{info.name}.{algorithm}" + (" (default)" if i == 0 else "")
             print(f"  {label:<24} {text}  [{', '.join(caps)}]")
+            options = info.options.get(algorithm)
+            if options:
+                listed = ", ".join(f"{k}={v!r}" for k, v in options.items())
+                print(f"  {'':<24} options: {listed}")
             needs = info.algorithm_missing.get(algorithm)
             if needs:
                 print(f"  {'':<24} not usable here: missing {', '.join(needs)}; "
@@ -90,6 +99,106 @@ def _conversion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(path: str, *, readonly: bool = True):
+    from unitune.storage import SQLiteStorage, StorageError
+
+    if not Path(path.removeprefix("sqlite:///")).exists():
+        raise StorageError(f"no store at {path!r}")
+    return SQLiteStorage(path, readonly=readonly)
+
+
+def _study_names(store, wanted: str | None) -> list[str]:
+    from unitune.storage import StudyNotFoundError
+
+    names = store.study_names()
+    if wanted is None:
+        return names
+    if wanted not in names:
+        raise StudyNotFoundError(f"no study named {wanted!r} in {store.location} (it has {names!r})")
+    return [wanted]
+
+
+def _single(store, wanted: str | None) -> str:
+    names = _study_names(store, wanted)
+    if len(names) != 1:
+        raise UnituneError(f"{store.location} holds {len(names)} studies {names!r}; choose one with --study")
+    return names[0]
+
+
+def _status(args: argparse.Namespace) -> int:
+    from unitune.storage.export import status_text
+
+    with _open(args.file) as store:
+        names = _study_names(store, args.study)
+        if not names:
+            print(f"{store.location} holds no study yet")
+        print("\n\n".join(status_text(store, name) for name in names))
+    return 0
+
+
+def _trials(args: argparse.Namespace) -> int:
+    from unitune.storage.export import trials_table
+
+    with _open(args.file) as store:
+        print(trials_table(store.trials(_single(store, args.study), running=True)))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from unitune.storage.export import write_csv, write_jsonl
+
+    with _open(args.file) as store:
+        trials = store.trials(_single(store, args.study), running=args.running)
+    write = write_csv if args.format == "csv" else write_jsonl
+    if args.output in (None, "-"):
+        write(trials, sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            write(trials, out)
+    return 0
+
+
+def _load_objective(spec: str):
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise UnituneError(f"--objective must look like 'module:function', got {spec!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # the current folder, as 'python -m' would
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnituneError(f"cannot import the objective's module {module_name!r}: {exc}") from exc
+    objective = getattr(module, attr, None)
+    if not callable(objective):
+        raise UnituneError(f"{module_name!r} has no callable named {attr!r}")
+    return objective
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from unitune.space import Space
+    from unitune.storage import SQLiteStorage
+    from unitune.study import optimize
+
+    objective = _load_objective(args.objective)
+    store = SQLiteStorage(args.file.removeprefix("sqlite:///"), lease_ttl=args.lease_ttl)
+    try:
+        name = _single(store, args.study)
+        info = store.load_study(name)
+        n_trials = args.n_trials if args.n_trials is not None else info.n_trials
+        if n_trials is None:
+            raise UnituneError(f"study {name!r} has no recorded trial budget; give --n-trials")
+        metric = None if info.metric is None else list(info.metric)
+        study = optimize(objective, Space.from_dict(info.space), info.backend, n_trials=n_trials,
+                         direction=list(info.directions), metric=metric, seed=info.seed,
+                         backend_options=dict(info.backend_options), batch_size=args.batch_size,
+                         storage=store, study_name=name, resume=True)
+        done = [t for t in study.trials if t.state.value != "interrupted"]
+        print(f"study {name!r}: {len(done)} of {n_trials} trials finished")
+    finally:
+        store.close()
+    return 0
+
+
 def _bench(argv: list[str]) -> int:
     try:
         from unitune_bench.cli import main as bench_main
@@ -111,6 +220,25 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("space", help="a space JSON file (Space.to_json())")
     conv.add_argument("--backend", required=True, help="e.g. optuna.cmaes, hyperopt, skopt.gp")
     conv.add_argument("--strict", action="store_true", help="exit 1 if any conversion is lossy")
+    status = sub.add_parser("status", help="summary of the studies in a store (works while a run writes)")
+    status.add_argument("file", help="a SQLite store (path or sqlite:/// URL)")
+    status.add_argument("--study", help="only this study")
+    trials = sub.add_parser("trials", help="a table of a study's trials")
+    trials.add_argument("file")
+    trials.add_argument("--study", help="needed when the file holds several studies")
+    export = sub.add_parser("export", help="a study's trials as CSV or JSON lines (Trial.from_record)")
+    export.add_argument("file")
+    export.add_argument("--study", help="needed when the file holds several studies")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export.add_argument("--output", "-o", help="a file to write (default: standard output)")
+    export.add_argument("--running", action="store_true", help="include RUNNING trials")
+    resume = sub.add_parser("resume", help="continue a stored study until it has its number of trials")
+    resume.add_argument("file")
+    resume.add_argument("--study", help="needed when the file holds several studies")
+    resume.add_argument("--objective", required=True, help="the objective, as module:function")
+    resume.add_argument("--n-trials", type=int, help="total trials wanted (default: the recorded budget)")
+    resume.add_argument("--batch-size", type=int, default=1)
+    resume.add_argument("--lease-ttl", type=float, default=30.0, help=argparse.SUPPRESS)
     sub.add_parser("bench", help="run the benchmark harness (see 'unitune bench --help')", add_help=False)
     return parser
 
@@ -122,12 +250,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "bench":
             return _bench(argv[1:])
         args = _parser().parse_args(argv)
-        if args.command == "backends":
-            return _backends(args)
-        return _conversion(args)
+        commands = {"backends": _backends, "conversion": _conversion, "status": _status,
+                    "trials": _trials, "export": _export, "resume": _resume}
+        return commands[args.command](args)
     except UnituneError as exc:
         print(f"unitune: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``unitune trials ... | head``): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -102,14 +102,14 @@ def _as_number(value: Any) -> float | None:
         return float(value)
     except (OverflowError, ValueError, TypeError):
         # 10**400 and friends: too large for a float; read as infinite, which marks a trial FAILED.
-        return math.copysign(math.inf, value) if _is_signed(value) else math.nan
+        return _overflowed(value)
 
 
-def _is_signed(value: Any) -> bool:
+def _overflowed(value: Any) -> float:
     try:
-        return value < 0 or value > 0
+        return -math.inf if value < 0 else math.inf
     except TypeError:
-        return False
+        return math.nan
 
 
 def _describe(value: Any) -> str:

@@ -10,18 +10,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
+import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any
 
 from unitune.backend import Backend
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
+from unitune.execution.runners import Lost, Runner, make_runner
+from unitune.execution.signals import Terminated, pass_on_termination, termination_handled
+from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
 from unitune.objective import (
     ResultSpec,
     TrialHandle,
@@ -33,7 +34,8 @@ from unitune.objective import (
 )
 from unitune.registry import make_backend
 from unitune.space import Space
-from unitune.storage import InMemoryStorage, Storage
+from unitune.storage import Storage
+from unitune.storage.binding import StudyStore
 from unitune.trial import Direction, Trial, TrialState
 
 __all__ = ["Callback", "Study", "optimize"]
@@ -55,7 +57,17 @@ class Study:
         seed: seed handed to the backend.
         backend_options: keyword options for the backend; unknown ones are rejected.
         strict: refuse backends that can only approximate or emulate part of the space.
-        storage: where finished trials are kept (in memory by default).
+        storage: where trials are kept: in memory by default, or a SQLite file (a path, a
+            ``sqlite:///`` URL or a :class:`unitune.storage.SQLiteStorage`) for a durable study.
+        study_name: the study's name in the store (``"default"`` when None); a file holds many.
+        resume: continue the stored study of that name, created if missing (its backend is
+            rebuilt by replaying the stored trials; trials its dead driver left RUNNING are
+            marked INTERRUPTED and evaluated again first). Without it, an existing name is an error.
+        allow_backend_change: on resume, run on another backend (or backend options) than the
+            stored one; the switch is recorded. The space, seed and directions must match.
+
+    A study on a file holds the study's lease until :meth:`close` (or the end of
+    :func:`optimize`): a second driver of the same study is refused.
     """
 
     def __init__(
@@ -68,7 +80,10 @@ class Study:
         seed: int | None = None,
         backend_options: Mapping[str, Any] | None = None,
         strict: bool = False,
-        storage: Storage | None = None,
+        storage: Storage | str | os.PathLike[str] | None = None,
+        study_name: str | None = None,
+        resume: bool = False,
+        allow_backend_change: bool = False,
     ):
         self.space = Space.coerce(space)
         names = [direction] if isinstance(direction, (str, Direction)) else list(direction)
@@ -82,14 +97,19 @@ class Study:
         self.seed = seed
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
-        self._storage = storage if storage is not None else InMemoryStorage()
+        self._store = StudyStore(
+            storage, study_name, space=self.space.to_dict(), backend=self.backend.full_name,
+            backend_options=self.backend.options, seed=seed, directions=[d.value for d in self.directions],
+            metric=self.metric, resume=resume, allow_backend_change=allow_backend_change)
+        self.study_name = self._store.name
         self._spec = ResultSpec(self.metric, len(self.directions))
         self._running: dict[int, TrialHandle] = {}
-        self._next_number = len(self._storage.trials())
+        self._foreign: set[int] = set()  # running trials the backend did not propose (retries)
+        self._next_number = self._store.next_number
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
-        history = self._storage.trials()
+        history = self._store.trials
         for trial in history:  # a resumed study: the backend learns its history by replay
             self._note_best(trial)
         self._replay([t for t in history if t.state is not TrialState.INTERRUPTED])
@@ -98,7 +118,28 @@ class Study:
     @property
     def trials(self) -> tuple[Trial, ...]:
         """Every finished trial, in the order it finished."""
-        return tuple(self._storage.trials())
+        return tuple(self._store.trials)
+
+    @property
+    def storage(self) -> Storage:
+        """Where the study's trials are kept."""
+        return self._store.storage
+
+    @property
+    def n_finished(self) -> int:
+        """Finished trials that count toward a budget: every state but INTERRUPTED."""
+        return self._store.n_finished
+
+    def close(self) -> None:
+        """Stop driving the study: give its lease back (and close a store the study opened).
+        The trials stay readable; asking again takes the lease again."""
+        self._store.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def direction(self) -> Direction:
@@ -173,22 +214,41 @@ class Study:
         """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
-        numbers = range(self._next_number, self._next_number + n)
-        with _interrupts_deferred():
-            proposals = self.backend.ask(numbers)
-        if len(proposals) > n or [p.number for p in proposals] != list(numbers[: len(proposals)]):
+        store = self._store
+        if store.durable:
+            store.drive()
+        handles = []
+        while store.retries and len(handles) < n:  # interrupted configurations run again first
+            retry_of, params = store.retries.popleft()
+            handle = TrialHandle(self._next_number, params)
+            store.start(handle.number, params, handle.started_at, retry_of)
+            self._next_number += 1
+            self._running[handle.number] = handle
+            self._foreign.add(handle.number)
+            handles.append(handle)
+        if len(handles) == n:
+            return handles
+        numbers = range(self._next_number, self._next_number + n - len(handles))
+        try:
+            with _interrupts_deferred():
+                proposals = self.backend.ask(numbers)
+        except SearchExhausted:
+            if handles:
+                return handles
+            raise
+        if len(proposals) > len(numbers) or [p.number for p in proposals] != list(numbers[: len(proposals)]):
             raise UnituneError(
                 f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
                 f"trials {[getattr(p, 'number', p) for p in proposals]}; it must return one "
                 "Proposal per trial number, in order"
             )
         now = time.time()
-        handles = []
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
+            store.start(handle.number, handle.params, now)
             self._running[handle.number] = handle
+            self._next_number += 1
             handles.append(handle)
-        self._next_number += len(proposals)
         return handles
 
     def tell(
@@ -241,11 +301,16 @@ class Study:
         The record is stored first; Ctrl-C during the backend's tell is held back until the
         tell is over, so a backend is never left halfway through learning a trial.
         """
+        self._store.finish(trial)  # committed before the backend hears of it
         del self._running[handle.number]
-        self._storage.append(trial)
         self._note_best(trial)
-        with _interrupts_deferred():
-            self.backend.tell(trial)
+        if handle.number in self._foreign:  # a retry the backend never proposed: history to replay
+            self._foreign.discard(handle.number)
+            if trial.state is not TrialState.INTERRUPTED:
+                self._replay([trial])
+        else:
+            with _interrupts_deferred():
+                self.backend.tell(trial)
         if trial.state is TrialState.FAILED:
             self._consecutive_failures += 1
             logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
@@ -281,6 +346,8 @@ class Study:
                     f"trial {trial.number} has {len(trial.values)} values; this study optimizes "
                     f"{len(self.directions)} objective(s)"
                 )
+        if self._store.durable:
+            self._store.drive()
         copies = []
         for trial in trials:
             copy = Trial(number=self._next_number, params=trial.params, state=trial.state,
@@ -288,7 +355,7 @@ class Study:
                          started_at=trial.started_at, finished_at=trial.finished_at,
                          user_attrs=trial.user_attrs, intermediate=trial.intermediate)
             self._next_number += 1
-            self._storage.append(copy)
+            self._store.finish(copy)
             self._note_best(copy)
             copies.append(copy)
         self._replay(copies)
@@ -310,38 +377,78 @@ class Study:
         timeout: float | None = None,
         *,
         batch_size: int = 1,
-        executor: Executor | None = None,
+        executor: Executor | str | None = None,
         callbacks: Sequence[Callback] = (),
         max_consecutive_failures: int | None = None,
         show_progress: bool | None = None,
+        trial_timeout: float | None = None,
+        max_retries: int = 1,
+        deterministic: bool = False,
     ) -> Study:
         """Run the objective until ``n_trials`` more trials finish, ``timeout`` seconds pass,
         or the backend runs out of candidates.
 
-        ``batch_size`` trials are asked at once and run on ``executor`` (any
-        ``concurrent.futures.Executor``; inline when None). Every asked trial ends recorded
-        exactly once: KeyboardInterrupt stops the loop cleanly (finished trials are kept, the
-        trials in flight are recorded INTERRUPTED); at the ``timeout`` deadline, trials still
-        running on an executor are recorded INTERRUPTED and the call returns; when the loop
-        raises (TooManyFailuresError, a callback's exception), results that already arrived are
-        recorded and the rest INTERRUPTED before the exception propagates.
+        ``batch_size`` trials are asked at once and run on ``executor``: None (inline),
+        ``"processes"`` (a process pool unitune owns, ``batch_size`` workers) or any
+        ``concurrent.futures.Executor`` (Dask's ``client.get_executor(pure=False)`` included).
+        ``trial_timeout`` (seconds, not inline) FAILs a trial past its limit and frees its worker
+        where the executor allows; a trial whose worker dies is run again up to ``max_retries``
+        times, then FAILED. ``deterministic=True`` asks ``batch_size`` trials, waits for all of
+        them and tells them in trial-number order, so a same-seed run repeats its history
+        exactly. See docs/execution.md.
+
+        Every asked trial ends recorded exactly once: Ctrl-C or SIGTERM stop the loop cleanly
+        (finished trials are kept, the trials in flight are recorded INTERRUPTED, the store is
+        closed; after SIGTERM the process then exits with status 143); at the ``timeout``
+        deadline, trials still running on an executor are recorded INTERRUPTED and the call
+        returns; when the loop raises (TooManyFailuresError, a callback's exception), results
+        that already arrived are recorded and the rest INTERRUPTED before the exception
+        propagates.
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+        if trial_timeout is not None and (isinstance(trial_timeout, bool) or not trial_timeout > 0):
+            raise UnituneError(
+                f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}"
+            )
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise UnituneError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if n_trials is None and timeout is None and not self.backend.exhaustible:
             raise UnituneError(
                 f"give n_trials or timeout: backend {self.backend.full_name!r} never runs out of "
                 "candidates on this space, so the search would never end"
             )
+        self._store.queue_retries()  # trials interrupted earlier are evaluated again first
+        runner = make_runner(executor, workers=batch_size, trial_timeout=trial_timeout)
+        terminated: Terminated | None = None
+        try:
+            with termination_handled():
+                try:
+                    self._loop(objective, runner, n_trials, timeout, batch_size, callbacks,
+                               max_consecutive_failures, show_progress, max_retries, deterministic)
+                except Terminated as exc:
+                    terminated = exc
+        finally:
+            if runner is not None:
+                runner.close()
+        if terminated is not None:
+            pass_on_termination(terminated)
+        return self
+
+    def _loop(self, objective, runner: Runner | None, n_trials, timeout, batch_size, callbacks,
+              max_consecutive_failures, show_progress, max_retries, deterministic) -> None:
         pass_trial = wants_trial(objective)
         deadline = None if timeout is None else time.monotonic() + timeout
         self._stop_requested = False
         bar = _progress_bar(show_progress, n_trials)
         in_flight: dict[Future, TrialHandle] = {}
+        ready: dict[int, Trial] = {}  # deterministic mode: finished, told when the batch is done
+        attempts: dict[int, int] = {}
         asked = 0
         exhausted = False
 
         def record(handle: TrialHandle, finished: Trial) -> None:
-            trial = self._finish(handle, finished)
+            with _interrupts_deferred():
+                trial = self._finish(handle, finished)
             if bar is not None:
                 bar.update(1)
                 if self._best is not None:
@@ -350,10 +457,26 @@ class Study:
                 callback(self, trial)
             self._check_failures(max_consecutive_failures)
 
+        def land(handle: TrialHandle, finished: Trial) -> None:
+            if deterministic:
+                ready[handle.number] = finished
+            else:
+                record(handle, finished)
+
+        def submit(handle: TrialHandle) -> None:
+            in_flight[runner.submit(handle, evaluate, objective, handle, self._spec, pass_trial)] = handle
+
         try:
             while True:
-                # Keep up to batch_size trials in flight while the budget allows.
-                free = batch_size - len(in_flight)
+                if deterministic and ready and not in_flight:  # the batch is done: tell in order
+                    while ready:
+                        number = min(ready)
+                        record(self._running[number], ready.pop(number))
+                # Keep up to batch_size trials in flight while the budget allows (deterministic:
+                # ask the next batch only when the last one has been told).
+                free = batch_size - len(in_flight) - (runner.held() if runner is not None else 0)
+                if deterministic and in_flight:
+                    free = 0
                 if n_trials is not None:
                     free = min(free, n_trials - asked)
                 out_of_time = deadline is not None and time.monotonic() >= deadline
@@ -365,42 +488,91 @@ class Study:
                         exhausted = True
                         handles = []
                     asked += len(handles)
-                    if executor is None:  # inline: the fast path, no futures
+                    if runner is None:  # inline: the fast path, no futures
                         for handle in handles:
                             record(handle, evaluate(objective, handle, self._spec, pass_trial))
                         if handles:
                             continue
                     for handle in handles:
-                        in_flight[self._submit(executor, objective, handle, pass_trial)] = handle
+                        submit(handle)
                 if not in_flight:
+                    if ready:
+                        continue
+                    budget_left = n_trials is None or asked < n_trials
+                    if (runner is not None and runner.held() and budget_left
+                            and not (exhausted or out_of_time or self._stop_requested)):
+                        time.sleep(0.05)  # every slot is held by an abandoned trial: wait for one
+                        continue
                     break
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                finished, _ = wait(in_flight, timeout=left, return_when=FIRST_COMPLETED)
-                if not finished:  # the deadline passed with trials still running
-                    self._settle(in_flight, f"study timeout of {timeout} s reached while it ran")
-                    break
+                waits = [t for t in (None if deadline is None else deadline - time.monotonic(),
+                                     runner.next_deadline()) if t is not None]
+                finished, _ = wait(in_flight, timeout=max(0.0, min(waits)) if waits else None,
+                                   return_when=FIRST_COMPLETED)
                 for future in finished:
                     handle = in_flight.pop(future)
-                    record(handle, _trial_of(future, handle))
-        except KeyboardInterrupt:
-            logger.warning("interrupted: keeping %d finished trials", len(self._storage.trials()))
-            self._settle(in_flight, "interrupted (KeyboardInterrupt)")
+                    if handle.number not in self._running or handle.number in ready:
+                        logger.warning("trial %d finished twice; keeping the first result", handle.number)
+                        continue
+                    outcome = runner.outcome(future, handle)
+                    if isinstance(outcome, Lost):
+                        tries = attempts.get(handle.number, 0)
+                        if outcome.retryable and tries < max_retries:
+                            attempts[handle.number] = tries + 1
+                            logger.warning("trial %d: %s; running it again (retry %d of %d)",
+                                           handle.number, outcome.reason, tries + 1, max_retries)
+                            submit(handle)
+                            continue
+                        state = TrialState.FAILED if outcome.retryable else TrialState.INTERRUPTED
+                        reason = outcome.reason
+                        if outcome.retryable:
+                            reason += f"; gave up after {tries + 1} attempt(s) (max_retries={max_retries})"
+                        outcome = ended_trial(handle, state, failure=reason)
+                    land(handle, outcome)
+                for future in runner.overdue():  # trials past trial_timeout the driver must end
+                    handle = in_flight.pop(future)
+                    what = runner.abandon(future)
+                    land(handle, ended_trial(handle, TrialState.FAILED, failure=(
+                        f"trial_timeout of {runner.trial_timeout} s exceeded: {what}")))
+                if deadline is not None and time.monotonic() >= deadline and in_flight:
+                    # the deadline passed with trials still running
+                    self._settle(in_flight, f"study timeout of {timeout} s reached while it ran",
+                                 ready, runner)
+                    break
+        except KeyboardInterrupt as exc:
+            logger.warning("interrupted: keeping %d finished trials", len(self._store.trials))
+            with _interrupts_deferred():
+                self._settle(in_flight, f"interrupted ({str(exc) or type(exc).__name__})", ready, runner)
+            self._close_store()
+            if isinstance(exc, Terminated):
+                raise
         except BaseException as exc:
-            self._settle(in_flight, f"study stopped: {type(exc).__name__}: {exc}")
+            with _interrupts_deferred():
+                self._settle(in_flight, f"study stopped: {type(exc).__name__}: {exc}", ready, runner)
             raise
         finally:
             if bar is not None:
                 bar.close()
-        return self
 
-    def _settle(self, in_flight: dict[Future, TrialHandle], reason: str) -> None:
+    def _settle(self, in_flight: dict[Future, TrialHandle], reason: str,
+                ready: dict[int, Trial] | None = None, runner: Runner | None = None) -> None:
         """Record every trial still open when the loop ends early, exactly once: results that
-        already arrived as they are, the rest INTERRUPTED (their futures cancelled if queued)."""
+        already arrived as they are (in trial-number order), the rest INTERRUPTED (their futures
+        cancelled if queued, their workers killed if unitune owns them)."""
+        for number in sorted(ready or ()):
+            if number in self._running:
+                self._finish(self._running[number], ready[number])
+        if ready:
+            ready.clear()
+        if runner is not None:
+            runner.stop([f for f in in_flight if not f.done()])
         for future, handle in list(in_flight.items()):
             if handle.number not in self._running:
                 continue
-            if future.done() and not future.cancelled():
-                self._finish(handle, _trial_of(future, handle))
+            outcome = None
+            if future.done() and not future.cancelled() and runner is not None:
+                outcome = runner.outcome(future, handle)
+            if isinstance(outcome, Trial):
+                self._finish(handle, outcome)
             else:
                 future.cancel()
                 self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
@@ -408,14 +580,10 @@ class Study:
         for handle in list(self._running.values()):  # asked but never submitted
             self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
 
-    def _submit(self, executor: Executor, objective, handle: TrialHandle, pass_trial: bool) -> Future:
-        try:
-            return executor.submit(evaluate, objective, handle, self._spec, pass_trial)
-        except Exception as exc:  # a broken or shut-down executor: the loop records and stops
-            raise UnituneError(
-                f"the executor cannot run trials any more ({type(exc).__name__}: {exc}); finished "
-                "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
-            ) from exc
+    def _close_store(self) -> None:
+        """After Ctrl-C or SIGTERM: close the study's store cleanly when it can be closed
+        (its lease is given back; the trials stay readable)."""
+        self.close()
 
     @staticmethod
     def _check_budget(n_trials, timeout, batch_size, max_failures) -> None:
@@ -435,49 +603,6 @@ class Study:
                 f"{self._consecutive_failures} trials failed in a row (limit "
                 f"max_consecutive_failures={limit}); last failure: {reason[0] if reason else '?'}"
             )
-
-
-def _trial_of(future: Future, handle: TrialHandle) -> Trial:
-    """The trial record a finished future holds; an executor that lost the task makes an
-    INTERRUPTED one (the trial may never have run, so it must teach the backend nothing).
-
-    Results are matched to trials by the handle the future was submitted for, never by
-    parameters, and the record must carry that handle's trial number.
-    """
-    try:
-        trial = future.result()
-    except BaseException as exc:  # raised by the executor or in the worker, not in this thread
-        reason = f"the executor lost the trial ({type(exc).__name__}: {exc})"
-        if isinstance(exc, BrokenExecutor):
-            reason = f"a worker died and the executor broke ({type(exc).__name__}: {exc})"
-        return ended_trial(handle, TrialState.INTERRUPTED, failure=reason)
-    if not isinstance(trial, Trial) or trial.number != handle.number:
-        reason = f"executor returned {trial!r} for trial {handle.number}"
-        return ended_trial(handle, TrialState.FAILED, failure=reason)
-    return trial
-
-
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Hold Ctrl-C (SIGINT) back until the block ends, then raise KeyboardInterrupt.
-
-    Used around a backend's ask and tell so that an interrupt never leaves a library halfway
-    through updating its model. Only the main thread receives signals; elsewhere (and when
-    the SIGINT handler is not Python's default) this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    caught = []
-    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if caught:
-        raise KeyboardInterrupt
 
 
 def _progress_bar(show: bool | None, total: int | None):
@@ -503,12 +628,23 @@ def optimize(
     backend_options: Mapping[str, Any] | None = None,
     strict: bool = False,
     batch_size: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
     callbacks: Sequence[Callback] = (),
     max_consecutive_failures: int | None = None,
     show_progress: bool | None = None,
+    trial_timeout: float | None = None,
+    max_retries: int = 1,
+    deterministic: bool = False,
+    storage: Storage | str | os.PathLike[str] | None = None,
+    study_name: str | None = None,
+    resume: bool = False,
+    allow_backend_change: bool = False,
 ) -> Study:
     """Create a :class:`Study` and run :meth:`Study.optimize` on it; return the study.
+
+    ``n_trials`` is the study's total: a resumed study (``storage="study.db", resume=True``)
+    runs only the trials it still lacks (INTERRUPTED trials do not count). The study's lease is
+    given back when the call returns.
 
     >>> from unitune import Int
     >>> study = optimize(lambda p: abs(p["k"] - 3), {"k": Int(0, 9)}, backend="grid")
@@ -516,7 +652,22 @@ def optimize(
     ({'k': 3}, 10)
     """
     study = Study(space, backend, direction=direction, metric=metric, seed=seed,
-                  backend_options=backend_options, strict=strict)
-    return study.optimize(objective, n_trials, timeout, batch_size=batch_size, executor=executor,
-                          callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
-                          show_progress=show_progress)
+                  backend_options=backend_options, strict=strict, storage=storage,
+                  study_name=study_name, resume=resume, allow_backend_change=allow_backend_change)
+    try:
+        left = n_trials
+        if n_trials is not None:
+            Study._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+            if study.storage.durable:
+                study._store.set_target(n_trials)
+            left = n_trials - study.n_finished
+            if left <= 0:
+                logger.info("study %r already has %d finished trials (n_trials=%d): nothing to run",
+                            study.study_name, study.n_finished, n_trials)
+                return study
+        return study.optimize(objective, left, timeout, batch_size=batch_size, executor=executor,
+                              callbacks=callbacks, max_consecutive_failures=max_consecutive_failures,
+                              show_progress=show_progress, trial_timeout=trial_timeout,
+                              max_retries=max_retries, deterministic=deterministic)
+    finally:
+        study.close()

@@ -134,7 +134,11 @@ class Trial:
         return self.finished_at - self.started_at
 
     def to_record(self) -> dict[str, Any]:
-        """A plain, JSON-ready dict of this trial."""
+        """A plain, strict-JSON-ready dict of this trial (:meth:`from_record` reads it back).
+
+        A metric or intermediate value that is NaN or infinite is written as None (strict JSON
+        has no spelling for it); it reads back as NaN.
+        """
         return {
             "number": self.number,
             "state": self.state.value,
@@ -148,6 +152,56 @@ class Trial:
             "user_attrs": dict(self.user_attrs),
             "intermediate": {str(k): v for k, v in _json_numbers(self.intermediate).items()},
         }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Trial:
+        """Rebuild a trial from :meth:`to_record`'s dict (e.g. one line of ``unitune export``).
+
+        >>> t = Trial.complete(3, {"x": 0.5}, 0.25)
+        >>> Trial.from_record(t.to_record()) == t
+        True
+        """
+        if not isinstance(record, Mapping):
+            raise UnituneError(f"a trial record must be a mapping, got {type(record).__name__}")
+        missing = [key for key in ("number", "state", "params") if key not in record]
+        if missing:
+            raise UnituneError(f"trial record {dict(record)!r:.200} lacks the key(s) {missing!r}")
+        number = record["number"]
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise UnituneError(f"trial record: number must be an integer, got {number!r}")
+        try:
+            state = TrialState(record["state"])
+        except ValueError:
+            known = [s.value for s in TrialState]
+            raise UnituneError(
+                f"trial record {number}: unknown state {record['state']!r}; expected one of {known}"
+            ) from None
+        values = record.get("values")
+
+        def floats(mapping: Any, what: str) -> dict:
+            if not mapping:
+                return {}
+            if not isinstance(mapping, Mapping):
+                raise UnituneError(f"trial record {number}: {what} must be a mapping, got {mapping!r:.80}")
+            return {k: math.nan if v is None else float(v) for k, v in mapping.items()}
+
+        intermediate = floats(record.get("intermediate"), "intermediate")
+        try:
+            intermediate = {int(k): v for k, v in intermediate.items()}
+        except ValueError:
+            raise UnituneError(f"trial record {number}: intermediate steps must be integers") from None
+        return cls(
+            number=number,
+            params=dict(record["params"]),
+            state=state,
+            values=None if values is None else tuple(float(v) for v in values),
+            metrics=floats(record.get("metrics"), "metrics"),
+            failure=record.get("failure"),
+            started_at=record.get("started_at"),
+            finished_at=record.get("finished_at"),
+            user_attrs=dict(record.get("user_attrs") or {}),
+            intermediate=intermediate,
+        )
 
     @classmethod
     def complete(cls, number: int, params: Mapping[str, Any], value: float | tuple[float, ...]) -> Trial:

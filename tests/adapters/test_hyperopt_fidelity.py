@@ -10,12 +10,14 @@ import pytest
 from hyperopt import Trials, anneal, fmin, hp, rand, tpe
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from protocol_helpers import ask_params
 from space_strategies import flat_spaces
-from unitune_hyperopt.translate import Translation
+from unitune_hyperopt.codec import HyperoptCodec
 
 import unitune
 from unitune import Categorical, Float, Int, Space
 from unitune.backend import params_key
+from unitune.kit import FixedConfiguration
 from unitune.registry import make_backend
 from unitune.testing import STANDARD_SPACES
 from unitune.trial import Trial
@@ -122,18 +124,18 @@ def test_same_proposals_on_a_conditional_space():
 @given(space=flat_spaces(), seed=st.integers(0, 2**31 - 2))
 def test_property_same_driving_loop_as_fmin(algorithm, space, seed):
     """On random flat spaces, the adapter drives Hyperopt exactly like fmin does."""
-    translation = Translation(space)
-    assume(translation.labels)
+    translation = HyperoptCodec(space)
+    assume(not FixedConfiguration.applies(space))
     algo = SUGGEST[algorithm]
     if algorithm == "tpe":
         algo = functools.partial(tpe.suggest, n_startup_jobs=3)
     losses = [((i * 31) % 7) / 7 for i in range(10)]
     it = iter(losses)
-    _, native_trials = _native(translation.expression(), algo, 10, seed, loss=lambda _p: next(it))
+    _, native_trials = _native(translation.native_space(), algo, 10, seed, loss=lambda _p: next(it))
     backend = make_backend(f"hyperopt.{algorithm}", space, seed=seed,
                            options={"n_startup_jobs": 3} if algorithm == "tpe" else {})
     for number, loss in enumerate(losses):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         backend.tell(Trial.complete(number, params, loss))
     assert _vals(backend.trials) == _vals(native_trials)
 
@@ -152,15 +154,14 @@ def test_warm_backend_uses_history_and_never_reproposes_it(algorithm):
     def run(backend, start):
         values = []
         for number in range(start, start + 15):
-            [params] = backend.ask(1)
+            [params] = ask_params(backend, 1, number)
             assert params_key(params) not in seen
             values.append(_quadratic(params))
             backend.tell(Trial.complete(number, params, values[-1]))
         return values
 
     warm = make_backend(f"hyperopt.{algorithm}", space, seed=0)
-    for number, params in enumerate(history):
-        warm.tell(Trial.complete(number, params, _quadratic(params)))
+    warm.replay([Trial.complete(number, params, _quadratic(params)) for number, params in enumerate(history)])
     assert warm.trials.losses() == [_quadratic(p) for p in history]
     warm_values = run(warm, len(history))
     cold_values = run(make_backend(f"hyperopt.{algorithm}", space, seed=0), 0)
@@ -172,8 +173,8 @@ def test_warm_backend_uses_history_and_never_reproposes_it(algorithm):
 def test_foreign_trials_are_encoded_as_hyperopt_documents():
     backend = make_backend("hyperopt", STANDARD_SPACES["conditional"], seed=0)
     params = {"x": 0.5, "model": "tree", "depth": 3, "split": "random", "n_tries": 2}
-    backend.tell(Trial.complete(0, params, 1.5))
-    backend.tell(Trial.failed(1, {"x": 0.1, "model": "none"}))
+    backend.replay([Trial.complete(0, params, 1.5)])
+    backend.replay([Trial.failed(1, {"x": 0.1, "model": "none"})])
     first, second = backend.trials.trials
     assert first["misc"]["vals"] == {"x": [0.5], "model": [1], "alpha": [], "depth": [3.0],
                                      "split": [1], "n_tries": [2.0]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-import subprocess
 import sys
 import warnings
 
 import optuna
 import pytest
+from protocol_helpers import ask_params
 from unitune_optuna import OptunaBackend
 
 import unitune
@@ -22,7 +22,7 @@ from unitune.errors import (
     ConversionError,
 )
 from unitune.registry import conversion_report, list_backends, load_backend_class, make_backend
-from unitune.testing import STANDARD_SPACES, backend_checks, check_params
+from unitune.testing import STANDARD_SPACES, check_params
 from unitune.trial import Direction, Trial, TrialState
 
 ALGORITHMS = ["tpe", "random", "cmaes", "qmc", "nsga2"]  # "gp" needs torch, see test_gp_*
@@ -48,24 +48,6 @@ def test_discovery_installed_found_and_listed():
     assert make_backend("optuna", {"x": Float(0.0, 1.0)}).algorithm == "tpe"
 
 
-def test_import_and_listing_do_not_import_optuna():
-    code = (
-        "import sys, unitune_optuna\n"
-        "from unitune.registry import list_backends\n"
-        "list_backends()\n"
-        "print('optuna' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-# Conformance suite, every algorithm.
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("check", backend_checks(), ids=lambda c: c.__name__)
-def test_conformance(check, algorithm):
-    check(f"optuna.{algorithm}")
-
-
 # Options.
 def test_unknown_option_rejected_naming_accepted_ones():
     with pytest.raises(BackendError, match=r"unknown option\(s\) \['n_startup'\].*n_startup_trials"):
@@ -83,7 +65,7 @@ def test_options_reach_the_sampler():
 
 
 def test_invalid_option_value_translated():
-    with pytest.raises(BackendError, match=r"optuna.qmc: invalid sampler options.*qmc_type") as info:
+    with pytest.raises(BackendError, match=r"'optuna.qmc' failed to build its sampler with the options.*qmc_type") as info:
         OptunaBackend({"x": Float(0.0, 1.0)}, algorithm="qmc", qmc_type="latin")
     assert isinstance(info.value.__cause__, ValueError)
 
@@ -99,17 +81,12 @@ def test_gp_without_torch_says_what_to_install():
         make_backend("optuna.gp", {"x": Float(0.0, 1.0)}, seed=0)
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")
-def test_gp_conformance_with_torch():
-    unitune.testing.check_backend("optuna.gp")
-
-
 # Logging and warnings.
 def test_logging_quieted_and_no_experimental_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         backend = OptunaBackend({"x": Float(0.0, 1.0)}, algorithm="qmc", seed=0)
-        backend.ask(3)
+        ask_params(backend, 3)
     assert optuna.logging.get_verbosity() >= logging.WARNING
     assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
 
@@ -120,25 +97,25 @@ def test_ambiguous_choices_keep_their_identity():
     backend = OptunaBackend(space, seed=0, n_startup_trials=3)
     seen = []
     for number in range(30):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "ambiguous")
         seen.append(params["c"])
         backend.tell(Trial.complete(number, params, 0.0 if params["c"] is True else 1.0))
     assert {repr(v) for v in seen} == {"1", "True", "1.0", "0", "False", "None"}
     # TPE learns that True (not 1, not 1.0) is best.
     assert [repr(v) for v in seen[-10:]].count("True") >= 5
-    backend.tell(Trial.complete(99, {"c": 1.0}, 0.5))
+    backend.replay([Trial.complete(99, {"c": 1.0}, 0.5)])
     assert backend.optuna_study.trials[-1].params == {"c": 2}  # by position
 
 
 def test_constants_are_not_suggested():
     space = Space({"x": Float(0.0, 1.0), "k": Constant({"a": [1, 2]})})
     backend = OptunaBackend(space, seed=0)
-    [params] = backend.ask(1)
+    [params] = ask_params(backend, 1)
     assert params["k"] == {"a": [1, 2]}
     assert list(backend.optuna_study.trials[0].distributions) == ["x"]
     backend.tell(Trial.complete(0, params, 1.0))
-    backend.tell(Trial.complete(1, {"x": 0.5, "k": {"a": [1, 2]}}, 2.0))
+    backend.replay([Trial.complete(1, {"x": 0.5, "k": {"a": [1, 2]}}, 2.0)])
     assert list(backend.optuna_study.trials[1].params) == ["x"]
 
 
@@ -146,7 +123,7 @@ def test_conditional_define_by_run_only_active_params():
     space = STANDARD_SPACES["conditional"]
     backend = OptunaBackend(space, seed=2)
     for number in range(20):
-        [params] = backend.ask(1)
+        [params] = ask_params(backend, 1, number)
         check_params(space, params, "conditional")
         native = backend.optuna_study.trials[-1]
         assert set(native.distributions) == set(params)
@@ -180,8 +157,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
     cls = OptunaBackend
     spec_space = STANDARD_SPACES["conditional"]
     if algorithm == "gp" and not HAS_TORCH:
-        from unitune_optuna.samplers import ALGORITHMS as SPECS
-        from unitune_optuna.translate import conversion_report as report_of
+        from unitune_optuna.algorithms import ALGORITHMS as SPECS
+        from unitune_optuna.codec import conversion_report as report_of
 
         report = {c.param: c.fidelity for c in report_of(spec_space, SPECS["gp"])}
     else:
@@ -193,8 +170,8 @@ def test_conversion_report_conditional_params_approximated(algorithm):
 
 
 def _flat_report(algorithm):
-    from unitune_optuna.samplers import ALGORITHMS as SPECS
-    from unitune_optuna.translate import conversion_report as report_of
+    from unitune_optuna.algorithms import ALGORITHMS as SPECS
+    from unitune_optuna.codec import conversion_report as report_of
 
     return {c.param: c.fidelity for c in report_of(STANDARD_SPACES["mixed"], SPECS[algorithm])}
 
@@ -242,17 +219,17 @@ def test_failed_and_pruned_trials_reach_optuna_and_study_goes_on():
 
 def test_running_trial_rejected():
     backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
-    [params] = backend.ask(1)
+    [params] = ask_params(backend, 1)
     with pytest.raises(BackendError, match=r"tell needs a finished trial"):
         backend.tell(Trial(number=0, params=params, state=TrialState.RUNNING))
 
 
 def test_foreign_trial_outside_space_translated():
     backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
-    with pytest.raises(BackendError, match=r"optuna rejected replayed trial 3"):
-        backend.tell(Trial.complete(3, {"x": 2.0}, 1.0))
+    with pytest.raises(BackendError, match=r"'optuna' failed to replay trial 3"):
+        backend.replay([Trial.complete(3, {"x": 2.0}, 1.0)])
     with pytest.raises(BackendError, match=r"parameter 'z' is not in the space"):
-        backend.tell(Trial.complete(4, {"z": 0.5}, 1.0))
+        backend.replay([Trial.complete(4, {"z": 0.5}, 1.0)])
 
 
 # Batch ask.
@@ -260,8 +237,8 @@ def test_batch_ask_keeps_optuna_trials_pending_until_told():
     space = Space({"x": Float(0.0, 1.0), "k": Categorical(["a", "b"])})
     backend = OptunaBackend(space, seed=0, n_startup_trials=2)
     for number in range(3):
-        backend.tell(Trial.complete(number, space.sample(seed=number), float(number)))
-    batch = backend.ask(4)
+        backend.replay([Trial.complete(number, space.sample(seed=number), float(number))])
+    batch = ask_params(backend, 4, 10)
     assert len({unitune.backend.params_key(p) for p in batch}) == 4
     states = [t.state for t in backend.optuna_study.trials]
     assert states.count(optuna.trial.TrialState.RUNNING) == 4
@@ -274,7 +251,7 @@ def test_batch_ask_keeps_optuna_trials_pending_until_told():
 def test_duplicate_proposals_in_a_batch_are_matched_one_by_one():
     space = Space({"k": Categorical(["a"]), "j": Categorical([1, 2])})
     backend = OptunaBackend(space, seed=0, algorithm="random")
-    batch = backend.ask(6)
+    batch = ask_params(backend, 6)
     for number, params in enumerate(batch):
         backend.tell(Trial.complete(number, params, float(number)))
     native = backend.optuna_study.trials
@@ -338,3 +315,47 @@ def test_public_tell_fallback_without_optuna_private_helper(monkeypatch):
     native = study.backend.optuna_study.trials
     assert [t.value for t in native] == [t.value for t in study.trials]
     assert all(t.state is optuna.trial.TrialState.COMPLETE for t in native)
+
+
+# Algorithms declared once: the options and defaults are the samplers' own.
+@pytest.mark.parametrize("algorithm", ["tpe", "random", "cmaes", "qmc", "nsga2", "gp"])
+def test_declared_options_are_the_samplers_own(algorithm):
+    import inspect
+
+    from unitune_optuna.algorithms import ALGORITHMS as RECORDS
+
+    record = RECORDS[algorithm]
+    params = inspect.signature(getattr(optuna.samplers, record.sampler).__init__).parameters
+    native = {name: p.default for name, p in params.items() if name not in ("self", "seed")}
+    quiet = {"warn_independent_sampling": False} if algorithm in ("cmaes", "qmc", "gp") else {}
+    assert dict(record.options) == {**native, **quiet}
+    assert "__init__" not in vars(OptunaBackend)
+
+
+# The pruning seam: intermediate values reach the live Optuna trial, once.
+def test_report_reaches_the_running_optuna_trial_and_is_not_repeated_at_tell():
+    backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
+    [proposal] = backend.ask([0])
+    backend.report(0, 1, 0.5)
+    backend.report(0, 2, 0.25)
+    native = backend.optuna_study.trials[0]
+    assert native.state is optuna.trial.TrialState.RUNNING
+    assert native.intermediate_values == {1: 0.5, 2: 0.25}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna warns when a step is reported twice
+        backend.tell(Trial(number=0, params=proposal.params, state=TrialState.COMPLETE, values=(0.1,),
+                           intermediate={1: 0.5, 2: 0.25, 3: 0.125}))
+    told = backend.optuna_study.trials[0]
+    assert told.state is optuna.trial.TrialState.COMPLETE
+    assert told.intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+    backend.report(0, 4, 0.1)  # no longer running: ignored, not an error
+    assert backend.optuna_study.trials[0].intermediate_values == {1: 0.5, 2: 0.25, 3: 0.125}
+
+
+def test_interrupted_trial_is_never_left_running():
+    backend = OptunaBackend({"x": Float(0.0, 1.0)}, seed=0)
+    [a, b] = backend.ask([0, 1])
+    backend.tell(Trial(number=0, params=a.params, state=TrialState.INTERRUPTED))
+    backend.tell(Trial.complete(1, b.params, 0.5))
+    assert [t.state for t in backend.optuna_study.trials] == [
+        optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]

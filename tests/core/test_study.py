@@ -234,7 +234,7 @@ def test_a_study_resumed_from_storage_tells_the_backend_its_history():
     storage = InMemoryStorage()
     first = Study({"k": Int(0, 5)}, backend="grid", storage=storage)
     first.optimize(lambda p: -p["k"], n_trials=3)
-    resumed = Study({"k": Int(0, 5)}, backend="grid", storage=storage)
+    resumed = Study({"k": Int(0, 5)}, backend="grid", storage=storage, resume=True)
     assert resumed.best_value == -2
     resumed.optimize(lambda p: -p["k"])
     assert [t.params["k"] for t in resumed.trials] == [0, 1, 2, 3, 4, 5]

@@ -30,6 +30,12 @@ __all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "expit", "is_
 
 _STEP_TOLERANCE = 1e-9
 
+#: Largest integer magnitude every backend represents exactly (libraries carry ints as floats).
+MAX_INT = 2**53
+#: Largest span ``high - low`` of a linear Float: libraries square distances (Gaussian
+#: processes, Parzen estimators) and normalize by the span, which must stay finite.
+MAX_FLOAT_SPAN = 1e150
+
 
 def is_json_scalar(value: Any) -> bool:
     """True for the plain values a categorical may hold: str, int, float, bool or None."""
@@ -153,6 +159,22 @@ class _Numeric(Dimension):
     def _in_bounds(self, value: float) -> bool:
         return self.low <= value <= self.high
 
+    def _check_representable(self, owner: str) -> None:
+        """Refuse bounds that no backend can represent (checked once, when the dimension is built)."""
+        if isinstance(self.low, int):
+            if max(abs(self.low), abs(self.high)) > MAX_INT:
+                raise SpaceError(
+                    f"{owner}: bounds must lie within -2**53..2**53 ({MAX_INT}) so that every backend "
+                    "represents each value exactly; scale the parameter (e.g. Int(0, 1000) times a "
+                    "unit) or use a log-scaled Float"
+                )
+        elif not self.log and self.high - self.low > MAX_FLOAT_SPAN:
+            raise SpaceError(
+                f"{owner}: the span high - low = {self.high - self.low:.3g} is larger than "
+                f"{MAX_FLOAT_SPAN:g}, which backends cannot sample or model without overflowing; "
+                "use log=True for a range over many orders of magnitude, or rescale the parameter"
+            )
+
     def _on_step(self, value: float) -> bool:
         if self.step is None:
             return True
@@ -184,7 +206,7 @@ class Float(_Numeric):
     points uniformly in ``log(x / (1 - x))``, so values near 0 and near 1 get as much room as the
     middle.
 
-    >>> Float(0.0, 1.0, step=0.25).grid(3)
+    >>> tuple(Float(0.0, 1.0, step=0.25).grid(3))
     (0.0, 0.25, 0.5, 0.75, 1.0)
     """
 
@@ -209,6 +231,7 @@ class Float(_Numeric):
                     f"{owner}: logit=True needs 0 < low < high < 1 (the logit of 0 and 1 is infinite), "
                     f"got low={self.low!r} high={self.high!r}"
                 )
+        self._check_representable(owner)
         if self.step is not None:
             if self.step <= 0:
                 raise SpaceError(f"{owner}: step must be > 0, got step={step!r}")
@@ -249,9 +272,9 @@ class Float(_Numeric):
             and self._on_step(value)
         )
 
-    def grid(self, resolution: int) -> tuple[float, ...]:
-        if self.step is not None:
-            return tuple(self.snap(self.low + k * self.step) for k in range(self.n_steps + 1))
+    def grid(self, resolution: int) -> Sequence[float]:
+        if self.step is not None:  # every step, listed lazily: a fine step may give billions
+            return _Steps(self)
         points = self._spread(resolution)
         points[0], points[-1] = self.low, self.high
         return tuple(float(p) for p in points)
@@ -261,6 +284,38 @@ class Float(_Numeric):
         if self.logit:  # only when set, so the dicts of other floats are unchanged
             out["logit"] = True
         return out
+
+
+class _Steps(Sequence):
+    """Every step of a stepped Float, computed on demand (sized and indexable, never listed)."""
+
+    __slots__ = ("_dim", "_size")
+
+    def __init__(self, dim: Float):
+        self._dim = dim
+        self._size = dim.n_steps + 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> float:  # type: ignore[override]
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._size)))
+        if index < 0:
+            index += self._size
+        if not 0 <= index < self._size:
+            raise IndexError(f"step index {index} out of range for {self._size} steps")
+        return self._dim.snap(self._dim.low + index * self._dim.step)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, list, _Steps)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._size} steps of {self._dim!r}>"
 
 
 class Int(_Numeric):
@@ -278,6 +333,7 @@ class Int(_Numeric):
         self._set(low=_integer(low, "low", owner), high=_integer(high, "high", owner))
         self._set(log=_flag(log, "log", owner), step=_integer(step, "step", owner))
         self._check_common(owner)
+        self._check_representable(owner)
         if self.step < 1:
             raise SpaceError(f"{owner}: step must be >= 1, got step={step!r}")
         if self.log and self.step != 1:

@@ -30,16 +30,15 @@ class _Axis:
         self.name = name
         self.dim = dim
         self.values = dim.grid(resolution)
+        self.offsets = [0]
         if type(dim) is Categorical and dim.is_conditional:
             self.subgrids = [None if b is None else Grid(b, resolution) for b in dim.branches]
-            sizes = [1 if g is None else len(g) for g in self.subgrids]
-        else:
+            for sub in self.subgrids:
+                self.offsets.append(self.offsets[-1] + (1 if sub is None else len(sub)))
+            self.size = self.offsets[-1]
+        else:  # one configuration per value; values may be a lazy sequence of billions
             self.subgrids = None
-            sizes = [1] * len(self.values)
-        self.offsets = [0]
-        for size in sizes:
-            self.offsets.append(self.offsets[-1] + size)
-        self.size = self.offsets[-1]
+            self.size = len(self.values)
 
     def fill(self, index: int, params: dict[str, Any]) -> None:
         if self.subgrids is None:

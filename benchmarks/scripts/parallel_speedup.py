@@ -1,0 +1,98 @@
+"""Parallel speedup and the idle cost of ``deterministic=True``, measured side by side in one run.
+
+1. Speedup on an objective that sleeps 0.2 s (random search, so the driver's own work is tiny):
+   - 1 worker: ``executor="processes", batch_size=1`` (a 1-process pool unitune owns);
+   - 2 process workers: ``executor="processes", batch_size=2``;
+   - a 2-worker Dask LocalCluster on 127.0.0.1 (``client.get_executor(pure=False)``, batch 2).
+   Target: >= 1.9x for 2 workers on 2 cores. Dask's own per-task round trip, measured bare
+   (``client.submit(time.sleep, 0.2).result()`` in a loop), is printed for comparison.
+2. Idle cost of ``deterministic=True``: trials last 0.05 to 0.35 s (set by the parameters, so
+   the same in both modes); the free-running loop refills a worker as soon as it is free, the
+   deterministic one waits for the slowest trial of each batch. Prints wall time and the share
+   of worker time spent idle (1 - busy / (workers x wall)).
+
+Usage: ``uv run python benchmarks/scripts/parallel_speedup.py [--trials 40] [--repeat 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import unitune
+from unitune import Float, Study
+
+SPACE = {"x": Float(0.0, 1.0)}
+
+
+def sleepy(params):
+    time.sleep(0.2)
+    return params["x"]
+
+
+def uneven(params):
+    time.sleep(0.05 + 0.3 * params["x"])
+    return params["x"]
+
+
+def wall(objective, n_trials: int, batch_size: int, executor, deterministic: bool = False) -> float:
+    study = Study(SPACE, "random", seed=0)
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=n_trials, batch_size=batch_size, executor=executor,
+                   deterministic=deterministic)
+    elapsed = time.perf_counter() - start
+    done = [t for t in study.trials if t.state is unitune.TrialState.COMPLETE]
+    if len(done) != n_trials:
+        raise RuntimeError(f"only {len(done)} of {n_trials} trials completed")
+    return elapsed
+
+
+def busy_time(n_trials: int) -> float:
+    study = Study(SPACE, "random", seed=0)  # the same configurations as every run above
+    handles = study.ask_batch(n_trials)
+    return sum(0.05 + 0.3 * h.params["x"] for h in handles)
+
+
+def best(repeat: int, run) -> float:
+    return min(run() for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    n, r = args.trials, args.repeat
+
+    import distributed
+
+    print(f"speedup: {n} trials of a 0.2 s objective, best of {r}")
+    one = best(r, lambda: wall(sleepy, n, 1, "processes"))
+    two = best(r, lambda: wall(sleepy, n, 2, "processes"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        dask_two = best(r, lambda: wall(sleepy, n, 2, client.get_executor(pure=False)))
+        start = time.perf_counter()  # Dask's own round trip, without unitune: one task at a time
+        for _ in range(10):
+            client.submit(time.sleep, 0.2, pure=False).result()
+        dask_trip = (time.perf_counter() - start) / 10 - 0.2
+    floor = n * 0.2
+    print(f"  1 process worker       {one:7.2f} s  (sleep alone: {floor:.2f} s)")
+    print(f"  2 process workers      {two:7.2f} s  speedup {one / two:5.2f}x")
+    print(f"  2 Dask workers         {dask_two:7.2f} s  speedup {one / dask_two:5.2f}x")
+    print(f"  (Dask's own round trip per task here, bare client.submit().result(): "
+          f"{dask_trip * 1000:.0f} ms; best possible speedup with it: "
+          f"{2 * 0.2 / (0.2 + dask_trip) * one / floor:.2f}x)")
+
+    busy = busy_time(n)
+    print(f"\ndeterministic=True idle cost: {n} trials of 0.05-0.35 s ({busy:.2f} s of work), best of {r}")
+    for workers in (2, 4):
+        free = best(r, lambda w=workers: wall(uneven, n, w, "processes"))
+        fixed = best(r, lambda w=workers: wall(uneven, n, w, "processes", deterministic=True))
+        print(f"  {workers} workers  free-running {free:6.2f} s (idle {1 - busy / (workers * free):5.1%})"
+              f"   deterministic {fixed:6.2f} s (idle {1 - busy / (workers * fixed):5.1%})"
+              f"   cost {fixed / free:5.2f}x wall time")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""A study driver run as a subprocess by test_signals.py: ``python driver.py MODE DIR``.
+
+Trials 0 and 1 return at once; from trial 2 on every trial sleeps until the driver is
+signalled. The trial records are written to DIR/trials.json however optimize ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from faults import sleeps_forever
+
+from unitune import Float, Study
+
+
+def main(mode: str, out: Path) -> None:
+    study = Study({"x": Float(0.0, 1.0), "dir": str(out), "victim": 2}, seed=0)
+    with contextlib.ExitStack() as stack:
+        executor = None if mode == "inline" else mode
+        if mode == "dask":
+            import distributed
+
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None))
+            client = stack.enter_context(distributed.Client(cluster))
+            executor = client.get_executor(pure=False)
+        batch = 1 if mode == "inline" else 2
+        try:
+            study.optimize(sleeps_forever, n_trials=10, batch_size=batch, executor=executor)
+        finally:
+            records = [{"number": t.number, "state": t.state.value, "failure": t.failure,
+                        "value": t.value if t.values else None} for t in study.trials]
+            (out / "trials.json").write_text(json.dumps(records))
+    print("optimize returned", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))

@@ -1,0 +1,74 @@
+"""Objectives that misbehave for real (picklable, importable by worker processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def _note(path: Path, text: str) -> None:
+    """Write a file atomically (a signal may land at any moment: readers never see it half-made)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def value_of(params) -> float:
+    return (params["x"] - 0.3) ** 2
+
+
+def killed_once(params, trial):
+    """Trial ``params['victim']`` kills its own worker (SIGKILL) the first time it runs."""
+    marker = Path(params["dir"]) / f"killed-{trial.number}"
+    if trial.number == params["victim"] and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return value_of(params)
+
+
+def always_exits(params, trial):
+    """Trial ``params['victim']`` ends its worker process every time (``os._exit``)."""
+    if trial.number == params["victim"]:
+        with open(Path(params["dir"]) / "attempts", "a") as log:
+            log.write(f"{os.getpid()}\n")
+        os._exit(3)
+    return value_of(params)
+
+
+def hangs(params, trial):
+    """Trial ``params['victim']`` hangs (writes its pid first); the others return at once."""
+    if trial.number == params["victim"]:
+        _note(Path(params["dir"]) / f"hung-{trial.number}", str(os.getpid()))
+        time.sleep(1000)
+    return value_of(params)
+
+
+def sleeps_forever(params, trial):
+    """Every trial from ``params['victim']`` on writes its pid and sleeps; earlier ones return."""
+    if trial.number >= params["victim"]:
+        _note(Path(params["dir"]) / f"started-{trial.number}", str(os.getpid()))
+        time.sleep(1000)
+    return value_of(params)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie still answers kill(0): read its state
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(predicate, limit: float = 60.0) -> bool:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

@@ -1,0 +1,79 @@
+"""Faults on a real Dask LocalCluster on 127.0.0.1: dead workers, hung trials past their limit,
+results stored once. Dask gives up on a task whose worker died after ``allowed-failures``
+re-runs (0 here, so that unitune's own retry is what runs it again)."""
+
+from __future__ import annotations
+
+import pytest
+from faults import always_exits, hangs, killed_once, pid_alive, value_of, wait_for
+
+from unitune import Float, Study, TrialState
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+    with distributed.Client(cluster) as dask_client:
+        yield dask_client
+    cluster.close()
+
+
+def _space(tmp_path, victim: int) -> dict:
+    return {"x": Float(0.0, 1.0), "dir": str(tmp_path), "victim": victim}
+
+
+def _complete(trials, numbers) -> None:
+    for t in trials:
+        if t.number in numbers:
+            assert t.state is TrialState.COMPLETE, (t.number, t.state, t.failure)
+            assert t.value == pytest.approx(value_of(t.params))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_dask_worker_killed_once_the_trial_is_retried(client, tmp_path):
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(killed_once, n_trials=5, batch_size=2, executor=client.get_executor(pure=False))
+    assert (tmp_path / "killed-1").exists()
+    assert sorted(t.number for t in study.trials) == list(range(5))  # each trial stored once
+    _complete(study.trials, range(5))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_an_objective_killing_its_dask_worker_every_time_fails_after_the_retries(client, tmp_path):
+    study = Study(_space(tmp_path, victim=0), seed=0)
+    # One trial at a time: a dying worker also takes down whatever else it held (queued tasks,
+    # results not yet gathered), and with allowed-failures=0 those bystanders would use up their
+    # own retries too. That cost is documented; here the victim alone is under test.
+    study.optimize(always_exits, n_trials=4, batch_size=1, executor=client.get_executor(pure=False),
+                   max_retries=1)
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == list(range(4))
+    assert by_number[0].state is TrialState.FAILED
+    assert "Dask worker died" in by_number[0].failure
+    assert "gave up after 2 attempt(s) (max_retries=1)" in by_number[0].failure
+    assert len((tmp_path / "attempts").read_text().split()) == 2
+    _complete(study.trials, {1, 2, 3})
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_hung_dask_trial_past_its_limit_fails_and_its_worker_is_restarted(client, tmp_path):
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(hangs, n_trials=5, batch_size=2, executor=client.get_executor(pure=False),
+                   trial_timeout=3)
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == list(range(5))
+    assert by_number[1].state is TrialState.FAILED
+    assert "trial_timeout of 3 s exceeded" in by_number[1].failure
+    assert "restarted" in by_number[1].failure, by_number[1].failure
+    _complete(study.trials, {0, 2, 3, 4})
+    hung_pid = int((tmp_path / "hung-1").read_text())
+    assert wait_for(lambda: not pid_alive(hung_pid), 60)  # the worker process really went away
+    assert len(client.scheduler_info()["workers"]) >= 1

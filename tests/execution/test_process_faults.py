@@ -1,0 +1,145 @@
+"""Faults on real worker processes: a pool unitune owns (``executor="processes"``) and plain
+``concurrent.futures`` executors. No mocks: workers are really killed, really hang."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from faults import always_exits, hangs, killed_once, pid_alive, sleeps_forever, value_of
+
+from unitune import Float, Study, TrialState, UnituneError
+
+
+def _space(tmp_path: Path, victim: int) -> dict:
+    return {"x": Float(0.0, 1.0), "dir": str(tmp_path), "victim": victim}
+
+
+def _assert_complete(trials, numbers) -> None:
+    for t in trials:
+        if t.number in numbers:
+            assert t.state is TrialState.COMPLETE, (t.number, t.state, t.failure)
+            assert t.value == pytest.approx(value_of(t.params))
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_once_costs_nothing_the_trial_is_retried(tmp_path):
+    study = Study(_space(tmp_path, victim=2), seed=0)
+    study.optimize(killed_once, n_trials=6, batch_size=2, executor="processes")
+    assert (tmp_path / "killed-2").exists(), "the victim trial never killed its worker"
+    assert sorted(t.number for t in study.trials) == list(range(6))
+    _assert_complete(study.trials, range(6))
+
+
+@pytest.mark.timeout(120)
+def test_an_objective_that_kills_its_worker_every_time_fails_after_the_retries(tmp_path):
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(always_exits, n_trials=7, batch_size=2, executor="processes", max_retries=2)
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == list(range(7))
+    lost = by_number[1]
+    assert lost.state is TrialState.FAILED
+    assert "worker process died" in lost.failure and "exit code 3" in lost.failure
+    assert "gave up after 3 attempt(s) (max_retries=2)" in lost.failure
+    attempts = (tmp_path / "attempts").read_text().split()
+    assert len(attempts) == 3 and len(set(attempts)) == 3  # three different worker processes
+    _assert_complete(study.trials, {0, 2, 3, 4, 5, 6})  # the study went on, on fresh workers
+
+
+@pytest.mark.timeout(120)
+def test_no_retry_when_max_retries_is_zero(tmp_path):
+    study = Study(_space(tmp_path, victim=0), seed=0)
+    study.optimize(always_exits, n_trials=3, executor="processes", max_retries=0)
+    assert [t.state for t in study.trials] == [TrialState.FAILED, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert len((tmp_path / "attempts").read_text().split()) == 1
+
+
+@pytest.mark.timeout(120)
+def test_a_hung_trial_past_its_limit_fails_and_its_worker_is_killed(tmp_path):
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(hangs, n_trials=6, batch_size=2, executor="processes", trial_timeout=2)
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == list(range(6))
+    assert by_number[1].state is TrialState.FAILED
+    assert "trial_timeout of 2 s exceeded" in by_number[1].failure
+    assert "killed and replaced" in by_number[1].failure
+    _assert_complete(study.trials, {0, 2, 3, 4, 5})
+    assert not pid_alive(int((tmp_path / "hung-1").read_text()))
+
+
+@pytest.mark.timeout(120)
+def test_a_study_timeout_kills_the_workers_of_an_owned_pool(tmp_path):
+    study = Study(_space(tmp_path, victim=2), seed=0)
+    study.optimize(sleeps_forever, n_trials=10, timeout=4, batch_size=2, executor="processes")
+    states = {t.number: t.state for t in study.trials}
+    assert states[0] is TrialState.COMPLETE and states[1] is TrialState.COMPLETE
+    assert states[2] is TrialState.INTERRUPTED and states[3] is TrialState.INTERRUPTED
+    assert sorted(states) == [0, 1, 2, 3]
+    pids = [int(p.read_text()) for p in tmp_path.glob("started-*")]
+    assert pids and not any(pid_alive(pid) for pid in pids)
+
+
+@pytest.mark.timeout(60)
+def test_trial_timeout_on_a_thread_pool_fails_the_trial_but_cannot_stop_it():
+    release = threading.Event()
+    started = threading.Event()
+
+    def objective(params, trial):
+        if trial.number == 0:
+            started.set()
+            release.wait(60)  # "hung" until the test lets it go
+        return params["x"]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        study = Study({"x": Float(0.0, 1.0)}, seed=0)
+        try:
+            study.optimize(objective, n_trials=5, batch_size=2, executor=pool, trial_timeout=1)
+        finally:
+            release.set()  # let the "hung" thread go, or the pool cannot shut down
+    by_number = {t.number: t for t in study.trials}
+    assert started.is_set()
+    assert sorted(by_number) == list(range(5))
+    assert by_number[0].state is TrialState.FAILED
+    assert "trial_timeout of 1 s exceeded" in by_number[0].failure
+    assert "cannot stop a running task" in by_number[0].failure
+    for n in range(1, 5):
+        assert by_number[n].state is TrialState.COMPLETE
+        assert by_number[n].value == by_number[n].params["x"]
+
+
+def test_trial_timeout_inline_is_refused_with_the_fix():
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    with pytest.raises(UnituneError, match="trial_timeout needs trials to run outside the driver"):
+        study.optimize(value_of, n_trials=2, trial_timeout=5)
+    assert study.trials == ()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"executor": "threads"}, "executor must be None"),
+    ({"executor": object()}, "executor must be None, 'processes'"),
+    ({"executor": "processes", "trial_timeout": 0}, "trial_timeout must be a positive number"),
+    ({"executor": "processes", "max_retries": -1}, "max_retries must be a non-negative integer"),
+    ({"executor": "processes", "max_retries": True}, "max_retries must be a non-negative integer"),
+])
+def test_bad_execution_options_are_refused(kwargs, message):
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    with pytest.raises(UnituneError, match=message):
+        study.optimize(value_of, n_trials=2, **kwargs)
+    assert study.trials == ()
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_handler_is_only_ours_while_optimize_runs():
+    seen = []
+
+    def objective(params):
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return params["x"]
+
+    before = signal.getsignal(signal.SIGTERM)
+    Study({"x": Float(0.0, 1.0)}, seed=0).optimize(objective, n_trials=2)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert seen and all(h is not before and callable(h) for h in seen)

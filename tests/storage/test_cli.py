@@ -1,0 +1,82 @@
+"""unitune status / trials / export / resume on a real store, while a real driver writes it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from storage_driver import HERE, finished, start, wait_for
+
+from unitune import Trial, TrialState
+from unitune.cli import main
+from unitune.storage import SQLiteStorage
+
+
+@pytest.mark.timeout(180)
+def test_readers_work_while_a_driver_writes_and_resume_finishes_the_study(tmp_path, capsys):
+    path = tmp_path / "study.db"
+    proc = start(path, 1000, sleep=0.05)
+    try:
+        wait_for(path, 3, proc)
+        assert main(["status", str(path)]) == 0
+        status = capsys.readouterr().out
+        assert "study 's'" in status and "of 1000 finished" in status
+        assert f"driver      process {proc.pid} on" in status
+        assert main(["trials", str(path), "--study", "s"]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[0].split() == ["number", "state", "value", "duration", "x", "k"]
+        assert sum(" complete " in line for line in table) >= 3
+        assert main(["export", str(path), "--format", "csv"]) == 0
+        rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        assert len(rows) >= 3 and {"number", "state", "value", "params_x", "params_k"} <= set(rows[0])
+        assert all(row["state"] == "complete" and float(row["value"]) >= 0 for row in rows)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    done = len([t for t in finished(path) if t.state is not TrialState.INTERRUPTED])
+    target = done + 3
+    result = subprocess.run(
+        [sys.executable, "-m", "unitune.cli", "resume", str(path), "--study", "s",
+         "--objective", "storage_driver:objective", "--n-trials", str(target)],
+        cwd=HERE, env={**os.environ, "DRIVER_SLEEP": "0"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{target} of {target} trials finished" in result.stdout
+    with SQLiteStorage(path, readonly=True) as reader:
+        final = reader.trials("s", running=True)
+    assert len([t for t in final if t.state is TrialState.COMPLETE]) == target
+    assert all(t.state in (TrialState.COMPLETE, TrialState.INTERRUPTED) for t in final)
+
+
+def test_jsonl_export_reads_back_with_from_record(tmp_path, capsys):
+    import unitune
+    from unitune import Float
+
+    path = tmp_path / "s.db"
+    study = unitune.optimize(lambda p: {"loss": p["x"], "other": float("nan")}, {"x": Float(0.0, 1.0)},
+                             n_trials=4, seed=0, metric="loss", storage=path, study_name="m")
+    assert main(["export", str(path), "--study", "m", "--format", "jsonl"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert all(r["metrics"]["other"] is None for r in records)  # strict JSON: NaN is null
+    back = [Trial.from_record(r) for r in records]
+    assert [(t.number, t.values, dict(t.params)) for t in back] == [
+        (t.number, t.values, dict(t.params)) for t in study.trials]
+
+
+def test_readers_refuse_missing_and_damaged_files_with_a_clear_message(tmp_path, capsys):
+    assert main(["status", str(tmp_path / "none.db")]) == 2
+    assert "no store at" in capsys.readouterr().err
+    noise = tmp_path / "noise.db"
+    noise.write_bytes(os.urandom(5000))
+    before = noise.read_bytes()
+    assert main(["trials", str(noise)]) == 2
+    assert "is not a SQLite database" in capsys.readouterr().err
+    assert noise.read_bytes() == before
+    assert main(["resume", str(noise), "--objective", "storage_driver:objective"]) == 2
+    assert "is not a SQLite database" in capsys.readouterr().err
+    assert noise.read_bytes() == before

@@ -1,0 +1,326 @@
+"""Where trials run, and what unitune can do there when a trial hangs or its worker dies.
+
+A runner wraps one executor for one :meth:`unitune.Study.optimize` call:
+
+- :class:`OwnedProcessRunner` (``executor="processes"``): a pebble process pool unitune owns.
+  A trial past ``trial_timeout`` has its worker killed and replaced; a worker that dies costs
+  only the trial it ran (retried); a broken pool is replaced by a fresh one.
+- :class:`DaskRunner` (``client.get_executor(pure=False)`` or the ``Client``): Dask re-runs a
+  task whose worker died; when it gives up (``KilledWorker``) the trial is retried. A trial past its limit is
+  cancelled and its worker restarted through its nanny.
+- :class:`PlainRunner` (any other ``concurrent.futures.Executor``): a trial past its limit is
+  recorded FAILED, but its worker cannot be stopped; it keeps its slot until the objective
+  returns. A broken executor stops the study, as it cannot be replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, InvalidStateError
+from dataclasses import dataclass
+from typing import Any
+
+from unitune.errors import UnituneError
+from unitune.objective import TrialHandle, ended_trial
+from unitune.trial import Trial, TrialState
+
+__all__ = ["DaskRunner", "Lost", "OwnedProcessRunner", "PlainRunner", "Runner", "make_runner"]
+
+logger = logging.getLogger("unitune")
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A trial whose worker died or whose executor lost it: it may never have run.
+
+    ``retryable``: running it again may help (unitune owns the pool, or Dask gave up on it);
+    otherwise the trial is recorded INTERRUPTED and teaches the backend nothing.
+    """
+
+    reason: str
+    retryable: bool
+
+
+class Runner:
+    """Submits trials to one executor and reads back what became of them."""
+
+    #: True when a trial past its limit frees its worker (killed, or restarted).
+    frees_workers = False
+
+    def __init__(self, executor: Any, trial_timeout: float | None = None):
+        self.executor = executor
+        self.trial_timeout = trial_timeout
+        self._submitted: dict[Future, float] = {}  # future -> monotonic submission time
+        self._zombies: set[Future] = set()  # abandoned trials still holding a worker
+
+    def submit(self, handle: TrialHandle, fn: Callable[..., Trial], *args: Any) -> Future:
+        """Start ``fn(*args)`` for ``handle``'s trial; UnituneError when the executor is unusable."""
+        try:
+            future = self._submit(handle, fn, args)
+        except UnituneError:
+            raise
+        except Exception as exc:  # a broken or shut-down executor: the loop records and stops
+            raise UnituneError(
+                f"the executor cannot run trials any more ({type(exc).__name__}: {exc}); finished "
+                "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
+            ) from exc
+        if self.trial_timeout is not None and self._enforces_deadlines():
+            self._submitted[future] = time.monotonic()
+        return future
+
+    def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
+        return self.executor.submit(fn, *args)
+
+    def _enforces_deadlines(self) -> bool:
+        """True when the driver, not the executor, watches ``trial_timeout``."""
+        return True
+
+    def outcome(self, future: Future, handle: TrialHandle) -> Trial | Lost:
+        """The finished trial a done future holds, or :class:`Lost` when the executor lost it.
+
+        Results are matched to trials by the handle the future was submitted for, never by
+        parameters, and the record must carry that handle's trial number.
+        """
+        self._submitted.pop(future, None)
+        try:
+            trial = future.result()
+        except BaseException as exc:  # raised by the executor or in the worker, not in this thread
+            return self._lost(exc, handle)
+        if not isinstance(trial, Trial) or trial.number != handle.number:
+            reason = f"executor returned {trial!r} for trial {handle.number}"
+            return ended_trial(handle, TrialState.FAILED, failure=reason)
+        return trial
+
+    def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
+        if isinstance(exc, BrokenExecutor):
+            return Lost(f"a worker died and the executor broke ({type(exc).__name__}: {exc})", False)
+        return Lost(f"the executor lost the trial ({type(exc).__name__}: {exc})", False)
+
+    def next_deadline(self) -> float | None:
+        """Seconds until the earliest driver-watched trial limit passes (None: none)."""
+        if not self._submitted:
+            return None
+        return max(0.0, min(self._submitted.values()) + self.trial_timeout - time.monotonic())
+
+    def overdue(self) -> list[Future]:
+        """Futures of trials past ``trial_timeout`` that the driver must end itself."""
+        now = time.monotonic()
+        return [f for f, t in self._submitted.items() if not f.done() and now - t >= self.trial_timeout]
+
+    def abandon(self, future: Future) -> str:
+        """Give up on a trial past its limit; return what happened to its worker."""
+        self._submitted.pop(future, None)
+        if future.cancel():
+            return "it had not started; it was cancelled"
+        self._zombies.add(future)
+        return ("the executor cannot stop a running task: its worker stays busy until the objective "
+                "returns, and that result is discarded")
+
+    def held(self) -> int:
+        """Workers still busy with abandoned trials (they count against ``batch_size``)."""
+        self._zombies = {f for f in self._zombies if not f.done()}
+        return len(self._zombies)
+
+    def stop(self, futures: Iterable[Future]) -> None:
+        """The loop ends early: cancel what has not started (and kill what runs, if owned)."""
+        for future in futures:
+            future.cancel()
+            self._submitted.pop(future, None)
+
+    def close(self) -> None:
+        """Release what this runner owns (nothing for a user's executor)."""
+
+
+class PlainRunner(Runner):
+    """A user's ``concurrent.futures.Executor``: unitune cannot kill its workers."""
+
+
+class DaskRunner(Runner):
+    """A Dask cluster, given as ``client.get_executor(...)`` or as the ``Client`` itself.
+
+    Tasks are submitted through the client with unitune's own keys (so a trial past its limit
+    can be found on its worker, cancelled, and the worker restarted through its nanny), and
+    bridged to ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future
+    unresolved forever when a finished result is lost with its worker.
+    """
+
+    frees_workers = True
+
+    def __init__(self, executor: Any, trial_timeout: float | None = None):
+        super().__init__(executor, trial_timeout)
+        self.client = getattr(executor, "_client", executor)
+        self._options = {"pure": False, **getattr(executor, "_kwargs", {})}
+        # our future -> its Dask future, kept: dropping a Dask future releases its task
+        self._tasks: dict[Future, Any] = {}
+        self._keys: dict[Future, str] = {}
+
+    def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
+        key = f"unitune-trial-{handle.number}-{uuid.uuid4().hex[:12]}"
+        task = self.client.submit(fn, *args, key=key, **self._options)
+        future: Future = Future()
+        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        task.add_done_callback(lambda t: _pass_on(t, future))
+        self._tasks[future] = task
+        self._keys[future] = key
+        return future
+
+    def _forget(self, future: Future) -> str | None:
+        self._tasks.pop(future, None)
+        return self._keys.pop(future, None)
+
+    def outcome(self, future: Future, handle: TrialHandle) -> Trial | Lost:
+        self._forget(future)
+        return super().outcome(future, handle)
+
+    def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
+        if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
+            return Lost(f"its Dask worker died while running it ({exc})", True)
+        return super()._lost(exc, handle)
+
+    def overdue(self) -> list[Future]:
+        """Trials past their limit while on a worker: the clock of a task still waiting in
+        the scheduler's queue (no free worker, workers restarting) starts again."""
+        late = super().overdue()
+        if not late:
+            return late
+        on_workers = {key for keys in self.client.processing().values() for key in keys}
+        now = time.monotonic()
+        for future in [f for f in late if self._keys.get(f) not in on_workers]:
+            self._submitted[future] = now
+            late.remove(future)
+        return late
+
+    def abandon(self, future: Future) -> str:
+        self._submitted.pop(future, None)
+        key = self._forget(future)
+        worker = next((w for w, keys in self.client.processing().items() if key in keys), None)
+        future.cancel()  # releases the key: Dask will not run it again elsewhere
+        if worker is None:
+            return "its Dask task was cancelled (it was not running on any worker)"
+        try:
+            status = self.client.restart_workers([worker], raise_for_error=False)
+        except Exception as exc:  # no nanny, or an old distributed: say so, keep going
+            logger.warning("could not restart Dask worker %s: %s", worker, exc)
+            return (f"its Dask task was cancelled, but worker {worker} could not be restarted "
+                    f"({type(exc).__name__}: {exc}) and stays busy until the objective returns")
+        return f"its Dask task was cancelled and worker {worker} restarted ({status.get(worker, '?')})"
+
+    def stop(self, futures: Iterable[Future]) -> None:
+        futures = list(futures)
+        super().stop(futures)
+        for future in futures:
+            self._forget(future)
+
+
+def _pass_on(task: Any, future: Future) -> None:
+    """Hand a finished Dask task's outcome to our future (runs in Dask's callback thread)."""
+    if future.done():
+        return
+    try:
+        if task.status == "cancelled":
+            raise CancelledError(f"Dask cancelled task {task.key}")
+        outcome = task.result()
+    except BaseException as exc:  # the worker's failure, a lost worker, a cancelled task
+        with contextlib.suppress(InvalidStateError):
+            future.set_exception(exc)
+        return
+    with contextlib.suppress(InvalidStateError):
+        future.set_result(outcome)
+
+
+class OwnedProcessRunner(Runner):
+    """A pebble process pool owned by unitune for one ``optimize`` call."""
+
+    frees_workers = True
+
+    def __init__(self, workers: int, trial_timeout: float | None = None):
+        super().__init__(None, trial_timeout)
+        try:
+            import pebble
+        except ImportError as exc:  # pragma: no cover - pebble is a core dependency
+            raise ImportError("executor='processes' needs pebble: pip install pebble") from exc
+        self._pebble = pebble
+        self.workers = workers
+        self.executor = pebble.ProcessPool(max_workers=workers)
+
+    def _enforces_deadlines(self) -> bool:
+        return False  # pebble times each task from its start in a worker, and kills that worker
+
+    def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
+        if not self.executor.active:  # broken (every worker died at once): start a fresh pool
+            logger.warning("the process pool broke; starting a fresh one")
+            self._shut(self.executor)
+            self.executor = self._pebble.ProcessPool(max_workers=self.workers)
+        return self.executor.schedule(fn, args=args, timeout=self.trial_timeout)
+
+    def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
+        if isinstance(exc, self._pebble.ProcessExpired):
+            return Lost(f"its worker process died while running it ({_exit_text(exc.exitcode)})", True)
+        if isinstance(exc, TimeoutError):
+            return ended_trial(handle, TrialState.FAILED, failure=(
+                f"trial_timeout of {self.trial_timeout} s exceeded: its worker process was killed "
+                "and replaced"))
+        if isinstance(exc, BrokenExecutor):
+            return Lost(f"the process pool broke ({type(exc).__name__}: {exc})", True)
+        if isinstance(exc, CancelledError):
+            return Lost("cancelled", False)
+        return super()._lost(exc, handle)
+
+    def stop(self, futures: Iterable[Future]) -> None:
+        for future in futures:
+            future.cancel()  # pebble kills the worker of a running task
+
+    def close(self) -> None:
+        self._shut(self.executor)
+
+    @staticmethod
+    def _shut(pool: Any) -> None:
+        pool.stop()
+        pool.join()
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _is_dask(executor: Any) -> bool:
+    kind = type(executor)
+    return kind.__module__.startswith("distributed") and kind.__name__ in ("ClientExecutor", "Client")
+
+
+def make_runner(executor: Executor | str | None, *, workers: int,
+                trial_timeout: float | None = None) -> Runner | None:
+    """The runner for ``optimize(executor=...)``: None means inline (in the driver's thread)."""
+    if executor is None:
+        if trial_timeout is not None:
+            raise UnituneError(
+                "trial_timeout needs trials to run outside the driver, where a hung one can be "
+                "stopped: pass executor='processes' (or a Dask executor); inline, unitune cannot "
+                "interrupt an objective"
+            )
+        return None
+    if isinstance(executor, str):
+        if executor != "processes":
+            raise UnituneError(
+                f"executor must be None (inline), 'processes' (a process pool unitune owns) or a "
+                f"concurrent.futures.Executor, got {executor!r}"
+            )
+        return OwnedProcessRunner(workers, trial_timeout)
+    if _is_dask(executor):
+        return DaskRunner(executor, trial_timeout)
+    if not callable(getattr(executor, "submit", None)):
+        raise UnituneError(
+            f"executor must be None, 'processes' or a concurrent.futures.Executor (with a submit "
+            f"method), got {type(executor).__name__}"
+        )
+    return PlainRunner(executor, trial_timeout)

@@ -1,0 +1,65 @@
+"""Where studies and their trials are kept. The store is the study's single source of truth.
+
+In memory by default (:class:`InMemoryStorage`); a SQLite file makes a study durable and
+resumable (:class:`SQLiteStorage`, or just ``storage="study.db"``). See docs/durability.md.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qsl
+
+from unitune.storage.base import (
+    BackendChange,
+    InMemoryStorage,
+    Storage,
+    StorageError,
+    StudyExistsError,
+    StudyInfo,
+    StudyLeaseError,
+    StudyMismatchError,
+    StudyNotFoundError,
+)
+from unitune.storage.sqlite import SQLiteStorage
+
+__all__ = [
+    "BackendChange",
+    "InMemoryStorage",
+    "SQLiteStorage",
+    "Storage",
+    "StorageError",
+    "StudyExistsError",
+    "StudyInfo",
+    "StudyLeaseError",
+    "StudyMismatchError",
+    "StudyNotFoundError",
+    "open_storage",
+]
+
+
+def open_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
+    """A store from what a user passes as ``storage=``: None (in memory), a Storage, a file path
+    or a ``sqlite:///`` URL, optionally with ``?synchronous=normal&lease_ttl=10&timeout=5``."""
+    if storage is None:
+        return InMemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    if isinstance(storage, (str, os.PathLike)):
+        path, _, query = os.fspath(storage).partition("?")
+        options: dict[str, object] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+            if key in ("lease_ttl", "timeout"):
+                try:
+                    options[key] = float(value)
+                except ValueError:
+                    raise StorageError(
+                        f"storage {storage!r}: {key} must be a number, got {value!r}") from None
+            elif key == "synchronous":
+                options[key] = value.lower()
+            else:
+                raise StorageError(f"storage {storage!r}: unknown option {key!r}; "
+                                   "known: lease_ttl, timeout, synchronous")
+        return SQLiteStorage(path, **options)
+    raise StorageError(
+        f"storage must be None, a Storage, a file path or a 'sqlite:///' URL, got {type(storage).__name__}"
+    )

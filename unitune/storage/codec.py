@@ -1,0 +1,62 @@
+"""Plain-JSON encoding of what a store keeps: strict JSON only (no NaN, no infinities).
+
+Non-finite numbers (a metric or an intermediate value that is NaN or infinite) are written as
+``null`` and read back as NaN: strict JSON has no spelling for them, and a store that other
+tools read must stay strict. Values that JSON cannot hold (a user attribute that is a set, an
+object, ...) are kept as their ``str()`` and a warning is logged once per type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["dumps", "loads", "plain", "read_floats"]
+
+logger = logging.getLogger("unitune")
+_WARNED: set[type] = set()
+_SCALARS = (str, int, bool, type(None))
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON data: non-finite floats become None, numpy scalars and arrays
+    become Python numbers and lists, anything else unknown becomes its ``str()``."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    if cls is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return plain(float(value))
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, without importing numpy here
+        return plain(value.tolist())
+    if isinstance(value, (str, int)):
+        return value
+    if cls not in _WARNED:
+        _WARNED.add(cls)
+        logger.warning("a %s value is not JSON data; the store keeps its str()", cls.__name__)
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """Strict, compact JSON of ``value`` (through :func:`plain`)."""
+    return json.dumps(plain(value), allow_nan=False, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    """The inverse of :func:`dumps` (None stays None)."""
+    return None if text is None else json.loads(text)
+
+
+def read_floats(mapping: Mapping[str, Any] | None) -> dict[str, float]:
+    """A stored mapping of numbers, with ``null`` (a non-finite number) read back as NaN."""
+    if not mapping:
+        return {}
+    return {k: math.nan if v is None else float(v) for k, v in mapping.items()}
