@@ -203,6 +203,8 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
         entry = setup.get(label, {})
         given = entry.get("options") or {}
         defaults = entry.get("defaults")
+        if defaults:  # options left to the library (None) shape nothing the report can state
+            defaults = {k: v for k, v in defaults.items() if v is not None}
         versions = entry.get("versions") or {}
         shown = (_kv(defaults) or "none declared") if defaults is not None else "not declared by the backend"
         lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {_kv(versions) or 'n/a'} |")
