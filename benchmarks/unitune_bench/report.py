@@ -81,6 +81,18 @@ def summary_table(sc: Scores, order: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _seeds_sentence(sc: Scores, n_seeds: int) -> str:
+    if sc.seeds_needed is None:
+        return ""
+    a, b, n = sc.seeds_needed
+    if math.isinf(n):
+        return (f" The two best by mean score, `{a}` and `{b}`, show no difference at all in the ranks, "
+                "so more seeds are not expected to separate them.")
+    return (f" The two best by mean score, `{a}` and `{b}`, would need about {int(n)} seeds per backend "
+            f"(this run has {n_seeds}) for such a test to separate them with 80% power, if the "
+            "difference seen here is real (Noether's approximation).")
+
+
 def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
     if not order or sc.overall is None:
         return "**No winner:** no backend could be scored (see the notes below)."
@@ -93,6 +105,7 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
         text = (f"**No winner named**: the rank tests put {', '.join(f'`{m}`' for m in v.members)} "
                 f"ahead ({how}), but the 95% interval of `{a}`'s mean score overlaps that of `{b}`, "
                 "so the two measures do not agree that the lead is clear.")
+        text += _seeds_sentence(sc, n_seeds)
     elif v.kind == "winner":
         text = f"**Winner: `{v.members[0]}`**: it beats every other backend ({how})."
     elif v.kind == "tie":
@@ -101,15 +114,7 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
                 f"them from each other ({how}).")
     else:
         text = f"**No winner: the backends are not separated** ({how})."
-        if sc.seeds_needed is not None:
-            a, b, n = sc.seeds_needed
-            if math.isinf(n):
-                text += (f" The two best by mean score, `{a}` and `{b}`, show no difference at all in "
-                         "the ranks, so more seeds are not expected to separate them.")
-            else:
-                text += (f" The two best by mean score, `{a}` and `{b}`, would need about {int(n)} seeds "
-                         f"per backend (this run has {n_seeds}) for such a test to separate them with "
-                         "80% power, if the difference seen here is real (Noether's approximation).")
+        text += _seeds_sentence(sc, n_seeds)
     scored = [b for b in order if "mean_score" in sc.summary[b]]
     if scored:
         parts = []
