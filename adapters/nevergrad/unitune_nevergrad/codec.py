@@ -23,6 +23,7 @@ from typing import Any
 
 from unitune.kit import Column, FlatCodec
 from unitune.space import Int
+from unitune.space.dimensions import logit
 
 __all__ = ["NevergradCodec"]
 
@@ -41,11 +42,15 @@ class NevergradCodec(FlatCodec):
             return ng.p.Choice(len(dim.choices))
         if column.kind == "index":
             return ng.p.Scalar(lower=0, upper=dim.n_steps).set_integer_casting()
+        if column.kind == "logit":  # z = logit(x), uniform; the kit decodes expit(z)
+            return ng.p.Scalar(lower=logit(dim.low), upper=logit(dim.high))
         scale = ng.p.Log if dim.log else ng.p.Scalar
         param = scale(lower=dim.low, upper=dim.high)
         return param.set_integer_casting() if type(dim) is Int else param
 
     def to_native(self, column: Column, raw: Any) -> Any:
+        if column.kind == "logit":
+            return float(raw)
         if column.kind != "value" or type(column.dim) is Int:
             return int(raw)
         return float(raw)
@@ -62,6 +67,9 @@ class NevergradCodec(FlatCodec):
                 f"ng.p.Scalar(lower=0, upper={dim.n_steps}).set_integer_casting() grid index k, "
                 f"value = {dim.low!r} + k * {dim.step!r} (same grid; exact by emulation)"
             )
+        if column.kind == "logit":
+            return (f"ng.p.Scalar(lower=logit({dim.low!r}), upper=logit({dim.high!r})) on "
+                    "z = log(x / (1 - x)), value expit(z): the same logit-uniform prior")
         text = f"{'ng.p.Log' if dim.log else 'ng.p.Scalar'}(lower={dim.low!r}, upper={dim.high!r})"
         if type(dim) is Int:
             text += ".set_integer_casting() (Nevergrad's integer: rounded to the nearest)"
