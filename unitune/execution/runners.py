@@ -33,6 +33,9 @@ __all__ = ["DaskRunner", "Lost", "OwnedProcessRunner", "PlainRunner", "Runner", 
 
 logger = logging.getLogger("unitune")
 
+#: Seconds between looks at trials not yet seen started, when the driver times them.
+_POLL = 0.2
+
 
 @dataclass(frozen=True)
 class Lost:
@@ -55,7 +58,7 @@ class Runner:
     def __init__(self, executor: Any, trial_timeout: float | None = None):
         self.executor = executor
         self.trial_timeout = trial_timeout
-        self._submitted: dict[Future, float] = {}  # future -> monotonic submission time
+        self._submitted: dict[Future, float | None] = {}  # future -> when seen started (monotonic)
         self._zombies: set[Future] = set()  # abandoned trials still holding a worker
 
     def submit(self, handle: TrialHandle, fn: Callable[..., Trial], *args: Any) -> Future:
@@ -70,7 +73,7 @@ class Runner:
                 "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
         if self.trial_timeout is not None and self._enforces_deadlines():
-            self._submitted[future] = time.monotonic()
+            self._submitted[future] = None  # timed from when it is seen started
         return future
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
@@ -102,15 +105,30 @@ class Runner:
         return Lost(f"the executor lost the trial ({type(exc).__name__}: {exc})", False)
 
     def next_deadline(self) -> float | None:
-        """Seconds until the earliest driver-watched trial limit passes (None: none)."""
+        """Seconds until the loop must look at driver-watched trial limits again (None: never)."""
         if not self._submitted:
             return None
+        if any(start is None for start in self._submitted.values()):
+            return _POLL  # some trial has not been seen starting yet: look again soon
         return max(0.0, min(self._submitted.values()) + self.trial_timeout - time.monotonic())
 
     def overdue(self) -> list[Future]:
-        """Futures of trials past ``trial_timeout`` that the driver must end itself."""
+        """Futures of trials past ``trial_timeout`` that the driver must end itself.
+
+        A trial is timed from when it is first seen started (checked every ``_POLL`` seconds
+        while some trial waits), so one waiting for a free worker is not timed.
+        """
         now = time.monotonic()
-        return [f for f, t in self._submitted.items() if not f.done() and now - t >= self.trial_timeout]
+        waiting = [f for f, start in self._submitted.items() if start is None and not f.done()]
+        if waiting:
+            for future in self._started(waiting):
+                self._submitted[future] = now
+        return [f for f, start in self._submitted.items()
+                if start is not None and not f.done() and now - start >= self.trial_timeout]
+
+    def _started(self, futures: list[Future]) -> set[Future]:
+        """Which of these futures' tasks have started (the executor marked them running)."""
+        return {f for f in futures if f.running()}
 
     def abandon(self, future: Future) -> str:
         """Give up on a trial past its limit; return what happened to its worker."""
@@ -182,18 +200,11 @@ class DaskRunner(Runner):
             return Lost(f"its Dask worker died while running it ({exc})", True)
         return super()._lost(exc, handle)
 
-    def overdue(self) -> list[Future]:
-        """Trials past their limit while on a worker: the clock of a task still waiting in
-        the scheduler's queue (no free worker, workers restarting) starts again."""
-        late = super().overdue()
-        if not late:
-            return late
+    def _started(self, futures: list[Future]) -> set[Future]:
+        """Tasks the scheduler has handed to a worker (queued ones, with no free worker or
+        workers restarting, are not timed yet)."""
         on_workers = {key for keys in self.client.processing().values() for key in keys}
-        now = time.monotonic()
-        for future in [f for f in late if self._keys.get(f) not in on_workers]:
-            self._submitted[future] = now
-            late.remove(future)
-        return late
+        return {f for f in futures if self._keys.get(f) in on_workers}
 
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
