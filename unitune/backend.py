@@ -22,12 +22,13 @@ from __future__ import annotations
 import abc
 import enum
 import importlib.metadata
+import importlib.util
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from unitune.errors import BackendError, CapabilityError, ConversionError
+from unitune.errors import BackendError, BackendNotInstalledError, CapabilityError, ConversionError
 from unitune.space import Space
 from unitune.trial import Direction, Trial
 
@@ -187,6 +188,12 @@ class Backend(abc.ABC):
             raise BackendError(
                 f"backend {self.name!r} has no algorithm {self.algorithm!r}; "
                 f"choose one of {sorted(self.algorithms)!r}"
+            )
+        missing = [m for m in self.requires_of(self.algorithm) if importlib.util.find_spec(m) is None]
+        if missing:
+            raise BackendNotInstalledError(
+                f"backend {self.full_name!r} needs the missing module(s) {missing!r}; install with: "
+                f"{self.install_of(self.algorithm) or 'pip install ' + self.name}"
             )
         declared = self.algorithms[self.algorithm].options
         check_options(self.full_name, options, declared)

@@ -48,7 +48,9 @@ def _backends(args: argparse.Namespace) -> int:
             {"name": i.name, "installed": i.installed, "install": i.install_hint,
              "missing": list(i.missing), "algorithms": dict(i.algorithms),
              "algorithm_missing": {a: list(m) for a, m in i.algorithm_missing.items()},
-             "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()}}
+             "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()},
+             "options": {a: {k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
+                             for k, v in o.items()} for a, o in i.options.items()}}
             for i in infos
         ], indent=2))
         return 0
@@ -65,6 +67,10 @@ def _backends(args: argparse.Namespace) -> int:
             caps = [c for c, on in info.capabilities[algorithm].as_dict().items() if on]
             label = f"{info.name}.{algorithm}" + (" (default)" if i == 0 else "")
             print(f"  {label:<24} {text}  [{', '.join(caps)}]")
+            options = info.options.get(algorithm)
+            if options:
+                listed = ", ".join(f"{k}={v!r}" for k, v in options.items())
+                print(f"  {'':<24} options: {listed}")
             needs = info.algorithm_missing.get(algorithm)
             if needs:
                 print(f"  {'':<24} not usable here: missing {', '.join(needs)}; "

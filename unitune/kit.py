@@ -4,9 +4,16 @@
   original run's, so a resumed study does not propose its first points again.
 - :func:`library_errors`: the one place a library's exception becomes a :class:`BackendError`.
 - :func:`minimizing_signs` / :func:`to_minimized`: the sign convention for libraries that only
-  minimize.
+  minimize, with :func:`model_value`, the safe transform of huge magnitudes every adapter
+  applies before a value reaches a library's model.
+- :class:`FixedConfiguration`: the one rule for a space with nothing to search.
 - :class:`Codec`: the interface of a space translation (space -> native description, native
   point -> typed params, params -> native point, per-parameter conversion report).
+- :class:`Column`: how one searched parameter crosses over (its raw value is the value itself,
+  a step-grid index, or a category position), shared by every codec.
+- :class:`FlatCodec`: the conditional-space emulation for libraries with flat spaces only,
+  written once: one column per parameter of every branch, only active parameters decoded,
+  inactive columns told at a fixed filler.
 - :class:`PendingTrials`: the backend's own running trials, keyed by trial number.
 """
 
@@ -14,24 +21,35 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from unitune.backend import Conversion
-from unitune.errors import BackendError, UnituneError
-from unitune.space import Space
+from unitune.backend import Conversion, Fidelity, Proposal
+from unitune.errors import BackendError, SearchExhausted, UnituneError
+from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
 from unitune.trial import Direction
 
 __all__ = [
+    "MODEL_LIMIT",
     "Codec",
+    "Column",
+    "FixedConfiguration",
+    "FlatCodec",
     "PendingTrials",
     "derive_seed",
+    "describe_condition",
     "library_errors",
     "minimizing_signs",
+    "model_value",
     "to_minimized",
 ]
+
+#: Magnitudes above this are squashed by :func:`model_value` before reaching a library.
+MODEL_LIMIT = 1e100
 
 Native = TypeVar("Native")
 
@@ -62,9 +80,24 @@ def minimizing_signs(directions: Sequence[Direction]) -> tuple[float, ...]:
     return tuple(-1.0 if d is Direction.MAXIMIZE else 1.0 for d in directions)
 
 
+def model_value(value: float) -> float:
+    """A finite objective value made safe for a library's model, order kept.
+
+    Values with ``|v| <= MODEL_LIMIT`` (1e100) pass unchanged. Larger magnitudes are squashed
+    monotonically, ``sign(v) * L * (1 + ln(|v| / L))``, so even 1.7e308 becomes about 4.8e102:
+    a Gaussian process squares its targets, and a value of about 1.4e154 or more overflows to
+    inf there and breaks scikit-optimize for good. Order is kept, so a larger loss still ranks
+    worse; only the distances between huge values shrink.
+    """
+    if -MODEL_LIMIT <= value <= MODEL_LIMIT:
+        return value
+    return math.copysign(MODEL_LIMIT * (1.0 + math.log(abs(value) / MODEL_LIMIT)), value)
+
+
 def to_minimized(values: Sequence[float], signs: Sequence[float]) -> tuple[float, ...]:
-    """Objective values in the user's sign, turned into values to minimize."""
-    return tuple(s * v for s, v in zip(signs, values))
+    """Objective values in the user's sign, turned into safe values to minimize
+    (signs applied, then :func:`model_value`)."""
+    return tuple(model_value(s * v) for s, v in zip(signs, values))
 
 
 class Codec(abc.ABC, Generic[Native]):
@@ -88,6 +121,11 @@ class Codec(abc.ABC, Generic[Native]):
     @abc.abstractmethod
     def report(self) -> list[Conversion]:
         """How each parameter is expressed: exact, approximated or emulated, and why."""
+
+    def round_trip(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` encoded as a native point and decoded back (the conformance suite checks
+        that this gives ``params`` again)."""
+        return self.decode(self.encode(params))
 
 
 class PendingTrials(Generic[Native]):
@@ -113,6 +151,13 @@ class PendingTrials(Generic[Native]):
                 "trials from elsewhere go through replay()"
             ) from None
 
+    def get(self, number: int) -> Native:
+        """The native handle of running trial ``number`` (kept); a clear error if it is not ours."""
+        try:
+            return self._by_number[number]
+        except KeyError:
+            raise BackendError(f"backend {self._backend!r} has no running trial {number}") from None
+
     def __contains__(self, number: object) -> bool:
         return number in self._by_number
 
@@ -122,3 +167,225 @@ class PendingTrials(Generic[Native]):
     def values(self) -> list[Native]:
         """The native handles of every running trial, in the order they were proposed."""
         return list(self._by_number.values())
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one searched parameter crosses between unitune and a library, in a raw form.
+
+    ``kind`` says what the raw value is:
+
+    - ``"value"``: the value itself (a float or int on a continuous or log range, or on a step
+      grid the library expresses natively); decoding clips and snaps it onto the dimension;
+    - ``"index"``: the position ``k`` on the step grid, value ``low + k * step``
+      (``0 <= k <= n_steps``), for libraries whose grids cannot start at ``low``;
+    - ``"category"``: the position of the choice in ``dim.choices``.
+
+    The library's codec turns raw values into its own types (labels, floats, numpy ints).
+    """
+
+    name: str
+    dim: Dimension
+    kind: str
+
+    @classmethod
+    def of(cls, name: str, dim: Dimension, *, index_steps: bool = True) -> Column | None:
+        """The column of a dimension, or None when nothing is searched (constants, one choice).
+
+        ``index_steps``: express every stepped dimension (an Int with step > 1, a Float with a
+        step) as a grid index; otherwise the library takes the raw value and snaps it.
+        """
+        if type(dim) is Float:
+            return cls(name, dim, "index" if dim.step is not None and index_steps else "value")
+        if type(dim) is Int:
+            return cls(name, dim, "index" if dim.step != 1 and index_steps else "value")
+        if type(dim) is Categorical:
+            return None if len(dim.choices) == 1 else cls(name, dim, "category")
+        return None
+
+    @property
+    def size(self) -> int:
+        """The largest raw index (for ``index`` and ``category`` columns)."""
+        if self.kind == "category":
+            return len(self.dim.choices) - 1
+        return self.dim.n_steps
+
+    def decode(self, raw: Any) -> Any:
+        """A raw value -> the plain Python value the objective receives (on the dimension)."""
+        dim = self.dim
+        if self.kind == "category":
+            return dim.choices[int(raw)]
+        if self.kind == "index":
+            return dim.snap(dim.low + round(float(raw)) * dim.step)
+        return dim.snap(float(raw))
+
+    def encode(self, value: Any) -> Any:
+        """A parameter value -> its raw value (an int for index and category columns)."""
+        dim = self.dim
+        if self.kind == "category":
+            return dim.index(value)
+        if self.kind == "index":
+            return round((float(value) - dim.low) / dim.step)
+        return value
+
+    @property
+    def filler(self) -> Any:
+        """The fixed raw value that stands for this parameter while it is inactive."""
+        dim = self.dim
+        if self.kind == "category":
+            return 0
+        if self.kind == "index":
+            return dim.n_steps // 2
+        centre = math.sqrt(dim.low * dim.high) if dim.log else (dim.low + dim.high) / 2
+        if type(dim) is Int:
+            return min(max(round(centre), dim.low), dim.high)
+        return float(centre)
+
+
+def describe_condition(condition: Sequence[tuple[str, Any]]) -> str:
+    """``a='x' and b='y'``: when a branch parameter is active."""
+    return " and ".join(f"{p}={c!r}" for p, c in condition)
+
+
+class FlatCodec(Codec[list]):
+    """The conditional-space emulation for libraries that only know flat spaces, written once.
+
+    Every searched parameter of every branch gets its own :class:`Column` in one flat native
+    space, in the order of ``space.walk()``. Decoding a native point keeps only the parameters
+    its branch choices activate; encoding params gives inactive columns their fixed
+    :attr:`Column.filler`, so the library's model always sees them at the same place. The
+    conversion report says which parameters are emulated this way.
+
+    A subclass names the ``library`` and says how a column looks there: :meth:`native_column`
+    (the native dimension), :meth:`describe` (words for the report) and, when the library's raw
+    values differ from the column's, :meth:`to_native` / :meth:`from_native`.
+    """
+
+    library: str = "the library"
+    #: Passed to :meth:`Column.of`: whether stepped dimensions become grid indices.
+    index_steps: bool = True
+
+    def __init__(self, space: Space):
+        super().__init__(space)
+        self.columns: list[Column] = []
+        self._conditions: dict[str, tuple] = {}
+        for name, dim, condition in space.walk():
+            self._conditions[name] = condition
+            column = Column.of(name, dim, index_steps=self.index_steps)
+            if column is not None:
+                self.columns.append(column)
+        self._index = {c.name: i for i, c in enumerate(self.columns)}
+        self._fixed = {
+            name: dim.choices[0]
+            for name, dim, _ in space.walk()
+            if type(dim) is Categorical and name not in self._index
+        }
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is searched (only constants and single choices)."""
+        return not self.columns
+
+    # What a subclass provides.
+    @abc.abstractmethod
+    def native_column(self, column: Column) -> Any:
+        """The library's dimension for one column (a fresh object each call)."""
+
+    @abc.abstractmethod
+    def describe(self, column: Column) -> str:
+        """What the library sees for one column, in words."""
+
+    def to_native(self, column: Column, raw: Any) -> Any:
+        """A column's raw value as the library's value (default: unchanged)."""
+        return raw
+
+    def from_native(self, column: Column, value: Any) -> Any:
+        """The library's value as the column's raw value (default: unchanged)."""
+        return value
+
+    # The codec.
+    def native_space(self) -> list[Any]:
+        """One native dimension per column, in column order."""
+        return [self.native_column(c) for c in self.columns]
+
+    def decode(self, point: Sequence[Any]) -> dict[str, Any]:
+        """A native point (one value per column) -> params with exactly the active parameters."""
+        index, columns, fixed = self._index, self.columns, self._fixed
+
+        def value(name: str, _dim: Dimension) -> Any:
+            i = index.get(name)
+            if i is None:
+                return fixed[name]
+            column = columns[i]
+            return column.decode(self.from_native(column, point[i]))
+
+        return self.space.sample_by(value)
+
+    def encode(self, params: Mapping[str, Any]) -> list[Any]:
+        """Params -> a full native point; inactive columns get their filler."""
+        return [
+            self.to_native(c, c.encode(params[c.name]) if c.name in params else c.filler)
+            for c in self.columns
+        ]
+
+    def report(self) -> list[Conversion]:
+        """Per parameter: exact, or emulated for everything inside (or owning) a branch."""
+        out = []
+        for name, dim, condition in self.space.walk():
+            i = self._index.get(name)
+            if type(dim) is Constant:
+                detail = "constant: not searched, passed to the objective unchanged"
+            elif i is None:
+                detail = f"single choice {dim.choices[0]!r}: not searched"
+            else:
+                detail = self.describe(self.columns[i])
+            if condition:
+                out.append(Conversion(name, Fidelity.EMULATED, (
+                    f"{detail}; conditional (active only when {describe_condition(condition)}): "
+                    f"{self.library} has no conditional spaces, so it is flattened into one "
+                    f"{self.library} space, dropped from the params when inactive and told to "
+                    f"{self.library} at a fixed filler value"
+                )))
+            elif type(dim) is Categorical and dim.is_conditional:
+                out.append(Conversion(name, Fidelity.EMULATED, (
+                    f"{detail}; branch point: its sub-spaces are flattened into one {self.library} "
+                    f"space ({self.library} does not model the condition)"
+                )))
+            else:
+                out.append(Conversion(name, Fidelity.EXACT, detail))
+        return out
+
+
+class FixedConfiguration:
+    """A space with nothing to search (constants, single choices): the rule every backend follows.
+
+    Its one configuration is proposed once, to the first trial number asked; any later ask
+    raises SearchExhausted, and so does an ask after the configuration was replayed. A backend
+    holding one says ``exhaustible`` is True.
+    """
+
+    def __init__(self, space: Space, backend: str):
+        self.params = space.sample_by(lambda _name, dim: dim.choices[0])
+        self._backend = backend
+        self.used = False
+
+    @staticmethod
+    def applies(space: Space) -> bool:
+        """True when ``space`` has nothing to search."""
+        return all(Column.of(name, dim) is None for name, dim, _ in space.walk())
+
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        """One proposal the first time, then SearchExhausted."""
+        if not numbers:
+            return []
+        if self.used:
+            raise SearchExhausted(
+                f"backend {self._backend!r}: the space has a single configuration, already proposed"
+            )
+        self.used = True
+        return [Proposal(numbers[0], dict(self.params))]
+
+    def replay(self, trials: Sequence[Any]) -> None:
+        """A replayed trial means the configuration was already tried."""
+        if trials:
+            self.used = True

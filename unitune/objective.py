@@ -47,7 +47,7 @@ class TrialHandle:
     """What an objective (or a hand-driven loop) gets for one trial: its number and params,
     and a place to record user attributes and intermediate values. Picklable."""
 
-    __slots__ = ("intermediate", "number", "params", "started_at", "user_attrs")
+    __slots__ = ("_decision", "_link", "intermediate", "number", "params", "started_at", "user_attrs")
 
     def __init__(self, number: int, params: Mapping[str, Any], started_at: float | None = None):
         self.number = number
@@ -56,10 +56,12 @@ class TrialHandle:
         self.started_at = time.time() if started_at is None else started_at
         self.user_attrs: dict[str, Any] = {}
         self.intermediate: dict[int, float] = {}
+        self._link: Any = None  # a unitune.pruners.link.PruningLink when the study prunes
+        self._decision: tuple[int, bool] | None = None  # (step, should_prune) last answered
 
     def __reduce__(self):
         return (_rebuild_handle, (self.number, dict(self.params), self.started_at,
-                                  self.user_attrs, self.intermediate))
+                                  self.user_attrs, self.intermediate, self._link))
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a user attribute (kept on the trial record)."""
@@ -75,15 +77,32 @@ class TrialHandle:
         if number is None:
             raise UnituneError(f"report value must be a real number, got {value!r}")
         self.intermediate[int(step)] = number
+        if self._link is not None:
+            self._link.report(self.number, int(step), number)
+
+    def should_prune(self) -> bool:
+        """Whether the study's pruner says to stop this trial now (then ``raise TrialPruned``).
+
+        Decided at the latest reported step from every trial's reports so far, wherever the
+        trial runs; asked again at the same step, the first answer is kept. False when the study
+        has no pruner or nothing was reported yet.
+        """
+        if self._link is None or not self.intermediate:
+            return False
+        step = max(self.intermediate)
+        if self._decision is None or self._decision[0] != step:
+            self._decision = (step, self._link.should_prune(self.number, self.intermediate))
+        return self._decision[1]
 
     def __repr__(self) -> str:
         return f"TrialHandle(number={self.number}, params={dict(self.params)!r})"
 
 
-def _rebuild_handle(number, params, started_at, user_attrs, intermediate) -> TrialHandle:
+def _rebuild_handle(number, params, started_at, user_attrs, intermediate, link=None) -> TrialHandle:
     handle = TrialHandle(number, params, started_at)
     handle.user_attrs.update(user_attrs)
     handle.intermediate.update(intermediate)
+    handle._link = link
     return handle
 
 
@@ -213,7 +232,8 @@ def evaluate(
         raw = objective(params, handle) if pass_trial else objective(params)
         values, metrics, user_attrs = interpret(raw, spec)
     except TrialPruned as exc:
-        return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or "pruned")
+        stopped = f"pruned at step {max(handle.intermediate)}" if handle.intermediate else "pruned"
+        return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or stopped)
     except ObjectiveResultError as exc:
         return ended_trial(handle, TrialState.FAILED, failure=str(exc))
     except (Exception, SystemExit) as exc:  # sys.exit() in an objective fails its trial only

@@ -32,6 +32,8 @@ from unitune.objective import (
     interpret,
     wants_trial,
 )
+from unitune.pruners import Pruner, make_pruner
+from unitune.pruners.session import BudgetLoop, PruningSession, takes_budget
 from unitune.registry import make_backend
 from unitune.space import Space
 from unitune.storage import Storage
@@ -65,6 +67,8 @@ class Study:
             marked INTERRUPTED and evaluated again first). Without it, an existing name is an error.
         allow_backend_change: on resume, run on another backend (or backend options) than the
             stored one; the switch is recorded. The space, seed and directions must match.
+        pruner: stops hopeless trials early (``"median"``, ``"asha"``, ``"optuna.median"``, a
+            :class:`unitune.pruners.Pruner`); see docs/pruning.md.
 
     A study on a file holds the study's lease until :meth:`close` (or the end of
     :func:`optimize`): a second driver of the same study is refused.
@@ -84,6 +88,7 @@ class Study:
         study_name: str | None = None,
         resume: bool = False,
         allow_backend_change: bool = False,
+        pruner: str | Pruner | None = None,
     ):
         self.space = Space.coerce(space)
         names = [direction] if isinstance(direction, (str, Direction)) else list(direction)
@@ -110,6 +115,11 @@ class Study:
         self._consecutive_failures = 0
         self._stop_requested = False
         history = self._store.trials
+        self.pruner = make_pruner(pruner)
+        self._pruning = None
+        if self.pruner is not None:
+            self._pruning = PruningSession(self.pruner, self.directions, self.backend)
+            self._pruning.channel.load(history)
         for trial in history:  # a resumed study: the backend learns its history by replay
             self._note_best(trial)
         self._replay([t for t in history if t.state is not TrialState.INTERRUPTED])
@@ -222,6 +232,8 @@ class Study:
             retry_of, params = store.retries.popleft()
             handle = TrialHandle(self._next_number, params)
             store.start(handle.number, params, handle.started_at, retry_of)
+            if self._pruning is not None:  # pruned like any trial; not the backend's to hear
+                handle._link = self._pruning.silent_link()
             self._next_number += 1
             self._running[handle.number] = handle
             self._foreign.add(handle.number)
@@ -246,6 +258,8 @@ class Study:
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
             store.start(handle.number, handle.params, now)
+            if self._pruning is not None:
+                handle._link = self._pruning.link
             self._running[handle.number] = handle
             self._next_number += 1
             handles.append(handle)
@@ -303,6 +317,8 @@ class Study:
         """
         self._store.finish(trial)  # committed before the backend hears of it
         del self._running[handle.number]
+        if self._pruning is not None:
+            self._pruning.finish(trial)
         self._note_best(trial)
         if handle.number in self._foreign:  # a retry the backend never proposed: history to replay
             self._foreign.discard(handle.number)
@@ -358,6 +374,8 @@ class Study:
             self._store.finish(copy)
             self._note_best(copy)
             copies.append(copy)
+        if self._pruning is not None:
+            self._pruning.channel.load(copies)
         self._replay(copies)
 
     def _replay(self, trials: Sequence[Trial]) -> None:
@@ -404,6 +422,10 @@ class Study:
         returns; when the loop raises (TooManyFailuresError, a callback's exception), results
         that already arrived are recorded and the rest INTERRUPTED before the exception
         propagates.
+
+        An objective with a parameter named ``budget`` is called by the study's pruner schedule
+        (see :class:`unitune.pruners.session.BudgetLoop`); with ``pruner=``, reports travel
+        between workers as docs/pruning.md describes.
         """
         self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         if trial_timeout is not None and (isinstance(trial_timeout, bool) or not trial_timeout > 0):
@@ -418,16 +440,24 @@ class Study:
                 "candidates on this space, so the search would never end"
             )
         self._store.queue_retries()  # trials interrupted earlier are evaluated again first
+        if takes_budget(objective):
+            objective, pass_trial = BudgetLoop.checked(objective, self._spec, self.pruner), True
+        else:
+            pass_trial = wants_trial(objective)
         runner = make_runner(executor, workers=batch_size, trial_timeout=trial_timeout)
         terminated: Terminated | None = None
         try:
+            if self._pruning is not None:
+                self._pruning.start(executor, self.trials, batch_size)
             with termination_handled():
                 try:
-                    self._loop(objective, runner, n_trials, timeout, batch_size, callbacks,
+                    self._loop(objective, pass_trial, runner, n_trials, timeout, batch_size, callbacks,
                                max_consecutive_failures, show_progress, max_retries, deterministic)
                 except Terminated as exc:
                     terminated = exc
         finally:
+            if self._pruning is not None:
+                self._pruning.stop(self.trials)
             if runner is not None:
                 runner.close()
         if terminated is not None:
@@ -435,9 +465,8 @@ class Study:
             pass_on_termination(terminated)
         return self
 
-    def _loop(self, objective, runner: Runner | None, n_trials, timeout, batch_size, callbacks,
-              max_consecutive_failures, show_progress, max_retries, deterministic) -> None:
-        pass_trial = wants_trial(objective)
+    def _loop(self, objective, pass_trial: bool, runner: Runner | None, n_trials, timeout, batch_size,
+              callbacks, max_consecutive_failures, show_progress, max_retries, deterministic) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         self._stop_requested = False
         bar = _progress_bar(show_progress, n_trials)
@@ -496,6 +525,9 @@ class Study:
                             continue
                     for handle in handles:
                         submit(handle)
+                if self._pruning is not None and (exhausted or out_of_time or self._stop_requested
+                                                  or (n_trials is not None and asked >= n_trials)):
+                    self._pruning.close()  # synchronous schedules stop waiting for more trials
                 if not in_flight:
                     if ready:
                         continue
@@ -505,10 +537,14 @@ class Study:
                         time.sleep(0.05)  # every slot is held by an abandoned trial: wait for one
                         continue
                     break
+                # With a pruner, wake every 0.1 s to pass workers' reports on to the backend.
+                poll = 0.1 if self._pruning is not None else None
                 waits = [t for t in (None if deadline is None else deadline - time.monotonic(),
-                                     runner.next_deadline()) if t is not None]
+                                     runner.next_deadline(), poll) if t is not None]
                 finished, _ = wait(in_flight, timeout=max(0.0, min(waits)) if waits else None,
                                    return_when=FIRST_COMPLETED)
+                if self._pruning is not None:
+                    self._pruning.forward(self._running.keys() - self._foreign)
                 for future in finished:
                     handle = in_flight.pop(future)
                     if handle.number not in self._running or handle.number in ready:
@@ -640,6 +676,7 @@ def optimize(
     study_name: str | None = None,
     resume: bool = False,
     allow_backend_change: bool = False,
+    pruner: str | Pruner | None = None,
 ) -> Study:
     """Create a :class:`Study` and run :meth:`Study.optimize` on it; return the study.
 
@@ -654,7 +691,8 @@ def optimize(
     """
     study = Study(space, backend, direction=direction, metric=metric, seed=seed,
                   backend_options=backend_options, strict=strict, storage=storage,
-                  study_name=study_name, resume=resume, allow_backend_change=allow_backend_change)
+                  study_name=study_name, resume=resume, allow_backend_change=allow_backend_change,
+                  pruner=pruner)
     try:
         left = n_trials
         if n_trials is not None:

@@ -1,33 +1,47 @@
-"""Conformance suite: checks any backend (native, adapter or third party) can run on itself.
+"""Conformance suite: the contract every backend (native, adapter or third party) is held to.
 
-With pytest::
+The checks that apply to a backend are chosen from what it declares (its capabilities, whether
+it has a codec or needs a heavy library), like scikit-learn's ``parametrize_with_checks``::
 
-    import pytest
-    from unitune.testing import backend_checks
+    from unitune.testing import parametrize_backend_checks
 
-    @pytest.mark.parametrize("check", backend_checks(), ids=lambda c: c.__name__)
-    def test_conformance(check):
-        check("random")          # a registered name, a Backend subclass, or a factory
+    @parametrize_backend_checks("mybackend", "mybackend.other")
+    def test_conformance(backend, check):
+        check(backend)
 
-Or all at once: ``check_backend("optuna.tpe")``. A failed check raises AssertionError saying
-what went wrong.
+``backend`` is a registered name, a Backend subclass, or a factory
+``factory(space, seed=None, directions=(...))`` (to pass options). Or all at once:
+``check_backend("optuna.tpe")``. A failed check raises AssertionError saying what went wrong.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import random
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from unitune.backend import Backend, Proposal
-from unitune.errors import CapabilityError, SearchExhausted
-from unitune.registry import make_backend
+from unitune.errors import BackendError, CapabilityError, SearchExhausted
+from unitune.registry import load_backend_class, make_backend, split_name
 from unitune.space import Categorical, Constant, Float, Int, Space
 from unitune.trial import Direction, Trial, TrialState
 
-__all__ = ["STANDARD_SPACES", "ask_one", "backend_checks", "check_backend", "check_params"]
+__all__ = [
+    "OBJECTIVE_OUTCOMES",
+    "STANDARD_SPACES",
+    "ask_one",
+    "backend_checks",
+    "check_backend",
+    "check_params",
+    "iter_backend_checks",
+    "parametrize_backend_checks",
+]
 
 BackendSpec = str | type[Backend] | Callable[..., Backend]
+Check = Callable[[BackendSpec], None]
 
 #: Spaces every backend is checked on: mixed flat, scales and steps, and nested branches.
 STANDARD_SPACES: Mapping[str, Space] = {
@@ -53,6 +67,7 @@ STANDARD_SPACES: Mapping[str, Space] = {
         }),
     }),
 }
+_BOWL = Space({"x": Float(0.0, 1.0), "y": Float(-1.0, 1.0)})
 
 
 def _factory(backend: BackendSpec) -> Callable[..., Backend]:
@@ -63,6 +78,23 @@ def _factory(backend: BackendSpec) -> Callable[..., Backend]:
     if callable(backend):
         return backend
     raise TypeError(f"expected a backend name, Backend subclass or factory, got {backend!r}")
+
+
+def _declared(backend: BackendSpec) -> tuple[type[Backend], str]:
+    """The backend class and algorithm (a factory is built once on a tiny space to find out)."""
+    if isinstance(backend, str):
+        family, algorithm = split_name(backend)
+        cls = load_backend_class(family)
+        return cls, algorithm or cls.default_algorithm()
+    if isinstance(backend, type):
+        return backend, backend.default_algorithm()
+    instance = backend(_BOWL, seed=0)
+    return type(instance), instance.algorithm
+
+
+def _seeded(backend: BackendSpec) -> bool:
+    cls, algorithm = _declared(backend)
+    return cls.capabilities_of(algorithm).seeded
 
 
 def check_params(space: Space, params: Any, where: str) -> None:
@@ -102,7 +134,8 @@ def ask_one(backend: Backend, number: int, space: Space, where: str) -> dict[str
     return proposal.params
 
 
-def _drive(backend: Backend, space: Space, steps: int, where: str, start: int = 0) -> list[dict[str, Any]]:
+def _drive(backend: Backend, space: Space, steps: int, where: str, start: int = 0,
+           score: Callable[[Mapping[str, Any]], float] = _score) -> list[dict[str, Any]]:
     proposals = []
     for number in range(start, start + steps):
         try:
@@ -110,8 +143,30 @@ def _drive(backend: Backend, space: Space, steps: int, where: str, start: int = 
         except SearchExhausted:
             break
         proposals.append(params)
-        backend.tell(Trial.complete(number, params, _score(params)))
+        backend.tell(Trial.complete(number, params, score(params)))
     return proposals
+
+
+def _key(params: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+# The checks.
+def check_light_import(backend: BackendSpec) -> None:
+    """Loading and listing the backend imports none of the modules it ``requires`` (only
+    building one does)."""
+    cls, _ = _declared(backend)
+    heavy = list(cls.requires)
+    code = (
+        "import sys, importlib\n"
+        f"module = importlib.import_module({cls.__module__!r})\n"
+        "from unitune.registry import list_backends\n"
+        "list_backends()\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    if out.stdout.strip() != "[]":
+        raise AssertionError(f"importing {cls.__module__} and listing backends imported {out.stdout.strip()}")
 
 
 def check_samples_in_space(backend: BackendSpec) -> None:
@@ -123,6 +178,8 @@ def check_samples_in_space(backend: BackendSpec) -> None:
 
 def check_seed_reproducible(backend: BackendSpec) -> None:
     """The same seed, driven the same way, proposes the same configurations."""
+    if not _seeded(backend):
+        return
     make = _factory(backend)
     space = STANDARD_SPACES["mixed"]
     first = _drive(make(space, seed=7), space, 12, "seed 7, first run")
@@ -133,13 +190,11 @@ def check_seed_reproducible(backend: BackendSpec) -> None:
 
 def check_seeds_differ(backend: BackendSpec) -> None:
     """Different seeds give different first proposals on a continuous space."""
-    make = _factory(backend)
-    space = Space({"x": Float(0.0, 1.0), "y": Float(-1.0, 1.0)})
-    first = make(space, seed=1)
-    if not first.capabilities_of(first.algorithm).seeded:
+    if not _seeded(backend):
         return
-    a = _drive(first, space, 3, "seed 1")
-    b = _drive(make(space, seed=2), space, 3, "seed 2")
+    make = _factory(backend)
+    a = _drive(make(_BOWL, seed=1), _BOWL, 3, "seed 1")
+    b = _drive(make(_BOWL, seed=2), _BOWL, 3, "seed 2")
     if a == b:
         raise AssertionError(f"seeds 1 and 2 proposed the same configurations: {a}")
 
@@ -149,8 +204,8 @@ def check_replay(backend: BackendSpec) -> None:
     make = _factory(backend)
     for label, space in STANDARD_SPACES.items():
         instance = make(space, seed=3)
-        history = [Trial.complete(i, space.sample(seed=100 + i), 0.0) for i in range(6)]
-        history = [Trial.complete(t.number, t.params, _score(t.params)) for t in history]
+        history = [Trial.complete(i, p, _score(p)) for i, p in
+                   enumerate(space.sample(seed=100 + i) for i in range(6))]
         history.append(Trial.failed(6, space.sample(seed=99), "foreign failure"))
         instance.replay(history)
         params = ask_one(instance, 7, space, f"space {label!r} after replayed trials")
@@ -160,8 +215,29 @@ def check_replay(backend: BackendSpec) -> None:
         ask_one(instance, 9, space, f"space {label!r} after mixing own and replayed trials")
 
 
+def check_no_repeats_after_restart(backend: BackendSpec) -> None:
+    """A backend rebuilt with the same seed from a first run's history (a resumed study) does
+    not propose that run's configurations again, and stays reproducible."""
+    if not _seeded(backend):
+        return
+    make = _factory(backend)
+    first = _drive(make(_BOWL, seed=5), _BOWL, 6, "first run")
+    history = [Trial.complete(i, p, _score(p)) for i, p in enumerate(first)]
+    runs = []
+    for _ in range(2):
+        resumed = make(_BOWL, seed=5)
+        resumed.replay(history)
+        runs.append(_drive(resumed, _BOWL, 4, "resumed run", start=len(history)))
+    seen = {_key(p) for p in first}
+    repeated = [p for p in runs[0] if _key(p) in seen]
+    if repeated:
+        raise AssertionError(f"after a restart with the same seed the backend proposed {repeated} again")
+    if runs[0] != runs[1]:
+        raise AssertionError(f"two identical restarts proposed differently: {runs[0]} vs {runs[1]}")
+
+
 def check_failures_survivable(backend: BackendSpec) -> None:
-    """FAILED and PRUNED trials are accepted and the backend keeps proposing."""
+    """FAILED, PRUNED and INTERRUPTED trials are accepted and the backend keeps proposing."""
     make = _factory(backend)
     space = STANDARD_SPACES["mixed"]
     instance = make(space, seed=5)
@@ -179,13 +255,12 @@ def check_failures_survivable(backend: BackendSpec) -> None:
 
 
 def check_batch_ask(backend: BackendSpec) -> None:
-    """ask(n) returns n proposals in the space; telling them in any order works."""
+    """ask(numbers) returns one proposal per number, in order; telling them in any order works."""
     make = _factory(backend)
     for label, space in STANDARD_SPACES.items():
         instance = make(space, seed=11)
-        number = 0
-        for _ in range(3):
-            numbers = list(range(number, number + 4))
+        for start in (0, 4, 8):
+            numbers = list(range(start, start + 4))
             batch = instance.ask(numbers)
             if [p.number for p in batch] != numbers:
                 raise AssertionError(
@@ -195,46 +270,261 @@ def check_batch_ask(backend: BackendSpec) -> None:
                 check_params(space, proposal.params, f"space {label!r}, batch")
             for proposal in reversed(batch):
                 instance.tell(Trial.complete(proposal.number, proposal.params, _score(proposal.params)))
-            number += 4
 
 
-def check_maximize(backend: BackendSpec) -> None:
-    """A maximizing backend accepts and uses told values."""
+def check_maximize(backend: BackendSpec, n_trials: int = 24) -> None:
+    """Told values are used with the right sign: maximizing ``-f`` proposes exactly what
+    minimizing ``f`` proposes (same seed), and a backend whose proposals depend on the values
+    at all proposes differently when it minimizes ``-f``."""
     make = _factory(backend)
-    space = STANDARD_SPACES["mixed"]
-    _drive(make(space, seed=4, directions=(Direction.MAXIMIZE,)), space, 8, "maximize")
+
+    def bowl(p: Mapping[str, Any]) -> float:
+        return (p["x"] - 0.2) ** 2 + (p["y"] - 0.7) ** 2
+
+    def run(direction: Direction, sign: float) -> list[dict[str, Any]]:
+        instance = make(_BOWL, seed=4, directions=(direction,))
+        return _drive(instance, _BOWL, n_trials, f"{direction.value}", score=lambda p: sign * bowl(p))
+
+    minimized = run(Direction.MINIMIZE, 1.0)
+    maximized = run(Direction.MAXIMIZE, -1.0)
+    if minimized != maximized:
+        at = next(i for i, (a, b) in enumerate(zip(minimized, maximized)) if a != b)
+        raise AssertionError(
+            f"maximizing -f diverged from minimizing f at trial {at}: {maximized[at]} vs "
+            f"{minimized[at]}; maximized values are not negated (or not negated only) where needed"
+        )
+    upside_down = run(Direction.MINIMIZE, -1.0)
+    # When the values matter at all, the same holds on the problem turned upside down.
+    if upside_down != minimized and run(Direction.MAXIMIZE, 1.0) != upside_down:
+        raise AssertionError("maximizing f did not propose what minimizing -f did")
 
 
 def check_multi_objective(backend: BackendSpec) -> None:
     """Multi-objective works if declared, else construction raises CapabilityError."""
     make = _factory(backend)
+    cls, algorithm = _declared(backend)
     space = Space({"x": Float(0.0, 1.0), "k": Categorical(["a", "b"])})
     directions = (Direction.MINIMIZE, Direction.MAXIMIZE)
     try:
         instance = make(space, seed=0, directions=directions)
     except CapabilityError:
+        if cls.capabilities_of(algorithm).multi_objective:
+            raise AssertionError(
+                f"{cls.__name__}.{algorithm} declares multi-objective but refused it"
+            ) from None
         return
+    if not cls.capabilities_of(algorithm).multi_objective:
+        raise AssertionError(f"{cls.__name__}.{algorithm} is single-objective but accepted two directions")
     for number in range(6):
         params = ask_one(instance, number, space, "multi-objective")
         instance.tell(Trial.complete(number, params, (params["x"], params["x"] ** 2)))
 
 
-def backend_checks() -> list[Callable[[BackendSpec], None]]:
-    """Every conformance check, each a function taking the backend (name, class or factory)."""
-    return [
-        check_samples_in_space,
-        check_seed_reproducible,
-        check_seeds_differ,
-        check_replay,
-        check_failures_survivable,
-        check_batch_ask,
-        check_maximize,
-        check_multi_objective,
+def check_codec_round_trip(backend: BackendSpec) -> None:
+    """The backend's codec turns any configuration into a native point and back unchanged, and
+    its conversion report names every parameter of the space, in order."""
+    make = _factory(backend)
+    for label, space in STANDARD_SPACES.items():
+        codec = make(space, seed=0).codec
+        for seed in range(25):
+            params = space.sample(seed=seed)
+            back = codec.round_trip(params)
+            if back != params or [type(v) for v in back.values()] != [type(v) for v in params.values()]:
+                raise AssertionError(f"space {label!r}: codec round trip turned {params} into {back}")
+        names = [c.param for c in codec.report()]
+        if names != [name for name, _, _ in space.walk()]:
+            raise AssertionError(f"space {label!r}: the conversion report names {names}")
+
+
+def check_constants_only(backend: BackendSpec) -> None:
+    """A space with nothing to search: its one configuration is proposed once, then
+    SearchExhausted (also after it was replayed), and ``exhaustible`` is True."""
+    make = _factory(backend)
+    space = Space({"c": Constant([1, 2]), "only": Categorical(["solo"])})
+    expected = {"c": [1, 2], "only": "solo"}
+    instance = make(space, seed=0)
+    if not instance.exhaustible:
+        raise AssertionError("exhaustible is False on a space with a single configuration")
+    batch = instance.ask([0, 1, 2])
+    if [(p.number, p.params) for p in batch] != [(0, expected)]:
+        raise AssertionError(f"ask([0, 1, 2]) on a single configuration returned {batch}")
+    instance.tell(Trial.complete(0, expected, 1.0))
+    for attempt in (instance, make(space, seed=0)):
+        if attempt is not instance:
+            attempt.replay([Trial.complete(0, expected, 1.0)])
+        try:
+            again = attempt.ask([1])
+        except SearchExhausted:
+            continue
+        raise AssertionError(f"the single configuration was proposed again: {again}")
+
+
+def check_exhaustible_honest(backend: BackendSpec) -> None:
+    """A backend that says ``exhaustible`` on a finite space raises SearchExhausted within a
+    bounded number of asks, without repeating a configuration before that."""
+    make = _factory(backend)
+    space = Space({"k": Int(0, 2), "c": Categorical(["a", "b"])})  # 6 configurations
+    instance = make(space, seed=0)
+    if not instance.exhaustible:
+        return
+    seen = []
+    for number in range(60):
+        try:
+            params = ask_one(instance, number, space, "finite space")
+        except SearchExhausted:
+            if len({_key(p) for p in seen}) != len(seen):
+                raise AssertionError(f"repeated configurations before exhaustion: {seen}") from None
+            return
+        seen.append(params)
+        instance.tell(Trial.complete(number, params, float(params["k"])))
+    raise AssertionError("exhaustible is True, yet 60 asks on a 6-configuration space never ran out")
+
+
+def check_huge_values(backend: BackendSpec, n_trials: int = 6) -> None:
+    """A huge finite value (1e200, -1e300, 1.7e308) told as COMPLETE leaves the backend usable:
+    every later trial completes, and the next optimize works."""
+    from unitune.study import Study
+
+    make = _factory(backend)
+    for huge in (1e200, -1e300, 1.7976931348623157e308):
+        study = Study(_BOWL, make(_BOWL, seed=1), seed=1)
+
+        def objective(params, trial, huge=huge):
+            return huge if trial.number == 1 else (params["x"] - 0.3) ** 2
+
+        study.optimize(objective, n_trials=n_trials, show_progress=False)
+        study.optimize(objective, n_trials=2, show_progress=False)
+        states = [t.state for t in study.trials]
+        if states != [TrialState.COMPLETE] * (n_trials + 2):
+            failures = [t.failure for t in study.trials if t.failure]
+            raise AssertionError(f"after {huge!r}: states {states}, {failures}")
+        if study.trials[1].value != huge:
+            raise AssertionError(f"trial 1 recorded {study.trials[1].value}, not {huge!r}")
+
+
+class _Raise:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+    def __repr__(self) -> str:
+        return f"raise {self.exc!r}"
+
+
+#: What an objective may do: return anything, or raise anything.
+OBJECTIVE_OUTCOMES: tuple[Any, ...] = (
+    0.5, None, "text", float("nan"), float("inf"), float("-inf"), 10**400, 1e200, -1e300,
+    1.7976931348623157e308, {"value": 1.0}, {"other": 2.0}, [1.0], object(),
+    _Raise(ValueError("bad")), _Raise(SystemExit(3)), _Raise(KeyboardInterrupt()),
+    _Raise(MemoryError("fake")),
+)
+
+
+def check_survives_every_outcome(backend: BackendSpec, rounds: int = 2) -> None:
+    """Whatever the objective does (returns anything, raises anything including SystemExit and
+    KeyboardInterrupt, returns huge finite values), every asked trial ends recorded exactly once
+    in a finished state, the backend holds no pending trial, and the next optimize works."""
+    from unitune.study import Study
+
+    make = _factory(backend)
+    for round_ in range(rounds):
+        outcomes = list(OBJECTIVE_OUTCOMES)
+        random.Random(round_).shuffle(outcomes)
+        study = Study(_BOWL, make(_BOWL, seed=round_), seed=round_)
+        for batch_size, outcome in zip([1, 2, 3] * len(outcomes), outcomes):
+            def objective(params, outcome=outcome):
+                if isinstance(outcome, _Raise):
+                    raise outcome.exc
+                return outcome
+
+            before = len(study.trials)
+            study.optimize(objective, n_trials=batch_size, batch_size=batch_size, show_progress=False)
+            _check_recorded(study, f"objective doing {outcome!r}", before)
+        study.optimize(lambda p: p["x"], n_trials=3, show_progress=False)
+        last = study.trials[-3:]
+        if [t.state for t in last] != [TrialState.COMPLETE] * 3 or [t.value for t in last] != [
+                t.params["x"] for t in last]:
+            raise AssertionError(f"the next optimize after every outcome did not work: {last}")
+        _check_recorded(study, "the end", 0)
+
+
+def _check_recorded(study: Any, where: str, before: int) -> None:
+    trials = study.trials
+    numbers = [t.number for t in trials]
+    if numbers != list(range(len(trials))) or len(trials) <= before:
+        raise AssertionError(f"{where}: trials recorded as numbers {numbers[before:]}")
+    for trial in trials:
+        if not trial.state.is_finished:
+            raise AssertionError(f"{where}: trial {trial.number} is left {trial.state.value}")
+        if trial.state is TrialState.COMPLETE and not all(math.isfinite(v) for v in trial.values):
+            raise AssertionError(f"{where}: trial {trial.number} is COMPLETE with {trial.values}")
+    pending = getattr(study.backend, "pending", None)
+    if pending is not None and len(pending):
+        raise AssertionError(f"{where}: the backend still holds {len(pending)} pending trial(s)")
+    for trial in trials[before:]:
+        try:
+            study.backend.tell(trial)
+        except BackendError:
+            continue  # not pending any more: the backend refuses to hear it twice
+        if pending is not None:
+            raise AssertionError(f"{where}: the backend accepted trial {trial.number} a second time")
+
+
+# Selection.
+_ALWAYS: tuple[Check, ...] = (
+    check_samples_in_space, check_replay, check_failures_survivable, check_batch_ask,
+    check_maximize, check_multi_objective, check_constants_only, check_exhaustible_honest,
+    check_huge_values, check_survives_every_outcome,
+)
+_SEEDED: tuple[Check, ...] = (check_seed_reproducible, check_seeds_differ, check_no_repeats_after_restart)
+
+
+def backend_checks(backend: BackendSpec | None = None) -> list[Check]:
+    """The checks that apply to ``backend``, chosen from its declarations (every check when
+    ``backend`` is None): the seeded checks only for a seeded algorithm, the codec round trip
+    only for a backend with a ``codec_class``, the light-import check only for one that
+    ``requires`` a library."""
+    if backend is None:  # what applies to any backend (the seeded checks skip unseeded ones)
+        return [*_ALWAYS, *_SEEDED]
+    cls, algorithm = _declared(backend)
+    checks: list[Check] = [check_light_import] if cls.requires else []
+    checks += _ALWAYS
+    if cls.capabilities_of(algorithm).seeded:
+        checks += _SEEDED
+    if getattr(cls, "codec_class", None) is not None:
+        checks.append(check_codec_round_trip)
+    return checks
+
+
+def _label(backend: BackendSpec) -> str:
+    if isinstance(backend, str):
+        return backend
+    return getattr(backend, "__name__", None) or repr(backend)
+
+
+def iter_backend_checks(*backends: BackendSpec) -> Iterator[tuple[BackendSpec, Check]]:
+    """Every (backend, check) pair that applies."""
+    for backend in backends:
+        for check in backend_checks(backend):
+            yield backend, check
+
+
+def parametrize_backend_checks(*backends: BackendSpec, marks: Mapping[str, Sequence[Any]] = {}) -> Any:
+    """A ``pytest.mark.parametrize("backend, check", ...)`` over the applicable checks of each
+    backend, with ids ``<backend>-<check>``. ``marks`` maps a backend label, or
+    ``"<backend>::<check>"``, to pytest marks."""
+    import pytest
+
+    params = [
+        pytest.param(backend, check, id=f"{_label(backend)}-{check.__name__}",
+                     marks=[*marks.get(_label(backend), ()),
+                            *marks.get(f"{_label(backend)}::{check.__name__}", ())])
+        for backend, check in iter_backend_checks(*backends)
     ]
+    return pytest.mark.parametrize(("backend", "check"), params)
 
 
 def check_backend(backend: BackendSpec, *, skip: Sequence[str] = ()) -> None:
-    """Run every conformance check (minus those named in ``skip``); raise on the first failure."""
-    for check in backend_checks():
+    """Run every applicable check (minus those named in ``skip``); raise on the first failure."""
+    for check in backend_checks(backend):
         if check.__name__ not in skip:
             check(backend)

@@ -7,17 +7,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from unitune.errors import UnituneError
 from unitune.registry import list_backends, split_name
-from unitune_bench.manifest import environment, now, read_manifest, write_manifest
-from unitune_bench.problem import Problem, all_problems, load_problem_path, select_problems
+from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
+from unitune_bench.problem import Problem, discover_problems, load_problem_path, select_problems
 from unitune_bench.runner import (
     BackendSpec,
     RunSpec,
@@ -27,11 +28,10 @@ from unitune_bench.runner import (
     read_runs,
     run_all,
 )
+from unitune_bench.scoring import BASELINE
 from unitune_bench.suites import SUITES, Suite
 
-__all__ = ["BenchmarkResult", "default_backends", "plan", "run_benchmark"]
-
-BASELINE = "random"
+__all__ = ["BenchmarkResult", "default_backends", "parse_backend_options", "plan", "run_benchmark"]
 
 
 @dataclass
@@ -43,6 +43,8 @@ class BenchmarkResult:
     new_runs: list[dict[str, Any]]
     skipped: int
     wall_time: float
+    #: problems or packs that could not be loaded, each {"source": ..., "reason": ...}
+    skipped_problems: list[dict[str, str]] = field(default_factory=list)
 
 
 def _suite(suite: str | Suite) -> Suite:
@@ -87,6 +89,49 @@ def plan(backends: Sequence[str], problems: Sequence[str], seeds: Sequence[int],
     return [RunSpec(b, p, s, budget) for s in seeds for p in problems for b in backends]
 
 
+def _option_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_backend_options(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--backend-options`` values to ``{label: {option: value}}``.
+
+    Each text is either JSON, ``{"skopt.gp": {"n_initial_points": 5}}``, or
+    ``LABEL:KEY=VALUE[;KEY=VALUE...]`` such as ``skopt.gp:n_initial_points=5;acq_func=EI``, where
+    each value is read as JSON when it parses (``5``, ``true``, ``"x"``) and as a string otherwise.
+
+    >>> parse_backend_options(["skopt.gp:n_initial_points=5", '{"optuna.tpe": {"n_startup_trials": 3}}'])
+    {'skopt.gp': {'n_initial_points': 5}, 'optuna.tpe': {'n_startup_trials': 3}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for text in texts:
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UnituneError(f"--backend-options: invalid JSON {text!r}: {exc}") from exc
+            if not all(isinstance(k, str) and isinstance(v, dict) for k, v in data.items()):
+                raise UnituneError(
+                    f"--backend-options: JSON must map backend labels to objects of options, got {text!r}")
+            for label, options in data.items():
+                out.setdefault(label, {}).update(options)
+            continue
+        label, sep, rest = text.partition(":")
+        pairs = [item for item in rest.split(";") if item.strip()]
+        if not sep or not label or not pairs or any("=" not in item for item in pairs):
+            raise UnituneError(
+                f"--backend-options: expected LABEL:KEY=VALUE[;KEY=VALUE...] (e.g. "
+                f"skopt.gp:n_initial_points=5) or a JSON object, got {text!r}")
+        for item in pairs:
+            key, _, value = item.partition("=")
+            out.setdefault(label.strip(), {})[key.strip()] = _option_value(value.strip())
+    return out
+
+
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UnituneError(f"{name} must be a positive integer, got {value!r}")
@@ -108,20 +153,28 @@ def run_benchmark(
     progress: bool = True,
     report: bool = True,
     command: Sequence[str] | None = None,
+    backend_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> BenchmarkResult:
     """Run a suite (or a custom selection), resuming from ``out`` if it holds earlier results.
 
     ``backends`` is a list of names (``"optuna.tpe"``) or a mapping label -> name or Backend
-    class; random search is always added. ``problems`` are names, globs or ``tag:NAME``.
-    Seeds are ``0 .. seeds-1`` for every backend. Returns where the report was written.
+    class; random search is always added. ``problems`` are names, globs, ``tag:NAME`` or a pack's
+    names (``bbob-f8-d5``); without it, the suite's problems plus every problem published through
+    the ``unitune.problems`` entry points run. ``backend_options`` maps a label to the options its
+    backend is built with. Seeds are ``0 .. seeds-1`` for every backend. A run that changes the
+    suite's selection (problems, backends, seeds, budget, options) is reported as a custom run.
+    Returns where the report was written.
     """
     started = time.monotonic()
+    custom = any(v not in (None, (), [], {}) for v in (backends, problems, seeds, budget, problem_paths,
+                                                          extra_problems, backend_options))
     suite = _suite(suite)
     budget = _positive("budget", suite.budget if budget is None else budget)
     seed_list = list(range(_positive("seeds", suite.seeds if seeds is None else seeds)))
     jobs = _positive("jobs", default_jobs() if jobs is None else jobs)
     timeout = suite.timeout if timeout is None else timeout
-    out_dir = Path(out) if out is not None else Path.cwd() / "bench-results" / suite.name
+    name = "custom" if custom else suite.name
+    out_dir = Path(out) if out is not None else Path.cwd() / "bench-results" / name
     if isinstance(backends, Mapping):
         backend_map: dict[str, BackendSpec] = dict(backends)
         backend_map.setdefault(BASELINE, BASELINE)
@@ -129,24 +182,38 @@ def run_benchmark(
     else:
         labels = _with_baseline(backends) if backends else default_backends(suite)
         backend_map = {label: label for label in labels}
+    options = {label: dict(o) for label, o in (backend_options or {}).items()}
+    unknown = sorted(set(options) - set(labels))
+    if unknown:
+        raise UnituneError(f"backend options for {unknown} but the benchmark runs only {labels}; "
+                           "name options by a backend label of this run")
     extra = [*extra_problems]
     for path in problem_paths:
         extra += load_problem_path(path)
-    factories = all_problems(extra)
-    patterns = list(problems) if problems else [*suite.problems, *(p.name for p in extra)]
-    chosen = select_problems(patterns, factories)
+    catalog = discover_problems(extra)
+    patterns = (list(problems) if problems
+                else [*suite.problems, *catalog.entry_point_names, *(p.name for p in extra)])
+    skipped = list(catalog.skipped)
+    chosen = select_problems(patterns, catalog.factories, skipped)
+    if not chosen:
+        reasons = "; ".join(f"{s['source']}: {s['reason']}" for s in skipped) or "nothing matched"
+        raise UnituneError(f"no problem left to run ({reasons})")
     by_name = {p.name: p for p in chosen}
+    setup = {label: backend_setup(backend_map[label], options.get(label)) for label in labels}
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _merge_manifest(out_dir, suite, budget, seed_list, labels, chosen, timeout, jobs,
-                               command)
+    manifest = _merge_manifest(out_dir, name, suite, budget, seed_list, labels, chosen, timeout, jobs,
+                               command, setup, skipped)
+    published = [p for p in catalog.entry_point_names if p in by_name and not problems]
+    if published:  # entry-point problems joined the suite's own: the title says so
+        manifest["published_problems"] = sorted(set(manifest.get("published_problems", [])) | set(published))
     write_manifest(out_dir, manifest)
     specs = plan(labels, list(by_name), seed_list, budget)
     done = read_runs(out_dir)
     todo = pending_specs(specs, done)
-    skipped = len(specs) - len(todo)
+    n_skipped = len(specs) - len(todo)
     preload([backend_map[label] for label in labels], chosen)
-    bar = _progress(progress, len(specs), skipped, suite.name)
+    bar = _progress(progress, len(specs), n_skipped, name)
     failures = 0
 
     def on_done(run: dict[str, Any]) -> None:
@@ -158,7 +225,7 @@ def run_benchmark(
 
     try:
         new_runs = run_all(todo, by_name, backend_map, out_dir, jobs=jobs, timeout=timeout,
-                           on_done=on_done)
+                           on_done=on_done, options=options)
     finally:
         if bar is not None:
             bar.close()
@@ -171,7 +238,7 @@ def run_benchmark(
         from unitune_bench.report import render_report
 
         summary = render_report(out_dir)
-    return BenchmarkResult(out_dir, summary, new_runs, skipped, time.monotonic() - started)
+    return BenchmarkResult(out_dir, summary, new_runs, n_skipped, time.monotonic() - started, skipped)
 
 
 def _progress(show: bool, total: int, initial: int, name: str):
@@ -186,27 +253,42 @@ def _progress(show: bool, total: int, initial: int, name: str):
                 file=sys.stderr, dynamic_ncols=True, mininterval=interval)
 
 
-def _merge_manifest(out_dir: Path, suite: Suite, budget: int, seeds: list[int], labels: list[str],
-                    problems: list[Problem], timeout: float | None, jobs: int,
-                    command: Sequence[str] | None) -> dict[str, Any]:
+def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: list[int],
+                    labels: list[str], problems: list[Problem], timeout: float | None, jobs: int,
+                    command: Sequence[str] | None, setup: dict[str, dict[str, Any]],
+                    skipped: list[dict[str, str]]) -> dict[str, Any]:
     old = read_manifest(out_dir)
     invocation = {"command": list(command) if command is not None else list(sys.argv),
                   "started_at": now(), "jobs": jobs, "timeout": timeout}
+    env = environment()
+    for entry in setup.values():
+        env["versions"].update(entry["versions"])
     if old is None:
-        return {"format": 1, "suite": suite.name, "budget": budget, "seeds": seeds,
-                "backends": labels, "problems": {p.name: p.describe() for p in problems},
-                "timeout": timeout, "created_at": now(), "invocations": [invocation],
-                **environment()}
+        return {"format": 2, "suite": name, "base_suite": suite.name, "budget": budget, "seeds": seeds,
+                "backends": labels, "backend_setup": setup,
+                "problems": {p.name: p.describe() for p in problems}, "skipped": skipped,
+                "timeout": timeout, "created_at": now(), "invocations": [invocation], **env}
     if old.get("budget") != budget:
         raise UnituneError(
             f"{out_dir} holds a benchmark with a budget of {old.get('budget')} trials, not {budget}; "
             "resume with the same --budget or choose another --out"
         )
+    old_setup = old.setdefault("backend_setup", {})
+    for label, entry in setup.items():
+        before = old_setup.get(label, {}).get("options")
+        if before is not None and before != entry["options"]:
+            raise UnituneError(
+                f"{out_dir} ran {label!r} with the options {before!r}, not {entry['options']!r}; "
+                "resume with the same --backend-options or choose another --out"
+            )
+        old_setup[label] = entry
+    if old.get("suite") != name:
+        old["suite"] = "custom"
     old["seeds"] = sorted(set(old["seeds"]) | set(seeds))
     old["backends"] = list(dict.fromkeys([*old["backends"], *labels]))
     old["problems"].update({p.name: p.describe() for p in problems})
+    old["skipped"] = skipped
     old["invocations"].append(invocation)
-    env = environment()
     if env["versions"] != old.get("versions"):
         invocation["versions"] = env["versions"]
     return old

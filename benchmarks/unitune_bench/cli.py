@@ -2,6 +2,7 @@
 
     unitune bench --quick
     unitune bench --suite standard --backends optuna.tpe,skopt.gp --jobs 2
+    unitune bench --problems bbob-f1..24-d5 --backend-options skopt.gp:n_initial_points=5
     unitune bench report bench-results/quick
 """
 
@@ -36,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
                              "installed family at its default algorithm plus the suite's extras; "
                              "random is always added)")
     parser.add_argument("--problems", type=_csv, default=None,
-                        help="comma-separated problem names, globs (ml-*-iris-acc) or tag:NAME")
+                        help="comma-separated problem names, globs (ml-*-iris-acc), tag:NAME, or BBOB "
+                             "problems bbob-f<F>-d<D>[-i<I>] with lists (f1+8) and ranges (f1..24)")
+    parser.add_argument("--backend-options", action="append", default=[], metavar="LABEL:K=V[;K=V]",
+                        help="options for one backend of the run (repeatable), e.g. "
+                             "skopt.gp:n_initial_points=5, or JSON {\"skopt.gp\": {...}}")
     parser.add_argument("--problem-path", action="append", default=[], metavar="MODULE:ATTR",
                         help="add user problems (repeatable); they join the selection")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (0..N-1)")
@@ -67,11 +72,15 @@ def _report_main(argv: list[str]) -> int:
 
 
 def _list_problems(paths: list[str]) -> int:
-    from unitune_bench.problem import all_problems, load_problem_path
+    from unitune_bench.problem import discover_problems, load_problem_path
 
     extra = [p for path in paths for p in load_problem_path(path)]
-    for name in all_problems(extra):
+    catalog = discover_problems(extra)
+    for name in catalog.factories:
         print(name)
+    print("bbob-f<1..24>-d<2|3|5|10|20|40>[-i<N>]  (COCO's BBOB pack; needs coco-experiment)")
+    for item in catalog.skipped:
+        print(f"skipped {item['source']}: {item['reason']}", file=sys.stderr)
     return 0
 
 
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.list_problems:
             return _list_problems(args.problem_path)
-        from unitune_bench.api import run_benchmark
+        from unitune_bench.api import parse_backend_options, run_benchmark
 
         suite = "quick" if args.quick or args.suite is None else args.suite
         result = run_benchmark(
@@ -92,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             budget=args.budget, jobs=args.jobs, timeout=args.timeout, out=args.out,
             problem_paths=args.problem_path, progress=not args.no_progress,
             report=not args.no_report, command=["unitune", "bench", *argv],
+            backend_options=parse_backend_options(args.backend_options) or None,
         )
     except UnituneError as exc:
         print(f"unitune bench: error: {exc}", file=sys.stderr)
@@ -100,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print("unitune bench: interrupted; finished runs are saved, run again to resume",
               file=sys.stderr)
         return 130
+    for item in result.skipped_problems:
+        print(f"unitune bench: skipped {item['source']}: {item['reason']}", file=sys.stderr)
     failed = sum(r["status"] not in ("ok", "exhausted") for r in result.new_runs)
     print(f"{len(result.new_runs)} runs done ({failed} failed, {result.skipped} already saved) "
           f"in {result.wall_time:.1f} s")

@@ -24,10 +24,10 @@ def _pyplot():
     return plt
 
 
-def _colors(backends: list[str]) -> dict[str, Any]:
+def _colors(backends: list[str], baseline: str) -> dict[str, Any]:
     plt = _pyplot()
     cmap = plt.get_cmap("tab10")
-    return {b: ("0.35" if b == "random" else cmap((i + 1) % 10)) for i, b in enumerate(backends)}
+    return {b: ("0.35" if b == baseline else cmap((i + 1) % 10)) for i, b in enumerate(backends)}
 
 
 def plot_all(sc: Scores, problem_info: dict[str, dict[str, Any]], order: list[str],
@@ -36,12 +36,15 @@ def plot_all(sc: Scores, problem_info: dict[str, dict[str, Any]], order: list[st
     plt = _pyplot()
     plots = out_dir / "plots"
     (plots / "convergence").mkdir(parents=True, exist_ok=True)
-    colors = _colors(sc.backends)
+    colors = _colors(sc.backends, sc.baseline)
     paths: dict[str, Any] = {"convergence": {}}
     scored = [b for b in order if "mean_score" in sc.summary[b]]
     if scored:
         paths["scores"] = _scores_plot(plt, sc, scored, colors, plots / "scores.png")
         paths["score_vs_budget"] = _budget_plot(plt, sc, scored, colors, plots / "score_vs_budget.png")
+    with_ecdf = [b for b in order if "ecdf" in sc.summary[b]]
+    if with_ecdf:
+        paths["ecdf"] = _ecdf_plot(plt, sc, with_ecdf, colors, plots / "ecdf.png")
     paths["overhead"] = _overhead_plot(plt, sc, order, plots / "overhead.png")
     rng = np.random.default_rng(0)
     for p in sc.problems:
@@ -75,7 +78,7 @@ def _budget_plot(plt, sc: Scores, order: list[str], colors, path: Path) -> str:
     t = np.arange(1, sc.budget + 1)
     for b in order:
         ax.plot(t, sc.summary[b]["mean_score_curve"], label=b, color=colors[b],
-                lw=2.2 if b == order[0] else 1.4, ls="--" if b == "random" else "-")
+                lw=2.2 if b == order[0] else 1.4, ls="--" if b == sc.baseline else "-")
     ax.set_xlabel("trials")
     ax.set_ylabel("mean normalized score (lower is better)")
     ax.set_title("Mean score over problems vs budget")
@@ -85,6 +88,27 @@ def _budget_plot(plt, sc: Scores, order: list[str], colors, path: Path) -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return "plots/score_vs_budget.png"
+
+
+def _ecdf_plot(plt, sc: Scores, order: list[str], colors, path: Path) -> str:
+    """COCO's runtime ECDF: fraction of (problem, target, seed) triples solved vs evaluations."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    t = np.arange(1, sc.budget + 1)
+    for b in order:
+        ax.step(t, sc.summary[b]["ecdf"], where="post", label=b, color=colors[b],
+                ls="--" if b == sc.baseline else "-")
+    known = sum(1 for p in sc.problems if sc.runtimes.get(p))
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("evaluations (log scale)")
+    ax.set_ylabel("fraction of (problem, target) pairs solved")
+    ax.set_title(f"Runtime ECDF: {known} problems with a known optimum, 51 targets 1e2..1e-8")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return "plots/ecdf.png"
 
 
 def _overhead_plot(plt, sc: Scores, order: list[str], path: Path) -> str:
@@ -122,7 +146,7 @@ def _convergence_plot(plt, sc: Scores, problem: str, info: dict[str, Any], order
         with warnings.catch_warnings():  # bands stay empty where no seed has a value yet
             warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanpercentile(np.where(np.isfinite(boots), boots, np.nan), [2.5, 97.5], axis=0)
-        ax.plot(t, med, label=b, color=colors[b], ls="--" if b == "random" else "-")
+        ax.plot(t, med, label=b, color=colors[b], ls="--" if b == sc.baseline else "-")
         ax.fill_between(t, lo, hi, color=colors[b], alpha=0.15, lw=0)
     if optimum is not None:
         ax.set_yscale("symlog", linthresh=1e-4)

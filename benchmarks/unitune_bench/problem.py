@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,19 +27,27 @@ from unitune.errors import UnituneError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Catalog",
+    "PackUnavailable",
     "Problem",
     "ProblemError",
     "all_problems",
     "builtin_problems",
+    "discover_problems",
     "load_problem_path",
     "select_problems",
 ]
 
 ENTRY_POINT_GROUP = "unitune.problems"
+logger = logging.getLogger("unitune_bench")
 
 
 class ProblemError(UnituneError):
     """A problem is malformed, unknown, or cannot be loaded."""
+
+
+class PackUnavailable(ProblemError):
+    """A problem pack cannot be used here (its optional dependency is missing)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class Problem:
 
 def builtin_problems() -> dict[str, Callable[[], Problem]]:
     """Factories of the built-in problems by name (built lazily: ML ones load data)."""
+    from unitune_bench.fidelity import fidelity_problem_factories
     from unitune_bench.ml import ml_problem_factories
     from unitune_bench.synthetic import synthetic_problems
 
@@ -114,6 +124,7 @@ def builtin_problems() -> dict[str, Callable[[], Problem]]:
     for problem in synthetic_problems():
         factories[problem.name] = _constant(problem)
     factories.update(ml_problem_factories())
+    factories.update(fidelity_problem_factories())
     return factories
 
 
@@ -156,37 +167,93 @@ def load_problem_path(path: str) -> list[Problem]:
     return _as_problems(target, f"problem path {path!r}")
 
 
-def _entry_point_problems() -> list[Problem]:
+def _entry_point_problems(skipped: list[dict[str, str]]) -> list[tuple[str, Problem]]:
+    """Problems of every ``unitune.problems`` entry point; one that fails to load (or yields
+    something that is not a Problem) is recorded in ``skipped`` and left out, never fatal."""
     out = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        source = f"entry point {ep.name!r} ({getattr(ep, 'value', '?')}) in group {ENTRY_POINT_GROUP!r}"
         try:
-            obj = ep.load()
-        except ImportError as exc:
-            raise ProblemError(
-                f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} failed to load: {exc}"
-            ) from exc
-        out.extend(_as_problems(obj, f"entry point {ep.name!r}"))
+            problems = _as_problems(ep.load(), f"entry point {ep.name!r}")
+        except Exception as exc:  # a broken pack: report it and go on with the others
+            reason = f"failed to load: {type(exc).__name__}: {exc}"
+            logger.warning("skipping %s: %s", source, reason)
+            skipped.append({"source": source, "reason": reason})
+            continue
+        out.extend((source, problem) for problem in problems)
     return out
 
 
-def all_problems(extra: Iterable[Problem] = ()) -> dict[str, Callable[[], Problem]]:
-    """Built-in, entry-point and ``extra`` problems by name; duplicate names are an error."""
+@dataclass
+class Catalog:
+    """Every problem that can be selected by name, and what could not be loaded."""
+
+    factories: dict[str, Callable[[], Problem]]
+    #: names published through entry points: they join a suite's default selection
+    entry_point_names: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def discover_problems(extra: Iterable[Problem] = ()) -> Catalog:
+    """Built-in, entry-point and ``extra`` problems by name.
+
+    A duplicate name among ``extra`` (the caller's own problems) is an error; an entry-point
+    problem whose name is taken is skipped and reported, like an entry point that fails to load.
+    """
     factories = builtin_problems()
-    for problem in [*_entry_point_problems(), *extra]:
+    catalog = Catalog(factories)
+    for source, problem in _entry_point_problems(catalog.skipped):
+        if problem.name in factories:
+            catalog.skipped.append({"source": source,
+                                    "reason": f"problem {problem.name!r} is already defined; rename one"})
+            continue
+        factories[problem.name] = _constant(problem)
+        catalog.entry_point_names.append(problem.name)
+    for problem in extra:
         if problem.name in factories:
             raise ProblemError(f"two problems are named {problem.name!r}; rename one")
         factories[problem.name] = _constant(problem)
-    return factories
+    return catalog
+
+
+def all_problems(extra: Iterable[Problem] = ()) -> dict[str, Callable[[], Problem]]:
+    """Built-in, entry-point and ``extra`` problems by name (see :func:`discover_problems`)."""
+    return discover_problems(extra).factories
+
+
+def _pack_problems(pattern: str, skipped: list[dict[str, str]] | None) -> list[Problem] | None:
+    """Problems of a parametric pack (``bbob-...``), None when ``pattern`` is not a pack's.
+    A pack whose dependency is missing is reported in ``skipped`` (or raised without it)."""
+    from unitune_bench import bbob
+
+    if not bbob.matches(pattern):
+        return None
+    names = bbob.expand(pattern)
+    try:
+        return [bbob.bbob_problem(name) for name in names]
+    except PackUnavailable as exc:
+        if skipped is None:
+            raise
+        skipped.append({"source": f"problem pack bbob ({pattern})", "reason": str(exc)})
+        logger.warning("skipping %s: %s", pattern, exc)
+        return []
 
 
 def select_problems(
-    patterns: Iterable[str], factories: Mapping[str, Callable[[], Problem]]
+    patterns: Iterable[str], factories: Mapping[str, Callable[[], Problem]],
+    skipped: list[dict[str, str]] | None = None,
 ) -> list[Problem]:
-    """Build the problems matching ``patterns`` (names, globs such as ``ml-*-iris-acc``, or
-    ``tag:NAME``), in the order the patterns are given; unknown patterns are an error."""
+    """Build the problems matching ``patterns`` (names, globs such as ``ml-*-iris-acc``,
+    ``tag:NAME``, or a pack's names such as ``bbob-f8-d5``), in the order given; unknown patterns
+    are an error. A pack that cannot be used here is recorded in ``skipped`` when given."""
     chosen: dict[str, Problem] = {}
     tag_cache: dict[str, Problem] = {}
     for pattern in patterns:
+        packed = None if pattern in factories else _pack_problems(pattern, skipped)
+        if packed is not None:
+            for problem in packed:
+                chosen.setdefault(problem.name, problem)
+            continue
         if pattern.startswith("tag:"):
             tag = pattern[4:]
             for name, make in factories.items():

@@ -18,6 +18,7 @@ from unitune.errors import UnituneError
 from unitune_bench.manifest import read_manifest
 from unitune_bench.runner import read_runs
 from unitune_bench.scoring import OK_STATUSES, Scores, bayesmark_quantile, bootstrap_ci, compute_scores
+from unitune_bench.separation import Verdict
 
 __all__ = ["leaderboard_order", "render_report", "summary_table"]
 
@@ -40,59 +41,108 @@ def _duration(seconds: float) -> str:
 
 
 def leaderboard_order(sc: Scores) -> list[str]:
-    """Backends best first: by mean score, then Borda points, then name."""
+    """Backends best first: by tested rank (1 + backends that beat it significantly), then mean
+    score, then Borda points, then name."""
     def key(b: str) -> tuple:
         row = sc.summary[b]
         score = row.get("mean_score", math.inf)
-        return (not row.get("complete", False), score, -row["borda"], b)
+        return (not row.get("complete", False), row.get("rank", 1), score, -row["borda"], b)
 
     return sorted(sc.backends, key=key)
 
 
+def _rank_labels(sc: Scores, order: Sequence[str]) -> dict[str, str]:
+    ranks = [sc.summary[b].get("rank") for b in order]
+    return {b: ("?" if r is None else f"{r}=" if ranks.count(r) > 1 else str(r))
+            for b, r in zip(order, ranks)}
+
+
 def summary_table(sc: Scores, order: Sequence[str]) -> str:
-    """The leaderboard as a Markdown table."""
-    lines = ["| # | Backend | Leaderboard ↑ | Mean score ↓ [95% CI] | Median score ↓ | Borda ↑ "
-             "| Firsts ↑ | Backend ms/trial | Failed runs |",
-             "|--:|:--|--:|:--|--:|--:|--:|--:|--:|"]
-    for i, b in enumerate(order, 1):
+    """The leaderboard as a Markdown table (tied ranks shown as ``1=``)."""
+    labels = _rank_labels(sc, order)
+    lines = ["| Rank | Backend | Leaderboard ↑ | Mean score ↓ [95% CI] | Normed mean ↓ | Median score ↓ "
+             "| Targets solved ↑ | Median log10 regret ↓ | Borda ↑ | Backend ms/trial | Failed runs |",
+             "|--:|:--|--:|:--|--:|--:|--:|--:|--:|--:|--:|"]
+    for b in order:
         r = sc.summary[b]
         if "mean_score" in r:
             lo, hi = r["mean_score_ci"]
             mean = f"{_f(r['mean_score'])} [{_f(lo)}, {_f(hi)}]"
-            board, med = f"{r['leaderboard']:.1f}", _f(r["median_score"])
+            board, med, normed = f"{r['leaderboard']:.1f}", _f(r["median_score"]), _f(r["normed_mean_score"])
         else:
-            mean, board, med = "n/a", "n/a", "n/a"
+            mean, board, med, normed = "n/a", "n/a", "n/a", "n/a"
         if r.get("problems") and not r.get("complete"):
             mean += f" ({r['problems']} problems only)"
+        solved = f"{100 * r['targets_solved']:.1f}%" if "targets_solved" in r else "n/a"
+        regret = _f(r["median_log10_regret"], 2) if "median_log10_regret" in r else "n/a"
         failed = f"**{r['failed']}/{r['runs']}**" if r["failed"] else f"0/{r['runs']}"
-        lines.append(f"| {i} | {b} | {board} | {mean} | {med} | {r['borda']} | {r['firsts']} "
-                     f"| {_f(r['backend_ms'], 2)} | {failed} |")
+        lines.append(f"| {labels[b]} | {b} | {board} | {mean} | {normed} | {med} | {solved} | {regret} "
+                     f"| {r['borda']} | {_f(r['backend_ms'], 2)} | {failed} |")
     return "\n".join(lines)
 
 
-def _headline(sc: Scores, order: list[str]) -> str:
-    if not order or "mean_score" not in sc.summary[order[0]]:
+def _seeds_text(n: float) -> str:
+    return "no difference was seen at all" if math.isinf(n) else f"about {int(n)} seeds per backend"
+
+
+def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
+    if not order or sc.overall is None:
         return "**No winner:** no backend could be scored (see the notes below)."
-    win = order[0]
-    r = sc.summary[win]
-    lo, hi = r["mean_score_ci"]
-    text = (f"**Winner: `{win}`**, mean normalized score {_f(r['mean_score'])} "
-            f"(95% CI {_f(lo)} to {_f(hi)}; leaderboard {r['leaderboard']:.1f} of 100), "
-            f"first or tied first on {r['firsts']} of {len(sc.borda)} problems.")
-    if len(order) > 1 and "mean_score" in sc.summary[order[1]]:
-        second = order[1]
-        s_lo = sc.summary[second]["mean_score_ci"][0]
-        overlap = s_lo <= hi
-        text += (f" Runner-up: `{second}` ({_f(sc.summary[second]['mean_score'])})"
-                 + ("; their intervals overlap, so the lead is not clear-cut." if overlap
-                    else "; the intervals do not overlap."))
-    best_borda = max(order, key=lambda b: sc.summary[b]["borda"])
-    if sc.summary[best_borda]["borda"] > sc.summary[win]["borda"]:
-        text += f" By significance-tested rank (Borda) `{best_borda}` leads."
-    rnd = sc.summary.get("random", {})
-    if "mean_score" in rnd:
-        text += f" Random search: {_f(rnd['mean_score'])}."
+    v = sc.overall
+    how = (f"one-sided Mann-Whitney U tests on the final results ranked within each problem, "
+           f"α = {v.alpha:.4f} per pair (Šidák, 5% family-wise)")
+    overlap = _overlapping(sc, v.members) if v.kind in ("winner", "tie") else None
+    if overlap:
+        a, b = overlap
+        text = (f"**No winner named**: the rank tests put {', '.join(f'`{m}`' for m in v.members)} "
+                f"ahead ({how}), but the 95% interval of `{a}`'s mean score overlaps that of `{b}`, "
+                "so the two measures do not agree that the lead is clear.")
+    elif v.kind == "winner":
+        text = f"**Winner: `{v.members[0]}`**: it beats every other backend ({how})."
+    elif v.kind == "tie":
+        names = ", ".join(f"`{b}`" for b in v.members)
+        text = (f"**Tie for first: {names}**: each beats every other backend, but no test separates "
+                f"them from each other ({how}).")
+    else:
+        text = f"**No winner: the backends are not separated** ({how})."
+        if sc.seeds_needed is not None:
+            a, b, n = sc.seeds_needed
+            text += (f" The two best by mean score, `{a}` and `{b}`, would need {_seeds_text(n)} "
+                     f"(this run has {n_seeds}) for such a test to separate them with 80% power, "
+                     "if the difference seen here is real (Noether's approximation).")
+    scored = [b for b in order if "mean_score" in sc.summary[b]]
+    if scored:
+        parts = []
+        for b in sorted(scored, key=lambda b: sc.summary[b]["mean_score"])[:3]:
+            r = sc.summary[b]
+            lo, hi = r["mean_score_ci"]
+            parts.append(f"`{b}` {_f(r['mean_score'])} [{_f(lo)}, {_f(hi)}]")
+        text += " Best mean scores (95% CI): " + ", ".join(parts) + "."
+        rnd = sc.summary.get(sc.baseline, {})
+        if "mean_score" in rnd:
+            text += f" Random search: {_f(rnd['mean_score'])}."
     return text
+
+
+def _overlapping(sc: Scores, members: Sequence[str]) -> tuple[str, str] | None:
+    """A (member, outsider) pair whose mean-score intervals overlap, or None."""
+    for a in members:
+        for b in sc.backends:
+            if b in members or "mean_score_ci" not in sc.summary[a] or "mean_score_ci" not in sc.summary[b]:
+                continue
+            if sc.summary[a]["mean_score_ci"][1] >= sc.summary[b]["mean_score_ci"][0]:
+                return a, b
+    return None
+
+
+def _verdict_text(v: Verdict | None) -> str:
+    if v is None:
+        return "not tested"
+    if v.kind == "winner":
+        return f"winner `{v.members[0]}`"
+    if v.kind == "tie":
+        return "tie for first between " + ", ".join(f"`{b}`" for b in v.members)
+    return "not separated"
 
 
 def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
@@ -101,11 +151,17 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
     optimum = info.get("optimum")
     head = f"### {p}\n\n{info.get('description', '')} ({info['direction']}"
     head += f", optimum {optimum:.6g})" if optimum is not None else ", optimum unknown)"
-    head += f". Significance level per pair α = {sc.alpha.get(p, float('nan')):.4f}."
-    lines = [head, "",
-             "| Backend | Median best [95% CI] | Median simple regret | Mean score ↓ | AUC ↓ "
-             "| Wins | Borda |",
-             "|:--|:--|--:|--:|--:|--:|--:|"]
+    head += (f". Measure: **{sc.measure.get(p, 'n/a')}**. Verdict on the final values "
+             f"(α = {sc.alpha.get(p, float('nan')):.4f} per pair): {_verdict_text(sc.verdicts.get(p))}.")
+    target = sc.ert_target.get(p)
+    known = optimum is not None
+    cols = ["Backend", "Median best [95% CI]"]
+    if known:
+        ert_col = f"ERT to Δf={target:.3g} ↓" if target else "ERT"
+        cols += ["Median log10 regret ↓", ert_col, "Targets solved ↑"]
+    cols += ["Mean score ↓", "Median score ↓", "AUC ↓", "Wins", "Borda"]
+    lines = [head, "", "| " + " | ".join(cols) + " |", "|:--|:--|" + "--:|" * (len(cols) - 2)]
+
     def rank(b: str) -> tuple:
         score = sc.mean_score.get(p, {}).get(b)
         return (-sc.borda.get(p, {}).get(b, 0), math.inf if score is None else float(score[-1]))
@@ -119,41 +175,80 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
         lo, hi = bootstrap_ci(best, np.median, rng=rng)
         if sign < 0:
             lo, hi = min(lo, hi), max(lo, hi)
-        regret = _f(float(np.median(sc.regret[p][b]))) if b in sc.regret.get(p, {}) else "n/a"
-        score = _f(float(sc.mean_score[p][b][-1])) if b in sc.mean_score.get(p, {}) else "n/a"
-        auc = _f(float(np.mean(sc.auc[p][b]))) if b in sc.auc.get(p, {}) else "n/a"
-        lines.append(f"| {b} | {_f(med, 4)} [{_f(lo, 4)}, {_f(hi, 4)}] | {regret} | {score} | {auc} "
-                     f"| {sc.wins.get(p, {}).get(b, 0)} | {sc.borda.get(p, {}).get(b, 0)} |")
+        cells = [b, f"{_f(med, 4)} [{_f(lo, 4)}, {_f(hi, 4)}]"]
+        if known:
+            lr = sc.log_regret[p].get(b)
+            cells.append(_f(float(np.median(lr)), 2) if lr is not None else "n/a")
+            cells.append(_f(sc.ert[p][b], 3) if target and b in sc.ert.get(p, {}) else "n/a")
+            rt = sc.runtimes[p].get(b)
+            cells.append(f"{100 * float(np.isfinite(rt).mean()):.1f}%" if rt is not None else "n/a")
+        for table in (sc.mean_score, sc.median_score):
+            cells.append(_f(float(table[p][b][-1])) if b in table.get(p, {}) else "n/a")
+        cells.append(_f(float(np.mean(sc.auc[p][b]))) if b in sc.auc.get(p, {}) else "n/a")
+        cells += [str(sc.wins.get(p, {}).get(b, 0)), str(sc.borda.get(p, {}).get(b, 0))]
+        lines.append("| " + " | ".join(cells) + " |")
     if plot:
         lines += ["", f"![{p}]({plot})"]
     return [*lines, ""]
+
+
+def _setup_section(manifest: dict[str, Any]) -> list[str]:
+    setup = manifest.get("backend_setup", {})
+    lines = ["## Setup", "",
+             "What shapes the comparison besides the algorithm: each backend's declared defaults "
+             "(initial random points, startup trials, ...) and every option passed with "
+             "`--backend-options`.", "",
+             "| Backend | Options passed | Declared defaults | Library versions |", "|:--|:--|:--|:--|"]
+    for label in manifest.get("backends", []):
+        entry = setup.get(label, {})
+        given = entry.get("options") or {}
+        defaults = entry.get("defaults")
+        versions = entry.get("versions") or {}
+        shown = (_kv(defaults) or "none declared") if defaults is not None else "not declared by the backend"
+        lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {_kv(versions) or 'n/a'} |")
+    return [*lines, ""]
+
+
+def _kv(mapping: Any) -> str:
+    if not mapping:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in mapping.items())
 
 
 def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: Path) -> None:
     with open(out / "leaderboard.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["rank", "backend", "leaderboard", "mean_score", "mean_score_ci_low",
-                    "mean_score_ci_high", "median_score", "auc", "borda", "firsts",
+                    "mean_score_ci_high", "normed_mean_score", "median_score", "random_relative_median",
+                    "targets_solved", "median_log10_regret", "auc", "borda", "firsts",
                     "backend_ms_per_trial", "objective_ms_per_trial", "runs", "failed_runs"])
-        for i, b in enumerate(order, 1):
+        labels = _rank_labels(sc, order)
+        for b in order:
             r = sc.summary[b]
             ci = r.get("mean_score_ci", (math.nan, math.nan))
-            w.writerow([i, b, r.get("leaderboard"), r.get("mean_score"), ci[0], ci[1],
-                        r.get("median_score"), r.get("auc"), r["borda"], r["firsts"],
-                        r["backend_ms"], r["objective_ms"], r["runs"], r["failed"]])
+            w.writerow([labels[b], b, r.get("leaderboard"), r.get("mean_score"), ci[0], ci[1],
+                        r.get("normed_mean_score"), r.get("median_score"), r.get("random_relative_median"),
+                        r.get("targets_solved"), r.get("median_log10_regret"), r.get("auc"), r["borda"],
+                        r["firsts"], r["backend_ms"], r["objective_ms"], r["runs"], r["failed"]])
     with open(out / "problems.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["problem", "backend", "opt", "clip", "mean_score", "median_score", "auc",
-                    "median_regret", "wins", "borda"])
+        w.writerow(["problem", "measure", "backend", "opt", "clip", "mean_score", "median_score",
+                    "random_relative_median", "auc", "median_regret", "median_log10_regret",
+                    "ert_target", "ert", "targets_solved", "wins", "borda", "verdict"])
         for p in sc.problems:
             for b in order:
                 if b not in sc.mean_score.get(p, {}) and b not in sc.regret.get(p, {}):
                     continue
-                w.writerow([p, b, sc.opt.get(p), sc.clip.get(p),
+                rt = sc.runtimes[p].get(b)
+                w.writerow([p, sc.measure[p], b, sc.opt.get(p), sc.clip.get(p),
                             _last(sc.mean_score[p].get(b)), _last(sc.median_score[p].get(b)),
+                            _last(sc.random_relative_median[p].get(b)),
                             float(np.mean(sc.auc[p][b])) if b in sc.auc[p] else None,
                             float(np.median(sc.regret[p][b])) if b in sc.regret[p] else None,
-                            sc.wins[p].get(b), sc.borda[p].get(b)])
+                            float(np.median(sc.log_regret[p][b])) if b in sc.log_regret[p] else None,
+                            sc.ert_target.get(p), sc.ert[p].get(b),
+                            float(np.isfinite(rt).mean()) if rt is not None else None,
+                            sc.wins[p].get(b), sc.borda[p].get(b), _verdict_text(sc.verdicts.get(p))])
     with open(out / "runs.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["backend", "problem", "seed", "budget", "status", "trials", "best",
@@ -170,6 +265,20 @@ def _last(curve: Any) -> float | None:
     return None if curve is None else float(curve[-1])
 
 
+def _title(manifest: dict[str, Any]) -> str:
+    suite = manifest["suite"]
+    if suite == "custom":
+        base = manifest.get("base_suite")
+        title = "# unitune benchmark: custom run" + (f" (defaults of the {base} suite)" if base else "")
+    else:
+        title = f"# unitune benchmark: {suite} suite"
+    published = manifest.get("published_problems", [])
+    if published:
+        plural = "s" if len(published) > 1 else ""
+        title += f", plus {len(published)} published problem{plural}: " + ", ".join(published)
+    return title
+
+
 def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     """Score the runs in ``out_dir`` and write summary.md, CSVs and plots; return summary.md."""
     out = Path(out_dir)
@@ -181,38 +290,42 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     sc = compute_scores(runs, info, manifest["budget"])
     order = leaderboard_order(sc)
     rng = np.random.default_rng(1)
-    paths = plot_paths = {}
+    paths: dict[str, Any] = {}
     if plots and sc.problems:
         from unitune_bench.plots import plot_all
 
-        plot_paths = plot_all(sc, info, order, out)
-        paths = plot_paths
+        paths = plot_all(sc, info, order, out)
     _write_csvs(sc, order, runs, out)
     wall = sum(inv.get("wall_time", 0.0) for inv in manifest.get("invocations", []))
     n_failed = sum(r["status"] not in OK_STATUSES for r in runs)
     env = manifest.get("machine", {})
-    versions = manifest.get("versions", {})
-    libs = ", ".join(f"{k} {v}" for k, v in versions.items() if v and k in (
-        "python", "unitune", "optuna", "hyperopt", "scikit-optimize", "scikit-learn", "numpy"))
+    known = [p for p in sc.problems if sc.measure.get(p) == "log10 regret"]
     lines = [
-        f"# unitune benchmark: {manifest['suite']} suite", "",
-        _headline(sc, order), "",
+        _title(manifest), "",
+        _headline(sc, order, len(manifest["seeds"])), "",
         summary_table(sc, order), "",
         f"{len(sc.backends)} backends × {len(sc.problems)} problems × {len(manifest['seeds'])} seeds "
         f"× {manifest['budget']} trials: {len(runs)} runs ({n_failed} failed). "
-        f"Wall time {_duration(wall)} on {env.get('cpus', '?')} CPUs ({env.get('processor', '?')}). "
-        f"{libs}.", "",
-        "Scores are Bayesmark's normalized scores after the full budget: 0 is the best value any "
-        "backend found on the problem, 1 the median single random-search evaluation (mean score) "
-        "or random search's own median best at the same budget (median score, so random is 1). "
-        f"Borda and Firsts come from pairwise Mann-Whitney U tests per problem. Formulas: {DOCS}.",
+        f"Wall time {_duration(wall)} on {env.get('cpus', '?')} CPUs ({env.get('processor', '?')}).", "",
+        "**Rank** is 1 + the number of backends that beat this one significantly (tied ranks share "
+        "a number, `1=`). **Mean score**, **normed mean** and **median score** are Bayesmark's, "
+        "computed as Bayesmark computes them: 0 is the best value any backend found on a problem "
+        "and 1 the median single random-search evaluation (mean score; random search itself "
+        "scores well below 1), or the expected best of random search at the same budget (normed "
+        "mean, median score); lower is better; leaderboard = 100 × (1 - mean score). "
+        f"**Targets solved** and **log10 regret** are COCO's measures, on the {len(known)} "
+        "problems with a known optimum, where normalized scores saturate; each problem below says "
+        f"which measure it is judged by. Formulas: {DOCS}.",
         "",
     ]
     if "scores" in paths:
         lines += [f"![scores]({paths['scores']})", "", f"![score vs budget]({paths['score_vs_budget']})", ""]
+    if "ecdf" in paths:
+        lines += [f"![runtime ECDF]({paths['ecdf']})", ""]
+    lines += _setup_section(manifest)
     lines += ["## Per problem", ""]
     for p in sc.problems:
-        lines += _problem_section(sc, p, info[p], order, plot_paths.get("convergence", {}).get(p), rng)
+        lines += _problem_section(sc, p, info[p], order, paths.get("convergence", {}).get(p), rng)
     lines += ["## Backend overhead", "",
               "| Backend | Backend ms/trial, median [95% CI] | Objective ms/trial, median |",
               "|:--|:--|--:|"]
@@ -234,9 +347,14 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
                   "the budget (nothing found after the failure)."]
     else:
         lines.append("None.")
+    skipped = manifest.get("skipped", [])
+    if skipped:
+        lines += ["", "## Skipped problems and packs", "",
+                  *(f"- {s['source']}: {s['reason']}" for s in skipped)]
     if sc.notes:
         lines += ["", "## Notes", "", *(f"- {n}" for n in sc.notes)]
     commands = [" ".join(inv["command"]) for inv in manifest.get("invocations", [])]
+    versions = manifest.get("versions", {})
     lines += ["", "## How this was run", "",
               f"- seeds: {manifest['seeds']} (the same for every backend); budget {manifest['budget']} "
               f"trials; per-run limit {manifest.get('timeout')} s",

@@ -73,14 +73,18 @@ def grid_options(space: Space, budget: int) -> dict[str, Any]:
 
 
 def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
-                trace: Callable[[dict[str, Any]], None]) -> str:
+                trace: Callable[[dict[str, Any]], None],
+                options: Mapping[str, Any] | None = None) -> str:
     """Run one study by hand and report each trial to ``trace``; return the final status.
 
+    ``options`` go to the backend (grid search also gets :func:`grid_options`, which they override).
     The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone.
     An exception in the objective is a FAILED trial; an exception in the backend ends the run.
     """
+    backend_options = {**(grid_options(problem.space, budget) if backend == "grid" else {}),
+                       **(options or {})}
     study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction,
-                  backend_options=grid_options(problem.space, budget) if backend == "grid" else None)
+                  backend_options=backend_options or None)
     best: float | None = None
     for number in range(budget):
         start = time.perf_counter()
@@ -114,7 +118,7 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
 
 
 def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path: str,
-            limit_threads: bool) -> None:
+            limit_threads: bool, options: Mapping[str, Any] | None = None) -> None:
     """Process entry point: run and stream the trace; the last line says how it ended."""
     if limit_threads:
         _limit_threads()
@@ -125,7 +129,7 @@ def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path
             out.flush()
 
         try:
-            status, error = execute_run(problem, backend, seed, budget, trace), None
+            status, error = execute_run(problem, backend, seed, budget, trace, options), None
         except Exception as exc:  # the backend (or the harness) failed: a failed run
             status, error = "failed", "".join(traceback.format_exception(exc))[-4000:]
         trace({"end": status, "error": error, "wall": time.perf_counter() - started})
@@ -212,8 +216,10 @@ def run_all(
     jobs: int = 1,
     timeout: float | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every spec not yet in ``runs.jsonl``; append each finished run; return the new ones."""
+    """Run every spec not yet in ``runs.jsonl``; append each finished run; return the new ones.
+    ``options`` maps a backend label to the options its backend is built with."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UnituneError(f"jobs must be a positive integer, got {jobs!r}")
     if timeout is not None and not timeout > 0:
@@ -256,7 +262,7 @@ def run_all(
                     proc = ctx.Process(
                         target=_worker, daemon=True, name=f"bench-{spec.slug}",
                         args=(problems[spec.problem], backends[spec.backend], spec.seed,
-                              spec.budget, str(trace), jobs > 1))
+                              spec.budget, str(trace), jobs > 1, (options or {}).get(spec.backend)))
                     proc.start()
                     running.append(_Running(spec, proc, time.monotonic(), trace))
                 now = time.monotonic()

@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from protocol_helpers import ask_params
 from space_strategies import flat_spaces
-from unitune_hyperopt.translate import Translation
+from unitune_hyperopt.codec import HyperoptCodec
 
 import unitune
 from unitune import Categorical, Float, Int, Space
 from unitune.backend import params_key
+from unitune.kit import FixedConfiguration
 from unitune.registry import make_backend
 from unitune.testing import STANDARD_SPACES
 from unitune.trial import Trial
@@ -123,14 +124,14 @@ def test_same_proposals_on_a_conditional_space():
 @given(space=flat_spaces(), seed=st.integers(0, 2**31 - 2))
 def test_property_same_driving_loop_as_fmin(algorithm, space, seed):
     """On random flat spaces, the adapter drives Hyperopt exactly like fmin does."""
-    translation = Translation(space)
-    assume(translation.labels)
+    translation = HyperoptCodec(space)
+    assume(not FixedConfiguration.applies(space))
     algo = SUGGEST[algorithm]
     if algorithm == "tpe":
         algo = functools.partial(tpe.suggest, n_startup_jobs=3)
     losses = [((i * 31) % 7) / 7 for i in range(10)]
     it = iter(losses)
-    _, native_trials = _native(translation.expression(), algo, 10, seed, loss=lambda _p: next(it))
+    _, native_trials = _native(translation.native_space(), algo, 10, seed, loss=lambda _p: next(it))
     backend = make_backend(f"hyperopt.{algorithm}", space, seed=seed,
                            options={"n_startup_jobs": 3} if algorithm == "tpe" else {})
     for number, loss in enumerate(losses):

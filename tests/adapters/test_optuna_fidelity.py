@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from protocol_helpers import ask_params
 from space_strategies import flat_spaces, spaces
 from unitune_optuna import OptunaBackend
-from unitune_optuna.translate import has_ambiguous_choices
+from unitune_optuna.codec import has_ambiguous_choices
 
 import unitune
 from unitune import Categorical, Constant, Float, Int, Space
 from unitune.backend import params_key
+from unitune.errors import SearchExhausted
+from unitune.kit import FixedConfiguration
 from unitune.testing import check_params
 from unitune.trial import Trial
 
@@ -57,6 +59,11 @@ def score(params) -> float:
 def test_proposals_in_space(algorithm, space, seed, batch):
     backend = OptunaBackend(space, seed=seed, algorithm=algorithm, **OPTIONS.get(algorithm, {}))
     number = 0
+    if FixedConfiguration.applies(space):  # nothing to search: proposed once, then exhausted
+        assert ask_params(backend, batch) == [space.sample(seed=seed)]
+        with pytest.raises(SearchExhausted, match="single configuration"):
+            ask_params(backend, 1, 1)
+        return
     for _ in range(4):
         proposals = ask_params(backend, batch, number)
         assert len(proposals) == batch
@@ -126,6 +133,8 @@ def test_fidelity_random_flat_spaces(algorithm, space, seed):
     # Optuna itself confuses choices equal under == (1, 1.0, True): the adapter does not, so
     # the two legitimately differ there (see test_ambiguous_choices_keep_their_identity).
     assume(not any(isinstance(d, Categorical) and has_ambiguous_choices(d) for d in space.values()))
+    # A space with nothing to search is proposed once by every backend (unitune's rule).
+    assume(not FixedConfiguration.applies(space))
     assert unitune_proposals(algorithm, space, seed, 10) == native_proposals(algorithm, space, seed, 10)
 
 

@@ -25,6 +25,6 @@ def test_core_declares_only_light_dependencies():
 
     required = [r for r in requires("unitune") or [] if "extra ==" not in r]
     names = sorted(re.split(r"[<>=!~; \[]", r, maxsplit=1)[0] for r in required)
-    # pebble: pure Python, no dependencies; the process pool behind executor="processes"
-    # (kills a hung trial's worker, survives a dead one): see docs/execution.md
+    # pebble: a small pure-Python process pool that can kill and replace a hung or dead worker
+    # (per-trial time limits), with no dependencies of its own.
     assert names == ["numpy", "pebble", "tqdm"]

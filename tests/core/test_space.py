@@ -179,3 +179,67 @@ def test_spaces_are_immutable_and_hashable():
     with pytest.raises(AttributeError, match="immutable"):
         space["x"].low = 3.0
     assert hash(space) == hash(Space.from_json(space.to_json()))
+
+
+# Logit-scaled floats (Bayesmark's "logit" warping) -------------------------------------------
+
+
+def test_logit_float_validates_with_clear_errors() -> None:
+    with pytest.raises(SpaceError, match=r"logit=True needs 0 < low < high < 1.*low=0\.0"):
+        Float(0.0, 0.5, logit=True)
+    with pytest.raises(SpaceError, match=r"logit=True needs 0 < low < high < 1.*high=1\.0"):
+        Float(0.5, 1.0, logit=True)
+    with pytest.raises(SpaceError, match="cannot be combined with log=True"):
+        Float(0.1, 0.9, log=True, logit=True)
+    with pytest.raises(SpaceError, match="cannot be combined with a step"):
+        Float(0.1, 0.9, step=0.1, logit=True)
+    with pytest.raises(SpaceError, match="logit must be True or False, got 1"):
+        Float(0.1, 0.9, logit=1)
+
+
+def test_logit_float_round_trips_through_json_and_repr() -> None:
+    dim = Float(0.001, 0.999, logit=True)
+    assert dim.logit is True
+    assert repr(dim) == "Float(0.001, 0.999, logit=True)"
+    assert dim.to_dict() == {"type": "float", "low": 0.001, "high": 0.999, "log": False, "step": None,
+                             "logit": True}
+    space = Space({"rate": dim, "plain": Float(0.1, 0.9)})
+    again = Space.from_json(space.to_json())
+    assert again == space and again["rate"].logit is True
+    assert "logit" not in Float(0.1, 0.9).to_dict()  # other floats' dicts are unchanged
+    assert Float(0.1, 0.9) != Float(0.1, 0.9, logit=True)
+
+
+def test_logit_float_samples_uniformly_in_logit_space() -> None:
+
+    dim = Float(0.001, 0.999, logit=True)
+    rng = np.random.default_rng(0)
+    values = np.array([dim.sample(rng) for _ in range(4000)])
+    assert all(dim.contains(float(v)) for v in values)
+    z = np.log(values / (1 - values))
+    lo, hi = math.log(0.001 / 0.999), math.log(0.999 / 0.001)
+    # Uniform in [lo, hi]: each quarter of the logit range holds a quarter of the draws.
+    counts = np.histogram(z, bins=4, range=(lo, hi))[0] / len(z)
+    assert np.allclose(counts, 0.25, atol=0.03)
+    # A uniform draw would put only ~1% of values below 0.01; the logit scale puts ~17% there.
+    assert 0.13 < float(np.mean(values < 0.01)) < 0.21
+
+
+def test_logit_float_grid_is_even_in_logit_space() -> None:
+
+    grid = Float(0.01, 0.99, logit=True).grid(5)
+    assert grid[0] == 0.01 and grid[-1] == 0.99 and grid[2] == pytest.approx(0.5)
+    z = [math.log(x / (1 - x)) for x in grid]
+    assert np.allclose(np.diff(z), np.diff(z)[0])
+    assert Space({"p": Float(0.01, 0.99, logit=True)}).grid(5)[1]["p"] == grid[1]
+
+
+def test_native_backends_use_the_logit_scale() -> None:
+    import unitune
+
+    space = {"p": Float(0.001, 0.999, logit=True)}
+    study = unitune.optimize(lambda p: p["p"], space, backend="random", n_trials=300, seed=1)
+    values = [t.params["p"] for t in study.trials]
+    assert float(np.mean(np.array(values) < 0.01)) > 0.1
+    study = unitune.optimize(lambda p: p["p"], space, backend="grid", backend_options={"resolution": 3})
+    assert sorted(t.params["p"] for t in study.trials) == [0.001, pytest.approx(0.5), 0.999]

@@ -29,6 +29,13 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+class _Held:
+    """Signals that arrived while a backend was updating its model (the main thread only)."""
+
+    depth = 0
+    signals: list[int] = []
+
+
 class _OurHandler:
     """The SIGTERM handler installed by :func:`termination_handled` (recognisable by type)."""
 
@@ -36,26 +43,43 @@ class _OurHandler:
         self.previous = previous
 
     def __call__(self, signum: int, frame: Any) -> None:
+        if _Held.depth:
+            _Held.signals.append(signum)
+            return
         raise Terminated(self.previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Python's own Ctrl-C behaviour, except while a backend updates its model."""
+    if _Held.depth:
+        _Held.signals.append(signum)
+        return
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def termination_handled() -> Iterator[None]:
-    """While the block runs, SIGTERM raises :class:`Terminated` in the main thread; the previous
-    handler is put back afterwards. Outside the main thread, or when SIGTERM is ignored
-    (``SIG_IGN``) or already handled by us, nothing changes."""
+    """While the block runs, SIGTERM raises :class:`Terminated` and Ctrl-C KeyboardInterrupt in
+    the main thread, except inside :func:`interrupts_deferred`, where both wait for the block's
+    end. The previous handlers are put back afterwards. Outside the main thread, nothing
+    changes; SIGTERM is left alone when ignored (``SIG_IGN``) and SIGINT unless its handler is
+    Python's default."""
     if not _main_thread():
         yield
         return
+    installed: dict[int, Any] = {}
     previous = signal.getsignal(signal.SIGTERM)
-    if previous == signal.SIG_IGN or isinstance(previous, _OurHandler) or previous is None:
-        yield
-        return
-    signal.signal(signal.SIGTERM, _OurHandler(previous))
+    if not (previous == signal.SIG_IGN or isinstance(previous, _OurHandler) or previous is None):
+        installed[signal.SIGTERM] = previous
+        signal.signal(signal.SIGTERM, _OurHandler(previous))
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        installed[signal.SIGINT] = signal.default_int_handler
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in installed.items():
+            signal.signal(signum, handler)
 
 
 def pass_on_termination(exc: Terminated) -> None:
@@ -77,34 +101,32 @@ def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C (SIGINT) and a handled SIGTERM back until the block ends, then raise them.
 
     Used around a backend's ask and tell so that an interrupt never leaves a library halfway
-    through updating its model. Only the main thread receives signals; elsewhere this does
-    nothing, and SIGINT is only held when its handler is Python's default.
+    through updating its model. Inside :func:`termination_handled` (a running ``optimize``) this
+    is a counter; elsewhere (a hand-driven ask/tell) a holding handler is installed for the
+    block. Only the main thread receives signals; elsewhere this does nothing, and SIGINT is
+    only held when its handler is Python's default (or ours).
     """
     if not _main_thread():
         yield
         return
-    caught: list[int] = []
-
-    def hold(signum: int, frame: Any) -> None:
-        caught.append(signum)
-
-    saved: dict[int, Callable[..., Any]] = {}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        saved[signal.SIGINT] = signal.default_int_handler
     term = signal.getsignal(signal.SIGTERM)
-    if isinstance(term, _OurHandler):
-        saved[signal.SIGTERM] = term
-    if not saved:
-        yield
-        return
-    for signum in saved:
-        signal.signal(signum, hold)
+    ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
+    saved: dict[int, Callable[..., Any]] = {}
+    if not ours:  # a hand-driven ask/tell: hold Ctrl-C with a handler of the block's own
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield
+            return
+        saved[signal.SIGINT] = signal.default_int_handler
+        signal.signal(signal.SIGINT, _interrupt)
+    _Held.depth += 1
     try:
         yield
     finally:
+        _Held.depth -= 1
         for signum, handler in saved.items():
             signal.signal(signum, handler)
-    if signal.SIGTERM in caught:
-        raise Terminated(saved[signal.SIGTERM].previous)
-    if caught:
+    if _Held.depth == 0 and _Held.signals:
+        held, _Held.signals = _Held.signals, []
+        if signal.SIGTERM in held and isinstance(term, _OurHandler):
+            raise Terminated(term.previous)
         raise KeyboardInterrupt

@@ -1,6 +1,6 @@
 """Search spaces: dimensions, the Space mapping and grid enumeration."""
 
-from unitune.space.dimensions import Categorical, Constant, Dimension, Float, Int
+from unitune.space.dimensions import Categorical, Constant, Dimension, Float, Int, expit, logit
 from unitune.space.grid import Grid
 from unitune.space.space import Condition, Space, dimension_from_dict
 
@@ -14,4 +14,6 @@ __all__ = [
     "Int",
     "Space",
     "dimension_from_dict",
+    "expit",
+    "logit",
 ]

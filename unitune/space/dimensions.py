@@ -7,6 +7,8 @@ and round-trips through a JSON-ready dict::
     True
     >>> Int(0, 10, step=5).grid(10)
     (0, 5, 10)
+    >>> [round(x, 3) for x in Float(0.01, 0.99, logit=True).grid(5)]
+    [0.01, 0.091, 0.5, 0.909, 0.99]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from unitune.errors import SpaceError
 if TYPE_CHECKING:
     from unitune.space.space import Space
 
-__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "is_json_scalar"]
+__all__ = ["Categorical", "Constant", "Dimension", "Float", "Int", "expit", "is_json_scalar", "logit"]
 
 _STEP_TOLERANCE = 1e-9
 
@@ -54,6 +56,19 @@ def _real(value: Any, what: str, owner: str) -> float:
     if not math.isfinite(result):
         raise SpaceError(f"{owner}: {what} must be finite, got {value!r}")
     return result
+
+
+def logit(p: float) -> float:
+    """``log(p / (1 - p))`` for ``0 < p < 1``: the scale of ``Float(..., logit=True)``."""
+    return math.log(p) - math.log1p(-p)
+
+
+def expit(z: float) -> float:
+    """The inverse of :func:`logit`: ``1 / (1 + exp(-z))``, without overflow."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def _flag(value: Any, what: str, owner: str) -> bool:
@@ -169,32 +184,53 @@ class _Numeric(Dimension):
     def _spread(self, resolution: int) -> np.ndarray:
         if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
             raise SpaceError(f"grid resolution must be an integer >= 2, got {resolution!r}")
+        if getattr(self, "logit", False):
+            z = np.linspace(logit(self.low), logit(self.high), resolution)
+            return np.array([expit(float(v)) for v in z])
         if self.log:
             return np.geomspace(self.low, self.high, resolution)
         return np.linspace(self.low, self.high, resolution)
 
     def __repr__(self) -> str:
         extras = "".join(
-            f", {k}={getattr(self, k)!r}" for k in ("log", "step") if getattr(self, k) not in (False, None)
+            f", {k}={getattr(self, k)!r}" for k in ("log", "logit", "step")
+            if getattr(self, k, None) not in (False, None)
         )
         return f"{type(self).__name__}({self.low!r}, {self.high!r}{extras})"
 
 
 class Float(_Numeric):
-    """A real number in ``[low, high]``, optionally on a log scale or on a step grid.
+    """A real number in ``[low, high]``, optionally on a log scale, a logit scale or a step grid.
+
+    ``logit=True`` (for ``0 < low < high < 1``, e.g. a rate or a fraction) spreads samples and grid
+    points uniformly in ``log(x / (1 - x))``, so values near 0 and near 1 get as much room as the
+    middle.
 
     >>> tuple(Float(0.0, 1.0, step=0.25).grid(3))
     (0.0, 0.25, 0.5, 0.75, 1.0)
     """
 
     kind = "float"
-    __slots__ = ()
+    __slots__ = ("logit",)
+    logit: bool
 
-    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None):
+    def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None,
+                 logit: bool = False):
         owner = f"Float(low={low!r}, high={high!r})"
         self._set(low=_real(low, "low", owner), high=_real(high, "high", owner), log=_flag(log, "log", owner))
         self._set(step=None if step is None else _real(step, "step", owner))
+        self._set(logit=_flag(logit, "logit", owner))
         self._check_common(owner)
+        if self.logit:
+            if self.log:
+                raise SpaceError(f"{owner}: logit=True cannot be combined with log=True (choose one scale)")
+            if self.step is not None:
+                raise SpaceError(f"{owner}: logit=True cannot be combined with a step")
+            if not 0.0 < self.low < self.high < 1.0:
+                raise SpaceError(
+                    f"{owner}: logit=True needs 0 < low < high < 1 (the logit of 0 and 1 is infinite), "
+                    f"got low={self.low!r} high={self.high!r}"
+                )
         self._check_representable(owner)
         if self.step is not None:
             if self.step <= 0:
@@ -211,7 +247,9 @@ class Float(_Numeric):
     def sample(self, rng: np.random.Generator) -> float:
         if self.step is not None:
             return self.snap(self.low + int(rng.integers(0, self.n_steps + 1)) * self.step)
-        if self.log:
+        if self.logit:
+            value = expit(rng.uniform(logit(self.low), logit(self.high)))
+        elif self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
@@ -242,7 +280,10 @@ class Float(_Numeric):
         return tuple(float(p) for p in points)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        out = {"type": "float", "low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        if self.logit:  # only when set, so the dicts of other floats are unchanged
+            out["logit"] = True
+        return out
 
 
 class _Steps(Sequence):

@@ -241,7 +241,8 @@ def dimension_from_dict(spec: Mapping[str, Any]) -> Dimension:
             f"missing {missing!r}, unknown {unknown!r}"
         )
     if kind == "float":
-        return Float(spec["low"], spec["high"], log=spec.get("log", False), step=spec.get("step"))
+        return Float(spec["low"], spec["high"], log=spec.get("log", False), step=spec.get("step"),
+                     logit=spec.get("logit", False))
     if kind == "int":
         return Int(spec["low"], spec["high"], log=spec.get("log", False), step=spec.get("step", 1))
     if kind == "constant":
@@ -255,7 +256,7 @@ def dimension_from_dict(spec: Mapping[str, Any]) -> Dimension:
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "float": (("low", "high"), ("log", "step")),
+    "float": (("low", "high"), ("log", "step", "logit")),
     "int": (("low", "high"), ("log", "step")),
     "constant": (("value",), ()),
     "categorical": (("choices",), ("branches",)),

@@ -1,15 +1,14 @@
-"""Hyperopt's suggest functions, their keyword options, and a per-call seed stream.
+"""The algorithms of the Hyperopt backend, declared once, and their suggest functions.
 
-Options are checked against the real signature of the library function (unknown ones raise
-BackendError) and bound with ``functools.partial``.
+Declarations import nothing heavy; :func:`build` imports Hyperopt. Each algorithm's options are
+its suggest function's keyword arguments with Hyperopt's own defaults (checked against the real
+signatures by the tests), bound with ``functools.partial``.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
-import inspect
 import numbers
 import random
 from collections.abc import Callable, Mapping
@@ -17,24 +16,37 @@ from typing import Any
 
 import numpy as np
 
-from unitune.errors import BackendError, BackendNotInstalledError
+from unitune.backend import Algorithm, Capabilities
+from unitune.errors import BackendError
 
-__all__ = ["ALGORITHMS", "SeedStream", "build_suggest", "option_names"]
+__all__ = ["ALGORITHMS", "SUGGEST_MODULES", "SeedStream", "build"]
 
-#: algorithm -> one-line description (the first is the default).
-ALGORITHMS: Mapping[str, str] = {
-    "tpe": "Tree-structured Parzen Estimator (hyperopt.tpe.suggest)",
-    "random": "independent random sampling from the prior (hyperopt.rand.suggest)",
-    "anneal": "simulated annealing around the best trials (hyperopt.anneal.suggest)",
-    "atpe": "Adaptive TPE (hyperopt.atpe.suggest); needs the 'atpe' extra: lightgbm, scikit-learn",
-}
-
-_MODULES = {"tpe": "hyperopt.tpe", "random": "hyperopt.rand", "anneal": "hyperopt.anneal",
-            "atpe": "hyperopt.atpe"}
-_POSITIONAL = {"self", "new_ids", "domain", "trials", "seed"}
+_CAPABILITIES = Capabilities(conditional=True, batch=True, multi_objective=False, replay=True, seeded=True)
 ATPE_INSTALL = 'pip install "unitune-hyperopt[atpe]"  (lightgbm and scikit-learn)'
 
-# Value rules for the options we know; other options of a newer Hyperopt pass through unchecked.
+ALGORITHMS: Mapping[str, Algorithm] = {
+    "tpe": Algorithm(
+        "Tree-structured Parzen Estimator (hyperopt.tpe.suggest)", _CAPABILITIES,
+        options={"prior_weight": 1.0, "n_startup_jobs": 20, "n_EI_candidates": 24, "gamma": 0.25,
+                 "verbose": True},
+    ),
+    "random": Algorithm("independent random sampling from the prior (hyperopt.rand.suggest)",
+                        _CAPABILITIES),
+    "anneal": Algorithm(
+        "simulated annealing around the best trials (hyperopt.anneal.suggest)", _CAPABILITIES,
+        options={"avg_best_idx": 2.0, "shrink_coef": 0.1},
+    ),
+    "atpe": Algorithm(
+        "Adaptive TPE (hyperopt.atpe.suggest); needs the 'atpe' extra: lightgbm, scikit-learn",
+        _CAPABILITIES, requires=("lightgbm", "sklearn"), install=ATPE_INSTALL,
+    ),
+}
+
+#: The Hyperopt module whose ``suggest`` each algorithm calls.
+SUGGEST_MODULES: Mapping[str, str] = {"tpe": "hyperopt.tpe", "random": "hyperopt.rand",
+                                      "anneal": "hyperopt.anneal", "atpe": "hyperopt.atpe"}
+
+# Value rules for the declared options.
 _REAL = (numbers.Real,)
 _RULES: dict[str, tuple[tuple[type, ...], Callable[[Any], bool], str]] = {
     "n_startup_jobs": ((numbers.Integral,), lambda v: v >= 0, "an integer >= 0"),
@@ -47,51 +59,18 @@ _RULES: dict[str, tuple[tuple[type, ...], Callable[[Any], bool], str]] = {
 }
 
 
-def _module(algorithm: str) -> Any:
-    if algorithm == "atpe":
-        missing = [m for m in ("lightgbm", "sklearn") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise BackendNotInstalledError(
-                f"backend 'hyperopt.atpe' needs {missing!r}, which Hyperopt's ATPE loads its models "
-                f"with; install with: {ATPE_INSTALL}"
-            )
-    try:
-        return importlib.import_module(_MODULES[algorithm])
-    except ImportError as exc:
-        raise BackendNotInstalledError(
-            f"backend 'hyperopt.{algorithm}' could not import {_MODULES[algorithm]} ({exc}); "
-            "install with: pip install unitune-hyperopt"
-        ) from exc
-
-
-def option_names(algorithm: str, module: Any) -> tuple[str, ...]:
-    """Keyword options the algorithm's suggest function (or annealing class) accepts."""
-    target = module.AnnealingAlgo.__init__ if algorithm == "anneal" else module.suggest
-    params = inspect.signature(target).parameters.values()
-    return tuple(
-        p.name for p in params
-        if p.name not in _POSITIONAL and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
-
-
 def _check_values(algorithm: str, options: Mapping[str, Any]) -> None:
     for name, value in options.items():
-        if name not in _RULES:
-            continue
         types, ok, what = _RULES[name]
         wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
         if wrong_type or not ok(value):
             raise BackendError(f"hyperopt.{algorithm}: option {name!r} must be {what}, got {value!r}")
 
 
-def build_suggest(algorithm: str, options: Mapping[str, Any]) -> Callable[..., list]:
+def build(algorithm: str, options: Mapping[str, Any]) -> Callable[..., list]:
     """The suggest function ``algo(new_ids, domain, trials, seed)`` with ``options`` bound."""
-    from unitune.backend import check_options
-
-    module = _module(algorithm)
-    check_options(f"hyperopt.{algorithm}", options, option_names(algorithm, module))
     _check_values(algorithm, options)
-    suggest = module.suggest
+    suggest = importlib.import_module(SUGGEST_MODULES[algorithm]).suggest
     if options:
         suggest = functools.partial(suggest, **options)
     if algorithm == "atpe":

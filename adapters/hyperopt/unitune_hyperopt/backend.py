@@ -8,23 +8,22 @@ the way Hyperopt intends. This module imports Hyperopt only when a backend is bu
 >>> from unitune import Float, Space
 >>> from unitune.trial import Trial
 >>> backend = HyperoptBackend(Space({"x": Float(-1.0, 1.0)}), seed=0)
->>> [params] = backend.ask(1)
->>> backend.tell(Trial.complete(0, params, params["x"] ** 2))
+>>> [proposal] = backend.ask([0])
+>>> backend.tell(Trial.complete(0, proposal.params, proposal.params["x"] ** 2))
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Algorithm, Backend, Capabilities, Conversion, Proposal
-from unitune.errors import BackendError, BackendNotInstalledError, SearchExhausted, SpaceError
-from unitune.kit import PendingTrials
-from unitune.space import Space
-from unitune.trial import Direction, Trial, TrialState
-from unitune_hyperopt.algorithms import ALGORITHMS, ATPE_INSTALL, SeedStream, build_suggest
-from unitune_hyperopt.translate import Translation
+from unitune.backend import Backend, Conversion, Proposal
+from unitune.errors import BackendError, SearchExhausted
+from unitune.kit import FixedConfiguration, PendingTrials, library_errors, minimizing_signs, to_minimized
+from unitune.trial import Trial, TrialState
+from unitune_hyperopt.algorithms import ALGORITHMS, SeedStream, build
+from unitune_hyperopt.codec import HyperoptCodec
 
 __all__ = ["HyperoptBackend"]
 
@@ -43,77 +42,54 @@ def _not_evaluated(_params: Any) -> None:
 class HyperoptBackend(Backend):
     """Hyperopt's algorithms behind unitune's ask/tell.
 
-    Options go to the algorithm's suggest function (``n_startup_jobs``, ``gamma``,
-    ``n_EI_candidates``, ``prior_weight`` for TPE; ``avg_best_idx``, ``shrink_coef`` for
-    annealing); unknown options raise BackendError. COMPLETE trials are told as
-    ``STATUS_OK`` with ``loss`` = value (negated when maximizing); FAILED and PRUNED trials as
-    ``STATUS_FAIL``, which Hyperopt's algorithms rank as infinitely bad.
+    Options (see ``unitune backends``) go to the algorithm's suggest function. COMPLETE trials
+    are told as ``STATUS_OK`` with ``loss`` = value (negated when maximizing, huge magnitudes
+    squashed by :func:`unitune.kit.model_value`); FAILED and PRUNED trials as ``STATUS_FAIL``,
+    which Hyperopt's algorithms leave out of their models; INTERRUPTED trials are forgotten.
     """
 
     name = "hyperopt"
-    algorithms = {
-        name: Algorithm(
-            description,
-            Capabilities(conditional=True, batch=True, multi_objective=False, replay=True, seeded=True),
-            requires=("lightgbm", "sklearn") if name == "atpe" else (),
-            install=ATPE_INSTALL if name == "atpe" else "",
-        )
-        for name, description in ALGORITHMS.items()
-    }
+    algorithms = ALGORITHMS
     requires = ("hyperopt",)
     install = "pip install unitune-hyperopt"
     distributions = ("hyperopt", "lightgbm", "scikit-learn")
+    codec_class = HyperoptCodec
 
-    def __init__(
-        self,
-        space: Space | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
-        algorithm: str | None = None,
-        **options: Any,
-    ):
-        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
-        try:
+    def setup(self) -> None:
+        with library_errors(self.full_name, "load Hyperopt"):
             from hyperopt import base
-        except ImportError as exc:
-            raise BackendNotInstalledError(
-                f"backend 'hyperopt' needs the hyperopt library ({exc}); install with: {self.install}"
-            ) from exc
-        self._base = base
-        self._suggest = build_suggest(self.algorithm, options)
-        self.options = dict(options)
-        self._translation = Translation(self.space)
-        self._domain = None
-        if not self._translation.labels:
-            # Nothing to search (constants only): Hyperopt cannot build an empty domain.
-            self._constants = self.space.sample_by(lambda name, _dim: None)
-        else:
-            self._build_domain()
-        self._trials = base.Trials()
-        self._seeds = SeedStream(seed)
-        self._n_docs = 0
-        self._pending: PendingTrials[dict] = PendingTrials(self.full_name)
-        self._sign = -1.0 if self.directions[0] is Direction.MAXIMIZE else 1.0
 
-    def _build_domain(self) -> None:
-        try:
-            self._domain = self._base.Domain(_not_evaluated, self._translation.expression())
-        except Exception as exc:  # translate, never swallow
-            raise BackendError(f"hyperopt could not build a domain for {self.space!r}: {exc}") from exc
+            self._base = base
+            self._suggest = build(self.algorithm, self.options)
+        self.codec = HyperoptCodec(self.space)
+        self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
+            self.space) else None
+        self._domain = None
+        if self._fixed is None:
+            with library_errors(self.full_name, f"build a domain for {self.space!r}"):
+                self._domain = base.Domain(_not_evaluated, self.codec.native_space())
+        self._trials = base.Trials()
+        self._seeds = SeedStream(self.seed)
+        self._n_docs = 0
+        self.pending: PendingTrials[dict] = PendingTrials(self.full_name)
+        self._signs = minimizing_signs(self.directions)
 
     @property
     def trials(self) -> Any:
         """The live ``hyperopt.Trials`` (read it, do not modify it)."""
         return self._trials
 
+    @property
+    def exhaustible(self) -> bool:
+        return self._fixed is not None
+
     def conversion_report(self) -> list[Conversion]:
-        return self._translation.report()
+        return self.codec.report()
 
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self._fixed is not None:
+            return self._fixed.ask(numbers)
         n = len(numbers)
-        if self._domain is None:
-            return [Proposal(number, dict(self._constants)) for number in numbers]
         docs: list[dict] = []
         while len(docs) < n:
             # fmin's loop: reserve ids, let the algorithm fill some (TPE returns one per call
@@ -121,14 +97,8 @@ class HyperoptBackend(Backend):
             wanted = 1 if self.algorithm == "anneal" else n - len(docs)
             new_ids = self._trials.new_trial_ids(wanted)
             seed = self._seeds.at(self._n_docs)
-            try:
+            with library_errors(self.full_name, "propose"):
                 new_docs = self._suggest(new_ids, self._domain, self._trials, seed)
-            except BackendError:
-                raise
-            except Exception as exc:  # translate, never swallow
-                raise BackendError(
-                    f"hyperopt.{self.algorithm} failed to propose: {type(exc).__name__}: {exc}"
-                ) from exc
             if not new_docs:
                 if docs:
                     break
@@ -137,25 +107,36 @@ class HyperoptBackend(Backend):
             docs.extend(new_docs)
         out = []
         for number, doc in zip(numbers, docs):
-            self._pending.add(number, doc)
-            out.append(Proposal(number, self._translation.decode(doc["misc"]["vals"])))
+            self.pending.add(number, doc)
+            out.append(Proposal(number, self.codec.decode(doc["misc"]["vals"])))
         return out
 
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        if self._domain is None:
+        if self._fixed is not None:
             return
-        doc = self._pending.pop(trial.number)
+        doc = self.pending.pop(trial.number)
+        if trial.state is TrialState.INTERRUPTED:
+            self._forget(doc)
+            return
         doc["result"] = self._result(trial)
-        doc["state"] = self._base.JOB_STATE_DONE
         doc["refresh_time"] = _now()
+        doc["state"] = self._base.JOB_STATE_DONE  # last: until then the document is pending
         # NEW -> DONE keeps the document in trials.trials: no refresh (O(n)) needed.
 
     def replay(self, trials: Sequence[Trial]) -> None:
-        results = [(t, self._result(t)) for t in trials if t.state is not TrialState.INTERRUPTED]
-        if self._domain is not None and results:
-            self._insert([self._foreign_doc(t, result) for t, result in results])
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._fixed is not None:
+            self._fixed.replay(trials)
+            return
+        if trials:
+            self._insert([self._foreign_doc(t, self._result(t)) for t in trials])
+
+    def _forget(self, doc: dict) -> None:
+        """Drop a pending document that never ran (Hyperopt learns nothing from it)."""
+        self._trials._dynamic_trials = [d for d in self._trials._dynamic_trials if d is not doc]
+        self._trials.refresh()
 
     def _result(self, trial: Trial) -> dict[str, Any]:
         if trial.state is TrialState.COMPLETE:
@@ -163,18 +144,16 @@ class HyperoptBackend(Backend):
                 raise BackendError(
                     f"hyperopt optimizes one objective; trial {trial.number} has {len(trial.values)} values"
                 )
-            return {"status": self._base.STATUS_OK, "loss": self._sign * trial.values[0]}
-        # FAILED, PRUNED and INTERRUPTED alike: Hyperopt's only non-success outcome, which its
-        # algorithms leave out of their models.
+            [loss] = to_minimized(trial.values, self._signs)
+            return {"status": self._base.STATUS_OK, "loss": loss}
+        # FAILED and PRUNED alike: Hyperopt's only non-success outcome, which its algorithms
+        # leave out of their models.
         return {"status": self._base.STATUS_FAIL, "loss": None, "unitune_state": trial.state.value,
                 "failure": trial.failure or trial.state.value}
 
     def _foreign_doc(self, trial: Trial, result: dict[str, Any]) -> dict:
         """A finished document for a trial Hyperopt never proposed (replayed history)."""
-        try:
-            vals = self._translation.encode(trial.params)
-        except SpaceError as exc:
-            raise BackendError(f"trial {trial.number}: its parameters do not fit the space: {exc}") from exc
+        vals = self.codec.encode(trial.params)  # a SpaceError names what does not fit
         [tid] = self._trials.new_trial_ids(1)
         misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
                 "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}

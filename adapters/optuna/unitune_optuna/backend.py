@@ -2,28 +2,28 @@
 
 Each backend owns an in-memory ``optuna.Study``. ``ask`` opens an Optuna trial and walks the
 unitune space define-by-run with ``suggest_*`` calls; the trial stays RUNNING (so samplers see
-it as pending) until the matching unitune trial is told. Trials the backend did not propose are
-added to the Optuna study as finished trials, so the sampler learns from replayed history.
+it as pending) until the matching unitune trial is told, by number. Replayed trials are added
+to the Optuna study as finished trials, so the sampler learns from history. Intermediate values
+heard through :meth:`OptunaBackend.report` reach the live Optuna trial at once (for pruners).
 
 >>> from unitune import Float, Space
 >>> backend = OptunaBackend(Space({"x": Float(0.0, 1.0)}), seed=0)
->>> [params] = backend.ask(1)
->>> 0.0 <= params["x"] <= 1.0
+>>> [proposal] = backend.ask([0])
+>>> 0.0 <= proposal.params["x"] <= 1.0
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Algorithm, Backend, Conversion, Proposal
+from unitune.backend import Backend, Conversion, Proposal
 from unitune.errors import BackendError
-from unitune.kit import PendingTrials
-from unitune.space import Space
-from unitune.trial import Direction, Trial, TrialState
-from unitune_optuna.samplers import ALGORITHMS, build_sampler, derive_seed, quiet_optuna_logging
-from unitune_optuna.translate import SpaceTranslator, conversion_report
+from unitune.kit import FixedConfiguration, PendingTrials, derive_seed, library_errors, model_value
+from unitune.trial import Trial, TrialState
+from unitune_optuna.algorithms import ALGORITHMS, build, quiet_optuna_logging
+from unitune_optuna.codec import OptunaCodec
 
 __all__ = ["OptunaBackend"]
 
@@ -31,43 +31,33 @@ __all__ = ["OptunaBackend"]
 class OptunaBackend(Backend):
     """Optuna samplers as a unitune backend: ``"optuna"`` (TPE), ``"optuna.cmaes"``, ...
 
-    Keyword options go to the sampler's constructor (``n_startup_trials=5``,
-    ``multivariate=False``, ``population_size=20``, ...); unknown ones are rejected.
-    ``seed`` becomes the sampler's seed. A backend told history before its first ask (a
-    restarted study) seeds its sampler from ``(seed, number of trials told)``, so a restart
-    does not replay the original run's first proposals.
+    Options (see ``unitune backends``) go to the sampler's constructor; ``seed`` becomes the
+    sampler's seed. A backend that replayed history before its first ask (a restarted study)
+    seeds its sampler from :func:`unitune.kit.derive_seed` ``(seed, number of trials)``, so a
+    restart does not replay the original run's first proposals. Optuna handles the directions
+    itself: values are told in the user's sign (huge magnitudes squashed by
+    :func:`unitune.kit.model_value`).
     """
 
     name = "optuna"
-    algorithms = {
-        name: Algorithm(spec.description, spec.capabilities, requires=spec.modules,
-                        install=f"pip install 'unitune-optuna[{spec.extra}]'" if spec.extra else "")
-        for name, spec in ALGORITHMS.items()
-    }
+    algorithms = ALGORITHMS
     requires = ("optuna",)
     install = "pip install unitune-optuna"
     distributions = ("optuna", "cmaes", "scipy", "torch")
+    codec_class = OptunaCodec
 
-    def __init__(
-        self,
-        space: Space | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
-        algorithm: str | None = None,
-        **options: Any,
-    ):
-        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
-        import optuna
+    def setup(self) -> None:
+        with library_errors(self.full_name, f"build its sampler with the options {self.options!r}"):
+            import optuna
 
-        self._options = dict(options)
-        sampler = build_sampler(self.algorithm, seed, self._options)
-        quiet_optuna_logging()
-        self._study = optuna.create_study(
-            sampler=sampler, directions=[d.value for d in self.directions]
-        )
-        self._translator = SpaceTranslator(self.space)
-        self._pending: PendingTrials[Any] = PendingTrials(self.full_name)
+            sampler = build(self.algorithm, self.seed, self.options)
+            quiet_optuna_logging()
+            self._study = optuna.create_study(sampler=sampler, directions=[d.value for d in self.directions])
+            self.codec = OptunaCodec(self.space, ALGORITHMS[self.algorithm])
+        self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
+            self.space) else None
+        self.pending: PendingTrials[Any] = PendingTrials(self.full_name)
+        self._reported: dict[int, set[int]] = {}  # steps already reported live, by trial number
         self._asked = False
         self._single = len(self.directions) == 1
         self._tell_fn = _native_tell()
@@ -84,64 +74,81 @@ class OptunaBackend(Backend):
         """The underlying ``optuna.Study`` (read it, e.g. for Optuna's visualizations)."""
         return self._study
 
+    @property
+    def exhaustible(self) -> bool:
+        return self._fixed is not None
+
     def conversion_report(self) -> list[Conversion]:
-        return conversion_report(self.space, ALGORITHMS[self.algorithm])
+        return self.codec.report()
 
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self._fixed is not None:
+            return self._fixed.ask(numbers)
         if not self._asked:
             self._first_ask()
-        study, sample, pending = self._study, self._translator.sample, self._pending
+        study, sample, pending = self._study, self.codec.decode, self.pending
         out = []
         for number in numbers:
             trial = study.ask()
             try:
-                params = sample(trial)
-            except (ValueError, TypeError, RuntimeError) as exc:
-                study.tell(trial, state=self._state[TrialState.FAILED])
-                raise BackendError(f"optuna.{self.algorithm} failed to sample: {exc}") from exc
+                with library_errors(self.full_name, "sample"):
+                    params = sample(trial)
+            except BaseException:
+                study.tell(trial, state=self._state[TrialState.FAILED])  # never left RUNNING
+                raise
             pending.add(number, trial)
             out.append(Proposal(number, params))
         return out
 
+    def report(self, number: int, step: int, value: float) -> None:
+        """Report an intermediate value to the live Optuna trial (what Optuna's pruners read)."""
+        if not self._single or number not in self.pending:
+            return  # Optuna has no intermediate values for multi-objective studies
+        with library_errors(self.full_name, f"report step {step} of trial {number}"):
+            self.pending.get(number).report(value, step)
+        self._reported.setdefault(number, set()).add(step)
+
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        self._tell_native(self._pending.pop(trial.number), trial)
-
-    def replay(self, trials: Sequence[Trial]) -> None:
-        for trial in trials:
-            if trial.state is not TrialState.INTERRUPTED:
-                self._add_foreign(trial)
-
-    def _tell_native(self, native: Any, trial: Trial) -> None:
-        try:
+        if self._fixed is not None:
+            return
+        native = self.pending.pop(trial.number)
+        reported = self._reported.pop(trial.number, ())
+        with library_errors(self.full_name, f"learn trial {trial.number}"):
             if trial.intermediate and self._single and trial.state is not TrialState.INTERRUPTED:
                 for step, value in sorted(trial.intermediate.items()):
-                    native.report(value, step)
+                    if step not in reported:
+                        native.report(value, step)
             if trial.state is TrialState.COMPLETE:
-                values = trial.values[0] if self._single else list(trial.values)
-                self._tell_fn(self._study, native, values, None)
+                values = [model_value(v) for v in trial.values]
+                self._tell_fn(self._study, native, values[0] if self._single else values, None)
             else:
                 self._tell_fn(self._study, native, None, self._state[trial.state])
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise BackendError(f"optuna rejected trial {trial.number}: {exc}") from exc
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._fixed is not None:
+            self._fixed.replay(trials)
+            return
+        for trial in trials:
+            self._add_foreign(trial)
 
     def _add_foreign(self, trial: Trial) -> None:
         import optuna
 
-        params, distributions = self._translator.to_optuna(trial.params)
+        params, distributions = self.codec.encode(trial.params)
         intermediate = dict(trial.intermediate) if self._single else None
-        try:
+        values = None if trial.values is None else [model_value(v) for v in trial.values]
+        with library_errors(self.full_name, f"replay trial {trial.number}"):
             frozen = optuna.trial.create_trial(
                 params=params,
                 distributions=distributions,
-                values=None if trial.values is None else list(trial.values),
+                values=values,
                 state=self._state[trial.state],
                 intermediate_values=intermediate,
             )
             self._study.add_trial(frozen)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise BackendError(f"optuna rejected replayed trial {trial.number}: {exc}") from exc
 
     def _first_ask(self) -> None:
         """Before the first proposal: make a warmed backend not repeat a cold run's proposals."""
@@ -150,9 +157,8 @@ class OptunaBackend(Backend):
         if not history:
             return
         if self.seed is not None:
-            self._study.sampler = build_sampler(
-                self.algorithm, derive_seed(self.seed, history), self._options
-            )
+            with library_errors(self.full_name, "rebuild its sampler"):
+                self._study.sampler = build(self.algorithm, derive_seed(self.seed, history), self.options)
         if self.algorithm == "qmc":
             _skip_qmc(self._study, history)
 

@@ -1,111 +1,49 @@
-"""Build a ``skopt.Optimizer`` for each algorithm, working around skopt 0.10 on scikit-learn >= 1.6.
-
-Two things in scikit-optimize 0.10.2 break on current scikit-learn and numpy:
-
-- ``base_estimator="dummy"``: ``Optimizer.__init__`` calls ``sklearn.base.is_regressor(None)``
-  before testing for None; since scikit-learn 1.6 ``is_regressor`` reads ``get_tags(estimator)``,
-  which raises AttributeError on None. We get the same algorithm (random points drawn from the
-  optimizer's own RNG, no model) by never leaving skopt's initial phase: a tree estimator cooked
-  by skopt (so the RNG advances exactly as for "dummy") and an unreachable ``n_initial_points``.
-- ``base_estimator="GBRT"``: ``GradientBoostingQuantileRegressor`` derives from
-  ``(BaseEstimator, RegressorMixin)``; with the new tags API the mixin must come first, so its
-  ``estimator_type`` stays None and ``is_regressor`` says False. Its ``predict(return_std=True)``
-  also calls ``np.in1d``, removed in numpy 2.4. :class:`QuantileGBRT` fixes both in a subclass, and
-  we build it exactly as skopt's ``cook_estimator("GBRT")`` does, with the same RNG draws.
-
-This module imports scikit-optimize: import it only when a backend is built.
-"""
+"""The algorithms of the skopt backend, declared once (no scikit-optimize import here)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.utils import check_random_state
-from skopt import Optimizer
-from skopt.learning import GradientBoostingQuantileRegressor
+from unitune.backend import Algorithm, Capabilities
 
-__all__ = ["ADAPTER_OPTIONS", "OPTIONS", "QuantileGBRT", "build_optimizer", "options_for"]
+__all__ = ["ALGORITHMS", "BATCH_STRATEGIES", "build"]
 
-#: Keyword options passed straight to ``skopt.Optimizer`` for the model-based algorithms.
-OPTIONS: tuple[str, ...] = (
-    "n_initial_points",
-    "initial_point_generator",
-    "acq_func",
-    "acq_optimizer",
-    "acq_func_kwargs",
-    "acq_optimizer_kwargs",
-    "n_jobs",
-    "model_queue_size",
-    "avoid_duplicates",
-)
+#: ``batch_strategy`` values: skopt's constant-liar strategies for ``ask(n)``.
+BATCH_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
 
-#: Options handled by the adapter itself (not passed to skopt.Optimizer).
-ADAPTER_OPTIONS: tuple[str, ...] = ("batch_strategy",)
+_CAPABILITIES = Capabilities(conditional=False, batch=True, multi_objective=False, replay=True,
+                             seeded=True)
+#: ``skopt.Optimizer``'s own defaults (0.10.2), plus the adapter's ``batch_strategy``.
+_MODEL_OPTIONS: Mapping[str, Any] = {
+    "n_initial_points": 10,
+    "initial_point_generator": "random",
+    "acq_func": "gp_hedge",
+    "acq_optimizer": "auto",
+    "acq_func_kwargs": None,
+    "acq_optimizer_kwargs": None,
+    "n_jobs": 1,
+    "model_queue_size": None,
+    "avoid_duplicates": True,
+    "batch_strategy": "cl_min",
+}
 
-_STRING_ESTIMATORS = {"gp": "GP", "rf": "RF", "et": "ET"}
-_NEVER = 2**62  # n_initial_points that is never reached: skopt stays in its random phase
-
-
-class QuantileGBRT(GradientBoostingQuantileRegressor):
-    """skopt's GradientBoostingQuantileRegressor, tagged as a regressor and numpy-2 safe."""
-
-    def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import RegressorTags
-
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        if tags.regressor_tags is None:
-            tags.regressor_tags = RegressorTags()
-        return tags
-
-    def predict(self, X: Any, return_std: bool = False, return_quantiles: bool = False) -> Any:
-        """Mean (median quantile), optionally with std = (q84 - q16) / 2, like skopt's."""
-        if not return_std or return_quantiles:
-            return super().predict(X, return_std=False, return_quantiles=return_quantiles)
-        quantiles = list(self.quantiles)
-        missing = [q for q in (0.16, 0.5, 0.84) if q not in quantiles]
-        if missing:
-            raise ValueError(
-                f"return_std needs the quantiles 0.16, 0.5 and 0.84, missing {missing!r}"
-            )
-        low = self.regressors_[quantiles.index(0.16)].predict(X)
-        high = self.regressors_[quantiles.index(0.84)].predict(X)
-        mean = self.regressors_[quantiles.index(0.5)].predict(X)
-        return mean, (high - low) / 2.0
+ALGORITHMS: Mapping[str, Algorithm] = {
+    "gp": Algorithm("Gaussian process surrogate (skopt base_estimator='GP', gp_minimize)",
+                    _CAPABILITIES, options=_MODEL_OPTIONS),
+    "rf": Algorithm("random forest surrogate (skopt base_estimator='RF', forest_minimize)",
+                    _CAPABILITIES, options=_MODEL_OPTIONS),
+    "et": Algorithm("extra trees surrogate (skopt base_estimator='ET', forest_minimize)",
+                    _CAPABILITIES, options=_MODEL_OPTIONS),
+    "gbrt": Algorithm("gradient-boosted quantile trees surrogate (skopt 'GBRT', gbrt_minimize)",
+                      _CAPABILITIES, options=_MODEL_OPTIONS),
+    "random": Algorithm("random sampling from skopt's RNG (skopt base_estimator='dummy')",
+                        _CAPABILITIES, options={"batch_strategy": "cl_min"}),
+}
 
 
-def options_for(algorithm: str) -> tuple[str, ...]:
-    """The keyword options an algorithm accepts."""
-    if algorithm == "random":
-        return ADAPTER_OPTIONS
-    return OPTIONS + ADAPTER_OPTIONS
+def build(algorithm: str, dimensions: list[Any], random_state: Any, options: Mapping[str, Any]) -> Any:
+    """The ``skopt.Optimizer`` of ``algorithm`` (imports scikit-optimize)."""
+    from unitune_skopt.gbrt import build_optimizer
 
-
-def build_optimizer(
-    algorithm: str, dimensions: list[Any], random_state: Any, options: Mapping[str, Any]
-) -> Optimizer:
-    """A ``skopt.Optimizer`` for ``algorithm``, proposing what skopt itself would.
-
-    Raises ValueError/TypeError from skopt for bad option values (the caller translates them).
-    """
-    options = dict(options)
-    if algorithm in _STRING_ESTIMATORS:
-        return Optimizer(dimensions, base_estimator=_STRING_ESTIMATORS[algorithm],
-                         random_state=random_state, **options)
-    rng = check_random_state(random_state)
-    if algorithm == "gbrt":
-        # As skopt's Optimizer + cook_estimator("GBRT", random_state=rng.randint(...), n_jobs=...).
-        seed = rng.randint(0, np.iinfo(np.int32).max)
-        gbrt = GradientBoostingRegressor(n_estimators=30, loss="quantile")
-        estimator = QuantileGBRT(base_estimator=gbrt, random_state=seed,
-                                 n_jobs=options.pop("n_jobs", 1))
-        return Optimizer(dimensions, base_estimator=estimator, random_state=rng, **options)
-    if algorithm == "random":
-        # "dummy": the RF string consumes the same one RNG draw that cook_estimator("dummy") does;
-        # no model is ever fitted because the initial phase never ends.
-        return Optimizer(dimensions, base_estimator="RF", random_state=rng,
-                         n_initial_points=_NEVER, acq_optimizer="sampling", **options)
-    raise ValueError(f"unknown skopt algorithm {algorithm!r}")
+    return build_optimizer(algorithm, dimensions, random_state, options)

@@ -7,99 +7,91 @@
 
 Rules this adapter follows (see docs/backends/skopt.md):
 
-- skopt minimizes: maximized values are negated before ``tell``.
+- skopt minimizes: values go through :func:`unitune.kit.to_minimized` (maximized values negated,
+  huge magnitudes squashed) before ``tell``.
 - FAILED and PRUNED trials never reach skopt as NaN or inf. They are told with the worst
   value seen so far among COMPLETE trials (so the model learns to avoid the region); before any
   trial has completed they are held back, counted as pending, and told as soon as one completes.
+  INTERRUPTED trials teach nothing: their point is forgotten.
 - Batch ask uses skopt's constant liar (``batch_strategy``, default ``"cl_min"``, in skopt's
   minimizing sign); points asked and not yet told are lied about too.
 - A proposal that repeats a configuration already told or pending is replaced by a random draw
   from skopt's own RNG (what skopt does itself with ``avoid_duplicates`` in its model phase).
-- Trials told before the first ask (a resumed study, history from another backend) are told to
-  skopt in one batch, and the RNG is reseeded from ``(seed, number of trials)`` so that a restart
-  does not re-propose the first points of the original run.
+  This screens proposals by their parameters (deduplication); trials are told by number.
+- Replayed trials (a resumed study, history from another backend) are told to skopt in one
+  batch at the first ask, and the RNG is reseeded from ``(seed, number of trials)`` so that a
+  restart does not re-propose the first points of the original run.
+- A tell that fails or is interrupted inside skopt is rolled back: the optimizer stays as it was.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from unitune.backend import Algorithm, Backend, Capabilities, Conversion, Proposal, check_options, params_key
+from unitune.backend import Backend, Conversion, Proposal, params_key
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import PendingTrials
-from unitune.space import Space
-from unitune.trial import Direction, Trial, TrialState
-from unitune_skopt.translate import SpaceCodec
+from unitune.kit import (
+    FixedConfiguration,
+    PendingTrials,
+    derive_seed,
+    library_errors,
+    minimizing_signs,
+    to_minimized,
+)
+from unitune.trial import Trial, TrialState
+from unitune_skopt.algorithms import ALGORITHMS, BATCH_STRATEGIES, build
+from unitune_skopt.codec import SkoptCodec
 
 __all__ = ["SkoptBackend"]
 
-_STRATEGIES = ("cl_min", "cl_mean", "cl_max")
 _REDRAWS = 32  # random redraws tried before a repeated configuration is given up on
 
 
 class SkoptBackend(Backend):
     """scikit-optimize's ``Optimizer`` driven through unitune's ask/tell protocol.
 
-    Keyword options go to ``skopt.Optimizer`` unchanged (``n_initial_points``,
-    ``initial_point_generator``, ``acq_func``, ``acq_optimizer``, ``acq_func_kwargs``,
-    ``acq_optimizer_kwargs``, ``n_jobs``, ``model_queue_size``, ``avoid_duplicates``), plus
-    ``batch_strategy`` for ``ask(n)``. The "random" algorithm takes only ``batch_strategy``.
+    Options (see ``unitune backends``) go to ``skopt.Optimizer`` unchanged, plus
+    ``batch_strategy`` for ``ask(n)``; the "random" algorithm takes only ``batch_strategy``.
     """
 
     name = "skopt"
-    algorithms = {
-        name: Algorithm(description, Capabilities(conditional=False, batch=True, multi_objective=False,
-                                                  replay=True, seeded=True))
-        for name, description in {
-            "gp": "Gaussian process surrogate (skopt base_estimator='GP', gp_minimize)",
-            "rf": "random forest surrogate (skopt base_estimator='RF', forest_minimize)",
-            "et": "extra trees surrogate (skopt base_estimator='ET', forest_minimize)",
-            "gbrt": "gradient-boosted quantile trees surrogate (skopt 'GBRT', gbrt_minimize)",
-            "random": "random sampling from skopt's RNG (skopt base_estimator='dummy')",
-        }.items()
-    }
+    algorithms = ALGORITHMS
     requires = ("skopt", "sklearn")
     install = "pip install unitune-skopt"
     distributions = ("scikit-optimize", "scikit-learn", "scipy")
+    codec_class = SkoptCodec
 
-    def __init__(
-        self,
-        space: Space | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        directions: Sequence[str | Direction] = (Direction.MINIMIZE,),
-        algorithm: str | None = None,
-        **options: Any,
-    ):
-        super().__init__(space, seed=seed, directions=directions, algorithm=algorithm)
-        from unitune_skopt import algorithms  # imports scikit-optimize
-
-        check_options(self.full_name, options, algorithms.options_for(self.algorithm))
-        self._strategy = options.pop("batch_strategy", "cl_min")
-        if self._strategy not in _STRATEGIES:
+    def setup(self) -> None:
+        options = dict(self.options)
+        self._strategy = options.pop("batch_strategy")
+        if self._strategy not in BATCH_STRATEGIES:
             raise BackendError(
-                f"backend {self.full_name!r}: batch_strategy must be one of {list(_STRATEGIES)!r}, "
+                f"backend {self.full_name!r}: batch_strategy must be one of {list(BATCH_STRATEGIES)!r}, "
                 f"got {self._strategy!r}"
             )
-        self._build = algorithms.build_optimizer
-        self._options = options
-        self._sign = -1.0 if self.directions[0] is Direction.MAXIMIZE else 1.0
-        self._codec = SpaceCodec(self.space)
-        self._opt = None if self._codec.empty else self._new_optimizer(seed)
+        self._skopt_options = options
+        self._signs = minimizing_signs(self.directions)
+        self.codec = SkoptCodec(self.space)
+        self._fixed = FixedConfiguration(self.space, self.full_name) if self.codec.empty else None
+        self._opt = None if self._fixed else self._new_optimizer(self.seed)
         self._started = False  # True after the first ask
         self._history: list[tuple[list[Any], float]] = []  # told before the first ask
         self._held: list[list[Any]] = []  # failed points waiting for a first COMPLETE value
         self._worst: float | None = None  # worst internal (minimized) value seen
         self._told = 0
-        self._seen: set[tuple] = set()
-        self._pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
+        self._seen: set[tuple] = set()  # configurations told or replayed (for deduplication)
+        self.pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
 
     def conversion_report(self) -> list[Conversion]:
-        return self._codec.report()
+        return self.codec.report()
+
+    @property
+    def exhaustible(self) -> bool:
+        return self._fixed is not None or self.space.cardinality is not None
 
     @property
     def optimizer(self) -> Any:
@@ -108,13 +100,9 @@ class SkoptBackend(Backend):
 
     # Building the optimizer.
     def _new_optimizer(self, random_state: Any) -> Any:
-        try:
-            return self._build(self.algorithm, self._codec.dimensions(), random_state, self._options)
-        except (ValueError, TypeError) as exc:
-            raise BackendError(
-                f"backend {self.full_name!r}: scikit-optimize rejected the options "
-                f"{self._options!r}: {exc}"
-            ) from exc
+        action = f"build skopt.Optimizer with the options {self._skopt_options!r}"
+        with library_errors(self.full_name, action):
+            return build(self.algorithm, self.codec.native_space(), random_state, self._skopt_options)
 
     def _start(self) -> None:
         """On the first ask: reseed after replayed history and tell it in one batch."""
@@ -122,18 +110,17 @@ class SkoptBackend(Backend):
         if self._opt is None or not self._history:
             return
         if self.seed is not None:
-            derived = np.random.SeedSequence([int(self.seed), self._told]).generate_state(1)[0]
-            self._opt = self._new_optimizer(int(derived))
+            self._opt = self._new_optimizer(derive_seed(self.seed, self._told))
         points, values = zip(*self._history)
         self._history = []
         self._skopt_tell(list(points), list(values))
 
     # Asking.
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self._fixed is not None:
+            return self._fixed.ask(numbers)
         if not self._started:
             self._start()
-        if self._opt is None:
-            return self._ask_fixed(numbers)
         out = []
         batch_keys: set[tuple] = set()
         for number, point in zip(numbers, self._propose(len(numbers))):
@@ -147,26 +134,20 @@ class SkoptBackend(Backend):
                 )
             key = params_key(params)
             batch_keys.add(key)
-            self._pending.add(number, (key, point))
+            self.pending.add(number, (key, point))
             out.append(Proposal(number, params))
         return out
 
     def _pending_keys(self) -> set[tuple]:
-        return {key for key, _ in self._pending.values()}
-
-    def _ask_fixed(self, numbers: Sequence[int]) -> list[Proposal]:
-        params = self._codec.decode([])
-        key = params_key(params)
-        if key in self._seen or key in self._pending_keys():
-            raise SearchExhausted("skopt: the space has a single configuration, already proposed")
-        self._pending.add(numbers[0], (key, []))
-        return [Proposal(numbers[0], params)]
+        return {key for key, _ in self.pending.values()}
 
     def _propose(self, n: int) -> list[list[Any]]:
+        if not n:
+            return []
         opt = self._opt
-        pending = [point for _, point in self._pending.values()]
+        pending = [point for _, point in self.pending.values()]
         pending += self._held
-        try:
+        with library_errors(self.full_name, "ask"):
             if pending:
                 # Constant liar over the points still in flight, on a throw-away copy.
                 opt = opt.copy(random_state=opt.rng.randint(0, np.iinfo(np.int32).max))
@@ -178,8 +159,6 @@ class SkoptBackend(Backend):
                 if n == 1:
                     return [opt.ask()]
                 return opt.ask(n_points=n, strategy=self._strategy)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise BackendError(f"backend {self.full_name!r}: scikit-optimize failed to ask: {exc}") from exc
 
     def _lie(self, opt: Any) -> float:
         if not opt.yi:
@@ -189,14 +168,14 @@ class SkoptBackend(Backend):
 
     def _unique(self, point: list[Any], taken: set[tuple]) -> tuple[dict[str, Any] | None, list[Any]]:
         """Decode ``point``; replace it by random draws while it repeats a known configuration."""
-        params = self._codec.decode(point)
+        params = self.codec.decode(point)
         pending = self._pending_keys()
         for _ in range(_REDRAWS):
             key = params_key(params)
             if key not in self._seen and key not in pending and key not in taken:
                 return params, point
             point = self._opt.space.rvs(random_state=self._opt.rng)[0]
-            params = self._codec.decode(point)
+            params = self.codec.decode(point)
         size = self.space.cardinality
         if size is None:
             return params, point  # a continuous space: a repeat is astronomically unlikely
@@ -205,34 +184,37 @@ class SkoptBackend(Backend):
         if not left:
             return None, point
         params = left[int(self._opt.rng.randint(0, len(left)))]
-        return params, self._codec.encode(params)
+        return params, self.codec.encode(params)
 
-    # Telling.
+    # Telling: by trial number only.
     def tell(self, trial: Trial) -> None:
         if not trial.state.is_finished:
             raise BackendError(f"skopt: tell needs a finished trial, trial {trial.number} is running")
-        key, point = self._pending.pop(trial.number)  # the point skopt proposed
+        if self._fixed is not None:
+            return
+        key, point = self.pending.pop(trial.number)  # the point skopt proposed for this trial
         if trial.state is TrialState.INTERRUPTED:
             return  # never ran: skopt learns nothing, and the configuration may be proposed again
-        self._learn(trial, key, point)
+        self._seen.add(key)
+        self._learn(trial, point)
 
     def replay(self, trials: Sequence[Trial]) -> None:
-        for trial in trials:
-            if trial.state is not TrialState.INTERRUPTED:
-                key = params_key(trial.params)
-                self._learn(trial, key, None if self._opt is None else self._codec.encode(trial.params))
-
-    def _learn(self, trial: Trial, key: tuple, point: list[Any] | None) -> None:
-        self._seen.add(key)
-        self._told += 1
-        if self._opt is None:
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._fixed is not None:
+            self._fixed.replay(trials)
             return
+        for trial in trials:
+            self._seen.add(params_key(trial.params))
+            self._learn(trial, self.codec.encode(trial.params))
+
+    def _learn(self, trial: Trial, point: list[Any]) -> None:
+        self._told += 1
         if trial.state is TrialState.COMPLETE:
             if len(trial.values) != 1:
                 raise BackendError(
                     f"skopt is single-objective; trial {trial.number} has {len(trial.values)} values"
                 )
-            value = self._sign * trial.values[0]
+            [value] = to_minimized(trial.values, self._signs)
             self._worst = value if self._worst is None else max(self._worst, value)
             held, self._held = self._held, []
             self._record([point, *held], [value] + [self._worst] * len(held))
@@ -248,12 +230,22 @@ class SkoptBackend(Backend):
         self._skopt_tell(points, values)
 
     def _skopt_tell(self, points: list[list[Any]], values: list[float]) -> None:
+        """skopt's tell, rolled back if it raises (or is interrupted) halfway."""
+        opt = self._opt
+        saved = (len(opt.Xi), len(opt.yi), len(opt.models), opt.__dict__.get("_next_x"),
+                 opt.__dict__.get("gains_"))
         try:
-            if len(points) == 1:
-                self._opt.tell(points[0], values[0])
-            else:
-                self._opt.tell(points, values)
-        except (ValueError, TypeError) as exc:
-            raise BackendError(
-                f"backend {self.full_name!r}: scikit-optimize rejected a trial: {exc}"
-            ) from exc
+            with library_errors(self.full_name, "learn a trial"):
+                if len(points) == 1:
+                    opt.tell(points[0], values[0])
+                else:
+                    opt.tell(points, values)
+        except BaseException:
+            n_x, n_y, n_models, next_x, gains = saved
+            del opt.Xi[n_x:], opt.yi[n_y:], opt.models[n_models:]
+            for attr, old in (("_next_x", next_x), ("gains_", gains)):
+                if old is None:
+                    opt.__dict__.pop(attr, None)
+                else:
+                    setattr(opt, attr, old)
+            raise

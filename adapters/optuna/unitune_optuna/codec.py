@@ -1,8 +1,10 @@
-"""Space translation: unitune dimensions to Optuna suggest calls and distributions.
+"""The Optuna codec: unitune dimensions to Optuna suggest calls and distributions.
 
+Optuna is define-by-run: the native point is a live ``optuna.Trial``, which
+:meth:`OptunaCodec.decode` walks with ``suggest_*`` calls (branches included, natively).
 Everything per parameter is prepared once (the suggest call and its arguments, the Optuna
 distribution used for replayed trials), so a trial costs only the suggest calls themselves.
-Optuna is imported lazily, inside :class:`SpaceTranslator`.
+Optuna is imported lazily, inside :class:`OptunaCodec`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 from unitune.backend import Conversion, Fidelity
 from unitune.errors import BackendError
+from unitune.kit import Codec
 from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
-from unitune_optuna.samplers import AlgorithmSpec
+from unitune_optuna.algorithms import OptunaAlgorithm
 
-__all__ = ["SpaceTranslator", "conversion_report", "has_ambiguous_choices"]
+__all__ = ["OptunaCodec", "conversion_report", "has_ambiguous_choices"]
 
 Suggest = Callable[[Any], Any]
 
@@ -73,17 +76,21 @@ def _categorical_suggest(name: str, dim: Categorical) -> Suggest:
     return suggest
 
 
-class SpaceTranslator:
-    """Prepared translation of one space: define-by-run suggestions and replay conversion."""
+class OptunaCodec(Codec[Any]):
+    """Prepared translation of one space: define-by-run suggestions and replay conversion.
 
-    def __init__(self, space: Space):
+    ``algorithm`` (the record of the sampler in use) decides what the conversion report says.
+    """
+
+    def __init__(self, space: Space, algorithm: OptunaAlgorithm):
+        super().__init__(space)
+        self.algorithm = algorithm
         from optuna.distributions import (
             CategoricalDistribution,
             FloatDistribution,
             IntDistribution,
         )
 
-        self.space = space
         self._suggest: dict[str, Suggest] = {}
         self._dists: dict[str, Any] = {}
         self._by_position: set[str] = set()
@@ -111,7 +118,11 @@ class SpaceTranslator:
                 for name, dim in space.items()
             )
 
-    def sample(self, trial: Any) -> dict[str, Any]:
+    def native_space(self) -> dict[str, Any]:
+        """Every parameter's Optuna distribution (branches included; constants are not sent)."""
+        return dict(self._dists)
+
+    def decode(self, trial: Any) -> dict[str, Any]:
         """Walk the space define-by-run on an Optuna trial; constants are filled in, not asked."""
         if self._flat is not None:  # no branches: one straight pass, in the space's order
             return {name: suggest(trial) if suggest is not None else value
@@ -119,7 +130,7 @@ class SpaceTranslator:
         table = self._suggest
         return self.space.sample_by(lambda name, _dim: table[name](trial))
 
-    def to_optuna(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def encode(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(params, distributions)`` in Optuna's terms for a replayed parameter dict."""
         out_params: dict[str, Any] = {}
         out_dists: dict[str, Any] = {}
@@ -135,6 +146,16 @@ class SpaceTranslator:
             out_dists[name] = self._dists[name]
         return out_params, out_dists
 
+    def round_trip(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Encoded params replayed through ``optuna.trial.FixedTrial`` and walked again."""
+        from optuna.trial import FixedTrial
+
+        return self.decode(FixedTrial(self.encode(params)[0]))
+
+    def report(self) -> list[Conversion]:
+        """Per parameter: how it reaches Optuna and whether the sampler models it."""
+        return conversion_report(self.space, self.algorithm)
+
 
 def _native_detail(dim: Dimension, by_position: bool) -> str:
     if type(dim) is Float:
@@ -149,7 +170,7 @@ def _native_detail(dim: Dimension, by_position: bool) -> str:
     return "constant: not sent to Optuna, handed to the objective unchanged"
 
 
-def conversion_report(space: Space, spec: AlgorithmSpec) -> list[Conversion]:
+def conversion_report(space: Space, spec: OptunaAlgorithm) -> list[Conversion]:
     """Per parameter: how the space feature reaches Optuna and whether the sampler models it."""
     report = []
     for name, dim, condition in space.walk():

@@ -1,0 +1,106 @@
+"""Optuna's pruners through unitune give the decisions of native Optuna with the same seed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import unitune
+from unitune import Float, TrialState
+from unitune.pruners import PrunerError, make_pruner
+
+optuna = pytest.importorskip("optuna")
+from unitune_optuna.pruners import OptunaPruner  # noqa: E402
+
+STEPS = 12
+
+
+def curve(x: float, y: float, step: int) -> float:
+    # Learning curves that cross: the final loss is (x-0.3)^2 + (y+0.2)^2, the early bias depends on y.
+    return (x - 0.3) ** 2 + (y + 0.2) ** 2 + (1.5 + math.sin(4 * y)) / step
+
+
+def native(pruner, sampler, n_trials: int, direction="minimize"):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sign = 1.0 if direction == "minimize" else -1.0
+    study = optuna.create_study(sampler=sampler, pruner=pruner, study_name="unitune", direction=direction)
+
+    def objective(trial):
+        x, y = trial.suggest_float("x", -1.0, 1.0), trial.suggest_float("y", -1.0, 1.0)
+        value = math.nan
+        for step in range(1, STEPS + 1):
+            value = sign * curve(x, y, step)
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=n_trials)
+    return [(t.params["x"], t.params["y"], t.state.name.lower(), t.last_step) for t in study.trials]
+
+
+def through_unitune(pruner, backend, seed, n_trials: int, direction="minimize"):
+    sign = 1.0 if direction == "minimize" else -1.0
+
+    def objective(params, trial):
+        value = math.nan
+        for step in range(1, STEPS + 1):
+            value = sign * curve(params["x"], params["y"], step)
+            trial.report(value, step)
+            if trial.should_prune():
+                raise unitune.TrialPruned()
+        return value
+
+    study = unitune.optimize(objective, {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)}, backend,
+                             seed=seed, n_trials=n_trials, pruner=pruner, direction=direction)
+    return [(t.params["x"], t.params["y"], t.state.value, max(t.intermediate)) for t in study.trials]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_optuna_median_matches_native_optuna_with_the_random_sampler(direction):
+    ours = through_unitune("optuna.median", "optuna.random", 7, 40, direction)
+    theirs = native(optuna.pruners.MedianPruner(), optuna.samplers.RandomSampler(seed=7), 40, direction)
+    assert ours == theirs
+    assert 5 < sum(state == "pruned" for _, _, state, _ in ours) < 35  # the comparison is not vacuous
+
+
+@pytest.mark.timeout(120)
+def test_optuna_median_matches_native_optuna_with_tpe():
+    # TPE learns from pruned trials through their intermediate values, so equal proposals after
+    # the first pruning also check that the optuna backend hears them like native Optuna.
+    ours = through_unitune("optuna.median", "optuna.tpe", 3, 30)
+    theirs = native(optuna.pruners.MedianPruner(), optuna.samplers.TPESampler(seed=3), 30)
+    assert ours == theirs
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("name", "kwargs", "native_pruner"), [
+    ("percentile", {"percentile": 25.0, "n_startup_trials": 3},
+     lambda: optuna.pruners.PercentilePruner(25.0, n_startup_trials=3)),
+    ("successive_halving", {"min_resource": 1, "reduction_factor": 3},
+     lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)),
+    ("hyperband", {"min_resource": 1, "max_resource": STEPS, "reduction_factor": 3},
+     lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=STEPS, reduction_factor=3)),
+])
+def test_other_optuna_pruners_match_native_optuna(name, kwargs, native_pruner):
+    ours = through_unitune(OptunaPruner(name, **kwargs), "optuna.random", 11, 40)
+    theirs = native(native_pruner(), optuna.samplers.RandomSampler(seed=11), 40)
+    assert ours == theirs
+    assert any(state == "pruned" for _, _, state, _ in ours)
+
+
+def test_optuna_pruners_work_with_any_backend():
+    ours = through_unitune("optuna.median", "random", 0, 20)
+    assert {state for _, _, state, _ in ours} == {"complete", "pruned"}
+    assert all(state == "complete" for _, _, state, _ in ours[:5])  # n_startup_trials=5
+
+
+def test_bad_optuna_pruner_names_and_options():
+    with pytest.raises(PrunerError, match="unknown Optuna pruner 'medain'"):
+        make_pruner("optuna.medain")
+    with pytest.raises(PrunerError, match="refused"):
+        OptunaPruner("percentile", percentile=150.0)
+    assert isinstance(make_pruner("optuna.hyperband"), OptunaPruner)
+    assert TrialState.PRUNED.value == "pruned"
