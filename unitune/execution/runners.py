@@ -35,6 +35,10 @@ logger = logging.getLogger("unitune")
 
 #: Seconds between looks at trials not yet seen started, when the driver times them.
 _POLL = 0.2
+#: Seconds to wait for a restarted Dask worker to come back.
+_RESTART_LIMIT = 30.0
+#: Seconds to fetch a finished Dask task's result before the trial counts as lost (and is retried).
+_FETCH_LIMIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -198,23 +202,29 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
+        if isinstance(exc, _ResultLost):
+            return Lost(str(exc), True)
         return super()._lost(exc, handle)
 
+    def _executing(self) -> dict[str, list[str]]:
+        """Worker address -> keys of the tasks it is executing right now (not those queued)."""
+        return self.client.run(_executing_keys, on_error="ignore")
+
     def _started(self, futures: list[Future]) -> set[Future]:
-        """Tasks the scheduler has handed to a worker (queued ones, with no free worker or
-        workers restarting, are not timed yet)."""
-        on_workers = {key for keys in self.client.processing().values() for key in keys}
-        return {f for f in futures if self._keys.get(f) in on_workers}
+        """Tasks a worker is executing (queued ones, waiting for a thread, a free worker or a
+        restart, are not timed yet)."""
+        running = {key for keys in self._executing().values() for key in keys}
+        return {f for f in futures if self._keys.get(f) in running}
 
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
         key = self._forget(future)
-        worker = next((w for w, keys in self.client.processing().items() if key in keys), None)
+        worker = next((w for w, keys in self._executing().items() if key in keys), None)
         future.cancel()  # releases the key: Dask will not run it again elsewhere
         if worker is None:
             return "its Dask task was cancelled (it was not running on any worker)"
         try:
-            status = self.client.restart_workers([worker], raise_for_error=False)
+            status = self.client.restart_workers([worker], timeout=_RESTART_LIMIT, raise_for_error=False)
         except Exception as exc:  # no nanny, or an old distributed: say so, keep going
             logger.warning("could not restart Dask worker %s: %s", worker, exc)
             return (f"its Dask task was cancelled, but worker {worker} could not be restarted "
@@ -228,6 +238,15 @@ class DaskRunner(Runner):
             self._forget(future)
 
 
+def _executing_keys(dask_worker: Any) -> list[str]:
+    """Run on a Dask worker: the keys of the tasks its threads are executing."""
+    return [ts.key for ts in dask_worker.state.executing]
+
+
+class _ResultLost(Exception):
+    """A finished Dask task whose result could not be fetched."""
+
+
 def _pass_on(task: Any, future: Future) -> None:
     """Hand a finished Dask task's outcome to our future (runs in Dask's callback thread)."""
     if future.done():
@@ -235,7 +254,11 @@ def _pass_on(task: Any, future: Future) -> None:
     try:
         if task.status == "cancelled":
             raise CancelledError(f"Dask cancelled task {task.key}")
-        outcome = task.result()
+        try:
+            outcome = task.result(timeout=_FETCH_LIMIT)
+        except TimeoutError:  # a result lost with its worker, never computed again
+            raise _ResultLost(f"its result could not be fetched from Dask within {_FETCH_LIMIT} s "
+                              "(lost with its worker)") from None
     except BaseException as exc:  # the worker's failure, a lost worker, a cancelled task
         with contextlib.suppress(InvalidStateError):
             future.set_exception(exc)
