@@ -242,12 +242,18 @@ class Study:
             return handles
         numbers = range(self._next_number, self._next_number + n - len(handles))
         try:
+            # Ctrl-C is held back until the proposals are registered as running trials, so an
+            # interrupt never leaves a proposal pending in the backend and unknown to the study.
             with _interrupts_deferred():
-                proposals = self.backend.ask(numbers)
+                self._register(self.backend.ask(numbers), numbers, handles)
         except SearchExhausted:
             if handles:
                 return handles
             raise
+        return handles
+
+    def _register(self, proposals: Sequence[Any], numbers: range, handles: list[TrialHandle]) -> None:
+        """Turn the backend's proposals into running trials (written RUNNING to the store)."""
         if len(proposals) > len(numbers) or [p.number for p in proposals] != list(numbers[: len(proposals)]):
             raise UnituneError(
                 f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
@@ -257,13 +263,12 @@ class Study:
         now = time.time()
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
-            store.start(handle.number, handle.params, now)
+            self._store.start(handle.number, handle.params, now)
             if self._pruning is not None:
                 handle._link = self._pruning.link
             self._running[handle.number] = handle
             self._next_number += 1
             handles.append(handle)
-        return handles
 
     def tell(
         self,

@@ -81,8 +81,16 @@ def summary_table(sc: Scores, order: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _seeds_text(n: float) -> str:
-    return "no difference was seen at all" if math.isinf(n) else f"about {int(n)} seeds per backend"
+def _seeds_sentence(sc: Scores, n_seeds: int) -> str:
+    if sc.seeds_needed is None:
+        return ""
+    a, b, n = sc.seeds_needed
+    if math.isinf(n):
+        return (f" The two best by mean score, `{a}` and `{b}`, show no difference at all in the ranks, "
+                "so more seeds are not expected to separate them.")
+    return (f" The two best by mean score, `{a}` and `{b}`, would need about {int(n)} seeds per backend "
+            f"(this run has {n_seeds}) for such a test to separate them with 80% power, if the "
+            "difference seen here is real (Noether's approximation).")
 
 
 def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
@@ -97,6 +105,7 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
         text = (f"**No winner named**: the rank tests put {', '.join(f'`{m}`' for m in v.members)} "
                 f"ahead ({how}), but the 95% interval of `{a}`'s mean score overlaps that of `{b}`, "
                 "so the two measures do not agree that the lead is clear.")
+        text += _seeds_sentence(sc, n_seeds)
     elif v.kind == "winner":
         text = f"**Winner: `{v.members[0]}`**: it beats every other backend ({how})."
     elif v.kind == "tie":
@@ -105,11 +114,7 @@ def _headline(sc: Scores, order: list[str], n_seeds: int) -> str:
                 f"them from each other ({how}).")
     else:
         text = f"**No winner: the backends are not separated** ({how})."
-        if sc.seeds_needed is not None:
-            a, b, n = sc.seeds_needed
-            text += (f" The two best by mean score, `{a}` and `{b}`, would need {_seeds_text(n)} "
-                     f"(this run has {n_seeds}) for such a test to separate them with 80% power, "
-                     "if the difference seen here is real (Noether's approximation).")
+        text += _seeds_sentence(sc, n_seeds)
     scored = [b for b in order if "mean_score" in sc.summary[b]]
     if scored:
         parts = []
@@ -203,6 +208,8 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
         entry = setup.get(label, {})
         given = entry.get("options") or {}
         defaults = entry.get("defaults")
+        if defaults:  # options left to the library (None) shape nothing the report can state
+            defaults = {k: v for k, v in defaults.items() if v is not None}
         versions = entry.get("versions") or {}
         shown = (_kv(defaults) or "none declared") if defaults is not None else "not declared by the backend"
         lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {_kv(versions) or 'n/a'} |")

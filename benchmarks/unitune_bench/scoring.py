@@ -352,7 +352,7 @@ def _summarize(sc: Scores, rng: np.random.Generator, runs: Sequence[Mapping[str,
             sc.summary[b]["mean_within_rank"] = float(np.mean(pooled[b]))
         by_score = sorted((b for b in sc.backends if "mean_score" in sc.summary[b]),
                           key=lambda b: sc.summary[b]["mean_score"])
-        if sc.overall.kind == "not separated" and len(by_score) >= 2:
+        if len(by_score) >= 2:
             a, b = by_score[:2]
             sc.seeds_needed = (a, b, seeds_needed(pooled[a], pooled[b], alpha,
                                                   per_seed=max(1, len(sc.problems))))

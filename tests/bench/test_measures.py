@@ -127,10 +127,10 @@ def test_headline_names_a_winner_only_when_the_tests_separate_it() -> None:
     assert sc.overall.kind == "winner" and order[0] == "good"
     assert _headline(sc, order, 8).startswith("**Winner: `good`**")
     assert "| 1 | good |" in summary_table(sc, order)
-    # Same distributions: no test separates them; the ranks tie and the seeds needed are reported.
+    # Overlapping distributions: no test separates them; the ranks tie, the seeds needed are reported.
     runs = []
     for p in info:
-        runs += _runs_for(p, "random", [1.0] * 4, rng) + _runs_for(p, "other", [1.0] * 4, rng)
+        runs += _runs_for(p, "random", [1.01] * 4, rng) + _runs_for(p, "other", [1.0] * 4, rng)
     sc = compute_scores(runs, info, 3)
     order = leaderboard_order(sc)
     text = _headline(sc, order, 4)

@@ -45,5 +45,7 @@ def test_model_based_backends_beat_random_search_at_50_trials(scores, backend, p
     ours = float(np.median(scores.regret[problem][backend]))
     random = float(np.median(scores.regret[problem]["random"]))
     assert ours < random, f"{backend} median regret {ours:.4g} vs random {random:.4g} on {problem}"
-    # Bayesmark's median score: below 1 means better than random search's expected best.
-    assert scores.median_score[problem][backend][-1] < 1.0
+    # Bayesmark's median score (same denominator for every backend): lower than random search's.
+    # Not necessarily below 1: 1 is the expected best of random search estimated from all random
+    # evaluations pooled, and Hyperopt's TPE (20 random startup trials of 50) scores 1.04 on Branin.
+    assert scores.median_score[problem][backend][-1] < scores.median_score[problem]["random"][-1]

@@ -28,3 +28,21 @@ def test_core_declares_only_light_dependencies():
     # pebble: a small pure-Python process pool that can kill and replace a hung or dead worker
     # (per-trial time limits), with no dependencies of its own.
     assert names == ["numpy", "pebble", "tqdm"]
+
+
+def test_integrations_import_their_library_only_when_used():
+    code = (
+        "import sys, unitune, unitune.integrations\n"
+        "import unitune.integrations.optuna_export, unitune.integrations.mlflow\n"
+        f"print(','.join(m for m in {(*HEAVY, 'mlflow')!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"heavy modules imported: {out.stdout.strip()}"
+
+
+def test_sklearn_support_is_an_extra():
+    from importlib.metadata import requires
+
+    extra = [r.split(";")[0].strip() for r in requires("unitune") or [] if "extra == 'sklearn'" in r.replace('"', "'")]
+    assert sorted(extra) == ["scikit-learn>=1.3", "scipy"]

@@ -125,6 +125,13 @@ class Dimension(abc.ABC):
     def __hash__(self) -> int:
         return hash(repr(self))
 
+    def __reduce__(self):
+        # Immutable slots cannot be restored attribute by attribute: rebuild from the dict form
+        # (this makes dimensions picklable, copyable and deep-copyable, e.g. by sklearn's clone).
+        from unitune.space.space import dimension_from_dict
+
+        return (dimension_from_dict, (self.to_dict(),))
+
 
 class _Numeric(Dimension):
     """Shared machinery of Float and Int: bounds, log scale and step grid."""

@@ -88,6 +88,10 @@ class Space(Mapping[str, Dimension]):
     def __hash__(self) -> int:
         return hash(self.to_json())
 
+    def __reduce__(self):
+        # Rebuilt from the JSON-ready form: picklable and deep-copyable although immutable.
+        return (Space.from_dict, (self.to_dict(),))
+
     def __repr__(self) -> str:
         return f"Space({self._dims!r})"
 

@@ -1,0 +1,256 @@
+"""Nevergrad as a unitune backend: NGOpt (default), CMA, TwoPointsDE, PSO, OnePlusOne, random and
+quasi-random (scrambled Halton) search.
+
+>>> import unitune
+>>> study = unitune.optimize(lambda p: (p["x"] - 0.3) ** 2, {"x": unitune.Float(0.0, 1.0)},
+...                          backend="nevergrad.cma", n_trials=6, seed=0)  # doctest: +SKIP
+
+Rules this adapter follows (see docs/backends/nevergrad.md):
+
+- Identity: ``ask`` calls Nevergrad's ``ask()`` once per trial number and keeps that candidate
+  under the number; ``tell`` hands Nevergrad that very candidate with its loss.
+- Replay: a trial Nevergrad did not propose is told as
+  ``optimizer.tell(parametrization.spawn_child(new_value=...), loss)``, Nevergrad's own way to learn
+  points it did not ask for.
+- Nevergrad minimizes: values go through :func:`unitune.kit.to_minimized` (maximized values
+  negated), then are kept within +-1e20 (``LOSS_BOUND``), below the 5e20 at which Nevergrad clips
+  with a warning.
+- FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
+  loss seen so far among COMPLETE trials; before any trial has completed they are held back and
+  told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing.
+- Seed: the parametrization's ``random_state`` is ``RandomState(seed)``. Trials replayed before the
+  first ask (a resumed study, history from another backend) are told to an optimizer seeded with
+  ``kit.derive_seed(seed, number of trials)``, so a restart does not re-propose the first points.
+  Optimizers that start from a fixed point whatever they were told (OnePlusOne: the centre) would
+  still re-propose it: a proposal that repeats a replayed COMPLETE configuration is told its known
+  loss and replaced by Nevergrad's next one (up to 8 times; screened by parameters on the ask path,
+  as skopt does; trials are still told by number).
+- Nevergrad's recast optimizers (Cobyla, Powell, SQP, ...; NGOpt picks them for small continuous
+  spaces with ``num_workers=1``) propose one point at a time and would block forever on a second
+  ask: while one of their points is out, further trials of a batch get random points from the
+  parametrization (with a warning), told back to Nevergrad if it accepts points it did not ask for.
+  Their background thread is stopped by :meth:`NevergradBackend.close` or at interpreter exit.
+- A space with nothing to search (constants only) has one configuration: it is proposed once,
+  then the backend raises SearchExhausted (:class:`unitune.kit.FixedConfiguration`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from unitune.backend import Backend, Conversion, Proposal, params_key
+from unitune.errors import BackendError
+from unitune.kit import (
+    FixedConfiguration,
+    PendingTrials,
+    derive_seed,
+    library_errors,
+    minimizing_signs,
+    to_minimized,
+)
+from unitune.trial import Trial, TrialState
+from unitune_nevergrad import guards
+from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
+from unitune_nevergrad.codec import NevergradCodec
+
+__all__ = ["LOSS_BOUND", "NevergradBackend"]
+
+#: Losses told to Nevergrad are clipped to [-LOSS_BOUND, LOSS_BOUND].
+LOSS_BOUND = 1e20
+_REDRAWS = 8  # asks tried before a replayed configuration is proposed again
+
+
+class NevergradBackend(Backend):
+    """A Nevergrad optimizer driven through unitune's ask/tell protocol.
+
+    Options: ``budget`` (Nevergrad's budget; NGOpt chooses its sub-optimizer from it, default 100
+    for NGOpt, None for the others) and ``num_workers`` (trials run at once, default 1).
+    ``optimizer`` is the Nevergrad optimizer itself, for inspection.
+    """
+
+    name = "nevergrad"
+    algorithms = ALGORITHMS
+    requires = ("nevergrad",)
+    install = "pip install unitune-nevergrad"
+    distributions = ("nevergrad", "cma", "numpy")
+
+    def setup(self) -> None:
+        check_option_values(self.full_name, self.options)
+        self._codec = NevergradCodec(self.space)
+        self._signs = minimizing_signs(self.directions)
+        self._fixed = FixedConfiguration(self.space, self.full_name) if self._codec.empty else None
+        # Each running trial's candidate, with True when Nevergrad's ask() proposed it (False for a
+        # random stand-in for a sequential optimizer, see _ask_candidate).
+        self._pending: PendingTrials[tuple[Any, bool]] = PendingTrials(self.full_name)
+        self._started = False  # True after the first ask
+        self._history: list[tuple[dict[str, Any], Trial]] = []  # replayed before the first ask
+        self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
+        self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
+        self._warned = False  # the warning about a sequential optimizer was given
+        self._replayed: dict[tuple, float] = {}  # loss of each replayed COMPLETE configuration
+        self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
+        self._opt = None if self._fixed else self._build(self.seed)
+
+    @property
+    def optimizer(self) -> Any:
+        """The underlying Nevergrad optimizer (None when the space has nothing to search)."""
+        return self._opt
+
+    @property
+    def exhaustible(self) -> bool:
+        return self._fixed is not None
+
+    def conversion_report(self) -> list[Conversion]:
+        return self._codec.report()
+
+    def close(self) -> None:
+        """Stop the background thread of a recast optimizer, if any (the backend cannot ask after)."""
+        if self._opt is not None:
+            guards.stop_threads(self._opt)
+
+    def _build(self, seed: int | None) -> Any:
+        with library_errors(self.full_name, f"build Nevergrad's optimizer with options {self.options!r}"):
+            optimizer = build(self.algorithm, self._codec.native_space(), seed, self.options)
+        with library_errors(self.full_name, "prepare Nevergrad's optimizer"):
+            guards.isolate_configs(optimizer)
+        guards.track(optimizer)
+        return optimizer
+
+    def _start(self) -> None:
+        """On the first ask: reseed after replayed history, then tell it."""
+        self._started = True
+        history, self._history = self._history, []
+        if not history:
+            return
+        if self.seed is not None:
+            self._opt = self._build(derive_seed(self.seed, len(history)))
+        for value, trial in history:
+            self._learn((self._spawn(value), False), trial)
+
+    # Asking.
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self._fixed is not None:
+            return self._fixed.ask(numbers)
+        if not self._started:
+            self._start()
+        out = []
+        with library_errors(self.full_name, "ask"):
+            for number in numbers:
+                candidate, native, params = self._ask_candidate()
+                self._pending.add(number, (candidate, native))
+                out.append(Proposal(number, params))
+        return out
+
+    def _ask_candidate(self) -> tuple[Any, bool, dict[str, Any]]:
+        """Nevergrad's next candidate and its params; a random one while a sequential optimizer
+        has a point out; never a replayed configuration if Nevergrad offers another."""
+        opt, decode = self._opt, self._codec.decode
+        if self._sequential and any(self._natives()):
+            if not self._warned:
+                self._warned = True
+                self._warn_sequential()
+            candidate = opt.parametrization.sample()
+            return candidate, False, decode(candidate.value)
+        candidate = opt.ask()
+        params = decode(candidate.value)
+        if self._sequential is None:  # NGOpt builds its choice at the first ask: look once
+            self._sequential = guards.is_sequential(opt)
+        for _ in range(_REDRAWS if self._replayed else 0):
+            # Some optimizers start from a fixed point (OnePlusOne: the centre) whatever they were
+            # told: a resumed study would spend a trial on it again. Nevergrad hears the known loss
+            # for the repeat instead, and proposes anew.
+            known = self._replayed.get(params_key(params))
+            if known is None:
+                break
+            opt.tell(candidate, known)
+            candidate = opt.ask()
+            params = decode(candidate.value)
+        return candidate, True, params
+
+    def _natives(self) -> list[bool]:
+        pending = [native for _, native in self._pending.values()]
+        return pending + [native for _, native in self._held]
+
+    def _warn_sequential(self) -> None:
+        names = sorted({o.name for o in guards.optimizer_tree(self._opt) if o.no_parallelization})
+        warnings.warn(
+            f"backend {self.full_name!r}: Nevergrad's {', '.join(names)} proposes one trial at a time; "
+            "while its trial runs, the other trials of a batch get random points. Build the backend "
+            "with num_workers equal to the batch size (backend_options={'num_workers': ...}) so that "
+            "Nevergrad picks a parallel optimizer",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    # Telling.
+    def tell(self, trial: Trial) -> None:
+        if not trial.state.is_finished:
+            raise BackendError(f"nevergrad: tell needs a finished trial, trial {trial.number} is running")
+        if self._fixed is not None:
+            return
+        entry = self._pending.pop(trial.number)  # the candidate Nevergrad proposed for this trial
+        if trial.state is TrialState.INTERRUPTED:
+            return  # never ran: Nevergrad learns nothing
+        self._learn(entry, trial)
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        if self._fixed is not None:
+            self._fixed.replay(trials)
+            return
+        for trial in trials:
+            value = self._codec.encode(trial.params)
+            loss = self._loss(trial)
+            if loss is not None:
+                self._replayed[params_key(trial.params)] = loss
+            if self._started:
+                self._learn((self._spawn(value), False), trial)
+            else:
+                self._history.append((value, trial))
+
+    def _spawn(self, value: dict[str, Any]) -> Any:
+        with library_errors(self.full_name, f"take the point {value!r}"):
+            return self._opt.parametrization.spawn_child(new_value=value)
+
+    def _learn(self, entry: tuple[Any, bool], trial: Trial) -> None:
+        loss = self._loss(trial)
+        if loss is None:
+            if self._worst is None:
+                self._held.append(entry)  # no finite loss to stand for the failure yet
+            else:
+                self._tell(entry, self._worst)
+            return
+        self._worst = loss if self._worst is None else max(self._worst, loss)
+        self._tell(entry, loss)
+        held, self._held = self._held, []
+        for waiting in held:
+            self._tell(waiting, self._worst)
+
+    def _loss(self, trial: Trial) -> float | None:
+        """The loss Nevergrad minimizes, or None for a trial without a usable value."""
+        if trial.state is not TrialState.COMPLETE:
+            return None
+        if len(trial.values) != 1:
+            raise BackendError(
+                f"nevergrad is single-objective here; trial {trial.number} has {len(trial.values)} values"
+            )
+        if not math.isfinite(trial.values[0]):
+            return None
+        [loss] = to_minimized(trial.values, self._signs)
+        return min(max(loss, -LOSS_BOUND), LOSS_BOUND)
+
+    def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
+        from nevergrad.common.errors import TellNotAskedNotSupportedError
+
+        candidate, native = entry
+        with library_errors(self.full_name, "tell a trial"):
+            try:
+                self._opt.tell(candidate, loss)
+            except TellNotAskedNotSupportedError:
+                if native:
+                    raise
+                # Points Nevergrad did not ask for are ignored by optimizers that cannot learn
+                # them (recast ones, some that NGOpt picks): nothing else to do.

@@ -1,0 +1,96 @@
+"""Guards around two quirks of Nevergrad 1.0 that an adapter must not pass on to its users.
+
+**Shared CMA configuration.** Nevergrad's CMA switches its configuration object to the ``fcmaes``
+library when the space has one dimension (the ``cma`` package refuses one). That object is the
+module-level one shared by every optimizer of the kind, so every later CMA of the process would
+use fcmaes too. :func:`isolate_configs` gives each CMA inside a new optimizer its own copy.
+
+**Recast optimizers** (Cobyla, Powell, SQP, BFGS, ... wrapped from scipy). A recast optimizer
+runs the wrapped library in a background thread that hands points over through queues. Two
+consequences, both known upstream (facebookresearch/nevergrad#180, #325, #1629):
+
+- It proposes one point at a time: a second ``ask()`` before the first point is told blocks
+  forever. NGOpt picks such optimizers by itself (e.g. Cobyla for a small continuous space with
+  ``num_workers=1``). :func:`is_sequential` tells the backend, which then serves the extra trials of
+  a batch with random points instead of deadlocking.
+- The thread is not a daemon and stops only when its optimizer is garbage-collected, so a study
+  still referenced at exit (a script's global) keeps the interpreter from exiting. :func:`track`
+  registers an optimizer; at interpreter shutdown, before non-daemon threads are joined, the
+  threads of every tracked optimizer still alive are told to stop (:func:`stop_threads`).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["is_sequential", "isolate_configs", "optimizer_tree", "stop_threads", "track"]
+
+_TRACKED: weakref.WeakSet = weakref.WeakSet()
+_HOOKED = False
+
+
+def optimizer_tree(optimizer: Any, *, build: bool = False) -> Iterator[Any]:
+    """``optimizer`` and every Nevergrad optimizer built inside it (NGOpt's choice, a chain's or a
+    portfolio's members), each once. With ``build``, a choosing optimizer (NGOpt, CMA's competence
+    map) that has not chosen yet chooses now (as it would at its first ask)."""
+    from nevergrad.optimization.base import Optimizer
+
+    stack, seen = [optimizer], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if build and getattr(current, "_optim", False) is None:
+            current.optim  # noqa: B018 - the property builds the chosen optimizer
+        yield current
+        for value in vars(current).values():
+            if isinstance(value, Optimizer):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, Optimizer))
+
+
+def isolate_configs(optimizer: Any) -> None:
+    """Give every CMA inside ``optimizer`` (built now if need be) its own configuration object."""
+    from nevergrad.optimization.optimizerlib import ParametrizedCMA
+
+    for o in optimizer_tree(optimizer, build=True):
+        config = getattr(o, "_config", None)
+        if isinstance(config, ParametrizedCMA):
+            o._config = copy.copy(config)
+
+
+def is_sequential(optimizer: Any) -> bool:
+    """True when the optimizer (or one it delegates to) cannot have two points asked at once."""
+    return any(getattr(o, "no_parallelization", False) for o in optimizer_tree(optimizer))
+
+
+def stop_threads(optimizer: Any) -> None:
+    """Tell every recast thread inside ``optimizer`` to stop (the optimizer cannot ask after)."""
+    for o in optimizer_tree(optimizer):
+        thread = getattr(o, "_messaging_thread", None)
+        if thread is not None and thread.is_alive():
+            thread.stop()
+
+
+def _stop_all() -> None:
+    for optimizer in list(_TRACKED):
+        stop_threads(optimizer)
+
+
+def track(optimizer: Any) -> None:
+    """Stop ``optimizer``'s recast threads at interpreter shutdown if it is still alive then."""
+    global _HOOKED
+    _TRACKED.add(optimizer)
+    if not _HOOKED:
+        # threading's own shutdown hooks run before non-daemon threads are joined (atexit runs
+        # after, too late); concurrent.futures uses the same hook.
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(_stop_all)
+        _HOOKED = True
