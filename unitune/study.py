@@ -466,6 +466,7 @@ class Study:
             if runner is not None:
                 runner.close()
         if terminated is not None:
+            self._close_store()  # again, in case SIGTERM cut the first close short (idempotent)
             pass_on_termination(terminated)
         return self
 

@@ -1,7 +1,8 @@
-"""A study driver run as a subprocess by test_signals.py: ``python driver.py MODE DIR``.
+"""A study driver run as a subprocess by test_signals.py: ``python driver.py MODE DIR [STORE]``.
 
 Trials 0 and 1 return at once; from trial 2 on every trial sleeps until the driver is
-signalled. The trial records are written to DIR/trials.json however optimize ends.
+signalled. The trial records are written to DIR/trials.json however optimize ends. With STORE
+(a file), the study is durable: study "s" in that SQLite file, resumed if it exists.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from faults import sleeps_forever
 from unitune import Float, Study
 
 
-def main(mode: str, out: Path) -> None:
-    study = Study({"x": Float(0.0, 1.0), "dir": str(out), "victim": 2}, seed=0)
+def space(out: Path) -> dict:
+    return {"x": Float(0.0, 1.0), "dir": str(out), "victim": 2}
+
+
+def main(mode: str, out: Path, store: str | None = None) -> None:
+    durable = {} if store is None else {"storage": store, "study_name": "s", "resume": True}
+    study = Study(space(out), seed=0, **durable)
     with contextlib.ExitStack() as stack:
         executor = None if mode == "inline" else mode
         if mode == "dask":
@@ -39,4 +45,4 @@ def main(mode: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]))
+    main(sys.argv[1], Path(sys.argv[2]), *sys.argv[3:])

@@ -72,3 +72,13 @@ def wait_for(predicate, limit: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+def killed_while_idle(params, trial):
+    """Trial 0 arranges for its worker to be SIGKILLed 0.3 s later, when it is idle."""
+    _note(Path(params["dir"]) / f"pid-{trial.number}", str(os.getpid()))
+    if trial.number == 0:
+        import subprocess
+
+        subprocess.Popen(["sh", "-c", f"sleep 0.3; kill -9 {os.getpid()}"], start_new_session=True)
+    return value_of(params)

@@ -77,3 +77,19 @@ def test_a_hung_dask_trial_past_its_limit_fails_and_its_worker_is_restarted(clie
     hung_pid = int((tmp_path / "hung-1").read_text())
     assert wait_for(lambda: not pid_alive(hung_pid), 60)  # the worker process really went away
     assert len(client.scheduler_info()["workers"]) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_the_dask_client_itself_is_an_executor(client):
+    import os
+
+    def where(params):
+        return {"loss": value_of(params), "pid": float(os.getpid())}
+
+    study = Study({"x": Float(0.0, 1.0)}, seed=0, metric="loss")
+    study.optimize(where, n_trials=4, batch_size=2, executor=client)
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+    assert all(t.state is TrialState.COMPLETE and t.value == pytest.approx(value_of(t.params))
+               for t in study.trials)
+    assert os.getpid() not in {int(t.metrics["pid"]) for t in study.trials}

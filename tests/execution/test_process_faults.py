@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from faults import always_exits, hangs, killed_once, pid_alive, sleeps_forever, value_of
+from faults import always_exits, hangs, killed_once, pid_alive, sleeps_forever, value_of, wait_for
 
 from unitune import Float, Study, TrialState, UnituneError
 
@@ -143,3 +145,32 @@ def test_sigterm_handler_is_only_ours_while_optimize_runs():
     Study({"x": Float(0.0, 1.0)}, seed=0).optimize(objective, n_trials=2)
     assert signal.getsignal(signal.SIGTERM) is before
     assert seen and all(h is not before and callable(h) for h in seen)
+
+
+@pytest.mark.timeout(120)
+def test_a_pool_broken_by_an_idle_worker_dying_is_replaced(tmp_path):
+    """pebble gives up on its whole pool when a worker dies with no task running anywhere; the
+    study starts a fresh pool and goes on."""
+    from faults import killed_while_idle
+
+    first = tmp_path / "pid-0"
+
+    def pause_after_the_first(study, trial):
+        if trial.number == 0:  # nothing runs now: the worker dies idle, and the pool breaks
+            assert wait_for(lambda: first.exists() and not pid_alive(int(first.read_text())), 30)
+            time.sleep(0.5)  # let the pool notice
+
+    study = Study(_space(tmp_path, victim=0), seed=0)
+    said = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())
+    logging.getLogger("unitune").addHandler(handler)
+    try:
+        study.optimize(killed_while_idle, n_trials=4, executor="processes",
+                       callbacks=[pause_after_the_first])
+    finally:
+        logging.getLogger("unitune").removeHandler(handler)
+    assert "the process pool broke; starting a fresh one" in said
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    _assert_complete(study.trials, range(4))
+    assert int((tmp_path / "pid-1").read_text()) != int(first.read_text())

@@ -10,14 +10,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from faults import pid_alive, wait_for
+from driver import space
+from faults import pid_alive, value_of, wait_for
+
+import unitune
+from unitune import TrialState
+from unitune.storage import SQLiteStorage
 
 HERE = Path(__file__).parent
 
 
-def _run_driver(mode: str, tmp_path: Path, signum: int, running: list[int]):
+def _run_driver(mode: str, tmp_path: Path, signum: int, running: list[int], *store: str):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(HERE / "driver.py"), mode, str(tmp_path)], env=env,
+    proc = subprocess.Popen([sys.executable, str(HERE / "driver.py"), mode, str(tmp_path), *store], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         started = wait_for(lambda: all((tmp_path / f"started-{n}").exists() for n in running), 120)
@@ -66,3 +71,29 @@ def test_a_signalled_driver_on_a_dask_cluster(tmp_path, signum, code):
     assert sorted(records) == [0, 1, 2, 3]
     assert [records[n]["state"] for n in range(4)] == ["complete", "complete", "interrupted", "interrupted"]
     assert records[0]["value"] is not None and records[0]["value"] >= 0.0
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 0), (signal.SIGTERM, 143)])
+def test_a_signalled_durable_study_closes_its_store_and_resumes(tmp_path, signum, code):
+    db = tmp_path / "study.db"
+    returncode, _, err, records, _ = _run_driver("processes", tmp_path, signum, [2, 3], str(db))
+    assert returncode == code, err
+    with SQLiteStorage(db, readonly=True) as reader:
+        stored = {t.number: t for t in reader.trials("s")}
+        assert reader.lease("s") is None  # the driver gave its lease back on the way out
+    assert [stored[n].state for n in range(4)] == [TrialState.COMPLETE, TrialState.COMPLETE,
+                                                   TrialState.INTERRUPTED, TrialState.INTERRUPTED]
+    assert sorted(stored) == sorted(records) == [0, 1, 2, 3]
+    study = unitune.optimize(value_of, space(tmp_path), n_trials=6, seed=0, storage=str(db),
+                             study_name="s", resume=True, executor="processes", batch_size=2)
+    trials = study.trials
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    done = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+    assert len(done) == 6 and all(t.state is TrialState.COMPLETE for t in done)
+    for n in (0, 1):  # trials finished before the signal are unchanged
+        assert next(t for t in trials if t.number == n) == stored[n]
+    again = [dict(t.params) for t in done if t.number > 3]
+    for n in (2, 3):  # the interrupted configurations were evaluated again
+        assert dict(stored[n].params) in again

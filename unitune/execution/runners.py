@@ -33,6 +33,13 @@ __all__ = ["DaskRunner", "Lost", "OwnedProcessRunner", "PlainRunner", "Runner", 
 
 logger = logging.getLogger("unitune")
 
+#: Seconds between looks at trials not yet seen started, when the driver times them.
+_POLL = 0.2
+#: Seconds to wait for a restarted Dask worker to come back.
+_RESTART_LIMIT = 30.0
+#: Seconds to fetch a finished Dask task's result before the trial counts as lost (and is retried).
+_FETCH_LIMIT = 120.0
+
 
 @dataclass(frozen=True)
 class Lost:
@@ -55,7 +62,7 @@ class Runner:
     def __init__(self, executor: Any, trial_timeout: float | None = None):
         self.executor = executor
         self.trial_timeout = trial_timeout
-        self._submitted: dict[Future, float] = {}  # future -> monotonic submission time
+        self._submitted: dict[Future, float | None] = {}  # future -> when seen started (monotonic)
         self._zombies: set[Future] = set()  # abandoned trials still holding a worker
 
     def submit(self, handle: TrialHandle, fn: Callable[..., Trial], *args: Any) -> Future:
@@ -70,7 +77,7 @@ class Runner:
                 "trials are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
         if self.trial_timeout is not None and self._enforces_deadlines():
-            self._submitted[future] = time.monotonic()
+            self._submitted[future] = None  # timed from when it is seen started
         return future
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
@@ -102,15 +109,30 @@ class Runner:
         return Lost(f"the executor lost the trial ({type(exc).__name__}: {exc})", False)
 
     def next_deadline(self) -> float | None:
-        """Seconds until the earliest driver-watched trial limit passes (None: none)."""
+        """Seconds until the loop must look at driver-watched trial limits again (None: never)."""
         if not self._submitted:
             return None
+        if any(start is None for start in self._submitted.values()):
+            return _POLL  # some trial has not been seen starting yet: look again soon
         return max(0.0, min(self._submitted.values()) + self.trial_timeout - time.monotonic())
 
     def overdue(self) -> list[Future]:
-        """Futures of trials past ``trial_timeout`` that the driver must end itself."""
+        """Futures of trials past ``trial_timeout`` that the driver must end itself.
+
+        A trial is timed from when it is first seen started (checked every ``_POLL`` seconds
+        while some trial waits), so one waiting for a free worker is not timed.
+        """
         now = time.monotonic()
-        return [f for f, t in self._submitted.items() if not f.done() and now - t >= self.trial_timeout]
+        waiting = [f for f, start in self._submitted.items() if start is None and not f.done()]
+        if waiting:
+            for future in self._started(waiting):
+                self._submitted[future] = now
+        return [f for f, start in self._submitted.items()
+                if start is not None and not f.done() and now - start >= self.trial_timeout]
+
+    def _started(self, futures: list[Future]) -> set[Future]:
+        """Which of these futures' tasks have started (the executor marked them running)."""
+        return {f for f in futures if f.running()}
 
     def abandon(self, future: Future) -> str:
         """Give up on a trial past its limit; return what happened to its worker."""
@@ -180,30 +202,29 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
+        if isinstance(exc, _ResultLost):
+            return Lost(str(exc), True)
         return super()._lost(exc, handle)
 
-    def overdue(self) -> list[Future]:
-        """Trials past their limit while on a worker: the clock of a task still waiting in
-        the scheduler's queue (no free worker, workers restarting) starts again."""
-        late = super().overdue()
-        if not late:
-            return late
-        on_workers = {key for keys in self.client.processing().values() for key in keys}
-        now = time.monotonic()
-        for future in [f for f in late if self._keys.get(f) not in on_workers]:
-            self._submitted[future] = now
-            late.remove(future)
-        return late
+    def _executing(self) -> dict[str, list[str]]:
+        """Worker address -> keys of the tasks it is executing right now (not those queued)."""
+        return self.client.run(_executing_keys, on_error="ignore")
+
+    def _started(self, futures: list[Future]) -> set[Future]:
+        """Tasks a worker is executing (queued ones, waiting for a thread, a free worker or a
+        restart, are not timed yet)."""
+        running = {key for keys in self._executing().values() for key in keys}
+        return {f for f in futures if self._keys.get(f) in running}
 
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
         key = self._forget(future)
-        worker = next((w for w, keys in self.client.processing().items() if key in keys), None)
+        worker = next((w for w, keys in self._executing().items() if key in keys), None)
         future.cancel()  # releases the key: Dask will not run it again elsewhere
         if worker is None:
             return "its Dask task was cancelled (it was not running on any worker)"
         try:
-            status = self.client.restart_workers([worker], raise_for_error=False)
+            status = self.client.restart_workers([worker], timeout=_RESTART_LIMIT, raise_for_error=False)
         except Exception as exc:  # no nanny, or an old distributed: say so, keep going
             logger.warning("could not restart Dask worker %s: %s", worker, exc)
             return (f"its Dask task was cancelled, but worker {worker} could not be restarted "
@@ -217,6 +238,15 @@ class DaskRunner(Runner):
             self._forget(future)
 
 
+def _executing_keys(dask_worker: Any) -> list[str]:
+    """Run on a Dask worker: the keys of the tasks its threads are executing."""
+    return [ts.key for ts in dask_worker.state.executing]
+
+
+class _ResultLost(Exception):
+    """A finished Dask task whose result could not be fetched."""
+
+
 def _pass_on(task: Any, future: Future) -> None:
     """Hand a finished Dask task's outcome to our future (runs in Dask's callback thread)."""
     if future.done():
@@ -224,7 +254,11 @@ def _pass_on(task: Any, future: Future) -> None:
     try:
         if task.status == "cancelled":
             raise CancelledError(f"Dask cancelled task {task.key}")
-        outcome = task.result()
+        try:
+            outcome = task.result(timeout=_FETCH_LIMIT)
+        except TimeoutError:  # a result lost with its worker, never computed again
+            raise _ResultLost(f"its result could not be fetched from Dask within {_FETCH_LIMIT} s "
+                              "(lost with its worker)") from None
     except BaseException as exc:  # the worker's failure, a lost worker, a cancelled task
         with contextlib.suppress(InvalidStateError):
             future.set_exception(exc)
