@@ -203,6 +203,20 @@ def test_failed_and_pruned_are_told_as_fail_status():
     assert backend.trials.statuses() == ["fail", "fail", "ok"]
 
 
+@pytest.mark.parametrize(("direction", "loss"), [("minimize", 0.25), ("maximize", -0.25)])
+def test_a_pruned_trial_that_reported_counts_with_its_last_report(direction, loss):
+    space = Space({"x": Float(0.0, 1.0)})
+    backend = make_backend("hyperopt", space, seed=0, directions=(direction,))
+    [a, b] = ask_params(backend, 2)
+    backend.tell(Trial(number=0, params=a, state=TrialState.PRUNED, intermediate={0: 0.9, 4: 0.25, 2: 0.5}))
+    backend.tell(Trial(number=1, params=b, state=TrialState.PRUNED, intermediate={0: math.nan}))
+    results = [d["result"] for d in backend.trials.trials]
+    assert [r["status"] for r in results] == ["ok", "fail"]
+    assert results[0]["loss"] == loss and results[0]["unitune_state"] == "pruned"
+    assert results[1]["loss"] is None
+    ask_params(backend, 1, start=2)  # TPE goes on with the pruned trial in its history
+
+
 def test_nan_and_inf_objectives_fail_and_the_study_goes_on():
     def objective(params):
         k = params["k"]

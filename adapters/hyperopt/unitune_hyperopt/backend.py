@@ -15,6 +15,7 @@ the way Hyperopt intends. This module imports Hyperopt only when a backend is bu
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,8 +45,10 @@ class HyperoptBackend(Backend):
 
     Options (see ``unitune backends``) go to the algorithm's suggest function. COMPLETE trials
     are told as ``STATUS_OK`` with ``loss`` = value (negated when maximizing, huge magnitudes
-    squashed by :func:`unitune.kit.model_value`); FAILED and PRUNED trials as ``STATUS_FAIL``,
-    which Hyperopt's algorithms leave out of their models; INTERRUPTED trials are forgotten.
+    squashed by :func:`unitune.kit.model_value`); PRUNED trials that reported a value as
+    ``STATUS_OK`` with their last reported value; FAILED trials (and PRUNED ones that reported
+    nothing) as ``STATUS_FAIL``, which Hyperopt's algorithms leave out of their models;
+    INTERRUPTED trials are forgotten.
     """
 
     name = "hyperopt"
@@ -146,8 +149,16 @@ class HyperoptBackend(Backend):
                 )
             [loss] = to_minimized(trial.values, self._signs)
             return {"status": self._base.STATUS_OK, "loss": loss}
-        # FAILED and PRUNED alike: Hyperopt's only non-success outcome, which its algorithms
-        # leave out of their models.
+        if trial.state is TrialState.PRUNED and trial.intermediate and len(self._signs) == 1:
+            # Hyperopt has no pruned state: a pruned trial counts with the last value it
+            # reported, a pessimistic stand-in for where it was heading (as Optuna's TPE ranks
+            # pruned trials by their last intermediate value).
+            last = trial.intermediate[max(trial.intermediate)]
+            if math.isfinite(last):
+                [loss] = to_minimized((last,), self._signs)
+                return {"status": self._base.STATUS_OK, "loss": loss, "unitune_state": "pruned"}
+        # FAILED (and PRUNED without a report): Hyperopt's only non-success outcome, which its
+        # algorithms leave out of their models.
         return {"status": self._base.STATUS_FAIL, "loss": None, "unitune_state": trial.state.value,
                 "failure": trial.failure or trial.state.value}
 
