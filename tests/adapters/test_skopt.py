@@ -84,7 +84,9 @@ def test_discovery():
 
 
 # Every value handed to the objective is in the space, of the declared type, on the grid.
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+# Proposals reach the objective through the one codec whatever the surrogate, so the tree
+# surrogates other than RF (a minute of model fits between them) are left out here.
+@pytest.mark.parametrize("algorithm", [a for a in ALGORITHMS if a not in ("et", "gbrt")])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(space=spaces())
 def test_proposals_in_space(algorithm, space):
