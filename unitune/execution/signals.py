@@ -25,14 +25,18 @@ class Terminated(KeyboardInterrupt):
         self.previous = previous
 
 
+_MAIN = threading.main_thread()
+
+
 def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+    return threading.current_thread() is _MAIN
 
 
 class _Held:
     """Signals that arrived while a backend was updating its model (the main thread only)."""
 
     depth = 0
+    installed = False  # True while termination_handled's handlers are in place
     signals: list[int] = []
 
 
@@ -75,9 +79,11 @@ def termination_handled() -> Iterator[None]:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         installed[signal.SIGINT] = signal.default_int_handler
         signal.signal(signal.SIGINT, _interrupt)
+    outer, _Held.installed = _Held.installed, bool(installed) or _Held.installed
     try:
         yield
     finally:
+        _Held.installed = outer
         for signum, handler in installed.items():
             signal.signal(signum, handler)
 
@@ -109,9 +115,13 @@ def interrupts_deferred() -> Iterator[None]:
     if not _main_thread():
         yield
         return
-    term = signal.getsignal(signal.SIGTERM)
-    ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
     saved: dict[int, Callable[..., Any]] = {}
+    term: Any = None
+    if _Held.installed:  # inside a running optimize: the hot path, no handler look-ups
+        ours = True
+    else:
+        term = signal.getsignal(signal.SIGTERM)
+        ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
     if not ours:  # a hand-driven ask/tell: hold Ctrl-C with a handler of the block's own
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             yield
@@ -127,6 +137,8 @@ def interrupts_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
     if _Held.depth == 0 and _Held.signals:
         held, _Held.signals = _Held.signals, []
+        if term is None:
+            term = signal.getsignal(signal.SIGTERM)
         if signal.SIGTERM in held and isinstance(term, _OurHandler):
             raise Terminated(term.previous)
         raise KeyboardInterrupt
