@@ -261,9 +261,12 @@ class Study:
                 "Proposal per trial number, in order"
             )
         now = time.time()
+        if len(proposals) == 1:
+            self._store.start(proposals[0].number, proposals[0].params, now)
+        elif proposals:  # one transaction for the whole batch
+            self._store.start_many([(p.number, p.params, now, None) for p in proposals])
         for proposal in proposals:
             handle = TrialHandle(proposal.number, proposal.params, now)
-            self._store.start(handle.number, handle.params, now)
             if self._pruning is not None:
                 handle._link = self._pruning.link
             self._running[handle.number] = handle

@@ -26,7 +26,11 @@ __all__ = [
     "StudyLeaseError",
     "StudyMismatchError",
     "StudyNotFoundError",
+    "TrialStart",
 ]
+
+#: One starting trial for :meth:`Storage.start_trials`: ``(number, params, started_at, retry_of)``.
+TrialStart = tuple[int, Mapping[str, Any], float, int | None]
 
 
 class StorageError(UnituneError):
@@ -123,6 +127,11 @@ class Storage(abc.ABC):
                     retry_of: int | None = None) -> None:
         """Write a trial as RUNNING with its parameters (``retry_of``: the interrupted trial it
         evaluates again)."""
+
+    def start_trials(self, name: str, starts: Sequence[TrialStart]) -> None:
+        """Write several starting trials as RUNNING (one transaction in a durable store)."""
+        for number, params, started_at, retry_of in starts:
+            self.start_trial(name, number, params, started_at, retry_of)
 
     @abc.abstractmethod
     def finish_trial(self, name: str, trial: Trial) -> bool:

@@ -18,6 +18,7 @@ from unitune.storage.base import (
     StudyExistsError,
     StudyInfo,
     StudyMismatchError,
+    TrialStart,
     check_same,
 )
 from unitune.storage.sqlite import SQLiteStorage
@@ -128,6 +129,10 @@ class StudyStore:
               retry_of: int | None = None) -> None:
         """Write the trial as RUNNING."""
         self.storage.start_trial(self.name, number, params, started_at, retry_of)
+
+    def start_many(self, starts: Sequence[TrialStart]) -> None:
+        """Write several trials as RUNNING at once: ``(number, params, started_at, retry_of)``."""
+        self.storage.start_trials(self.name, starts)
 
     def finish(self, trial: Trial) -> None:
         """Commit the finished trial (before anyone tells the backend)."""

@@ -19,6 +19,8 @@ __all__ = ["dumps", "loads", "plain", "read_floats"]
 logger = logging.getLogger("unitune")
 _WARNED: set[type] = set()
 _SCALARS = (str, int, bool, type(None))
+# One encoder for every call: json.dumps with non-default options builds a new one each time.
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 
 
 def plain(value: Any) -> Any:
@@ -47,7 +49,7 @@ def plain(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Strict, compact JSON of ``value`` (through :func:`plain`)."""
-    return json.dumps(plain(value), allow_nan=False, separators=(",", ":"))
+    return _ENCODE(plain(value))
 
 
 def loads(text: str | None) -> Any:

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ from unitune.storage.base import (
     StudyInfo,
     StudyLeaseError,
     StudyNotFoundError,
+    TrialStart,
 )
 from unitune.storage.schema import check_file, check_writable, migrate, read_version
 from unitune.trial import Trial, TrialState
@@ -47,17 +48,24 @@ _HOST = socket.gethostname()
 _COLUMNS = ('number, state, params, "values", metrics, failure, started_at, finished_at, user_attrs, '
             'intermediate')
 _RENEW = "UPDATE leases SET expires_at = ? WHERE study_id = ? AND owner = ?"
+_NEXT_SEQ = "(SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM trials WHERE study_id = ?)"
+# A trial this store saw start is finished by an UPDATE of its RUNNING row (its parameters are
+# already there: no second JSON encoding); only a trial never started (add_trials, another
+# driver's) needs the INSERT, which keeps a row that already exists (a result that arrives twice).
 _FINISH = f"""
-INSERT INTO trials (study_id, {_COLUMNS}, finish_seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-        (SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM trials WHERE study_id = ?))
-ON CONFLICT (study_id, number) DO UPDATE SET
-    state = excluded.state, "values" = excluded."values", metrics = excluded.metrics,
-    failure = excluded.failure, started_at = COALESCE(trials.started_at, excluded.started_at),
-    finished_at = excluded.finished_at, user_attrs = excluded.user_attrs,
-    intermediate = excluded.intermediate, finish_seq = excluded.finish_seq
-WHERE trials.state = 'running'
+UPDATE trials SET state = ?, "values" = ?, metrics = ?, failure = ?,
+    started_at = COALESCE(started_at, ?), finished_at = ?, user_attrs = ?, intermediate = ?,
+    finish_seq = {_NEXT_SEQ}
+WHERE study_id = ? AND number = ? AND state = 'running'
 """
+_ADD = f"""
+INSERT INTO trials (study_id, {_COLUMNS}, finish_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_SEQ})
+ON CONFLICT (study_id, number) DO NOTHING
+"""
+_START = ("INSERT INTO trials (study_id, number, state, params, started_at, retry_of)"
+          " VALUES (?, ?, 'running', ?, ?, ?)")
+_PRAGMA_SYNC = {"FULL": "PRAGMA synchronous = FULL", "NORMAL": "PRAGMA synchronous = NORMAL"}
+_RETRIED = "UPDATE trials SET retried = 1 WHERE study_id = ? AND number = ?"
 
 
 class SQLiteStorage(Storage):
@@ -92,6 +100,8 @@ class SQLiteStorage(Storage):
         self.lease_ttl = float(lease_ttl)
         self.timeout = float(timeout)
         self.synchronous = synchronous
+        self._synchronous = synchronous.upper()
+        self._sync_now = ""  # the connection's current PRAGMA synchronous
         self.readonly = readonly
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._lock = threading.RLock()
@@ -144,7 +154,8 @@ class SQLiteStorage(Storage):
             self._quick_check()
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+        conn.execute(_PRAGMA_SYNC[self._synchronous])
+        self._sync_now = self._synchronous
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, self.path)
 
@@ -159,36 +170,42 @@ class SQLiteStorage(Storage):
         try:
             return action()
         except sqlite3.Error as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                message = (f"the store {str(self.path)!r} stayed locked by another process for more "
-                           f"than {self.timeout:g} s while {doing} ({text})")
-            elif "readonly" in text or "read-only" in text:
-                message = f"the store {str(self.path)!r} is read-only; cannot write while {doing} ({text})"
-            elif "malformed" in text or "not a database" in text or "corrupt" in text:
-                message = (f"the store {str(self.path)!r} is damaged ({text}) while {doing}; restore it "
-                           "from a backup")
-            else:
-                message = f"store {str(self.path)!r}: {type(exc).__name__} while {doing}: {text}"
-            raise StorageError(message) from exc
+            raise self._error(doing, exc) from exc
+
+    def _error(self, doing: str, exc: sqlite3.Error) -> StorageError:
+        """A StorageError that says what went wrong with the file while ``doing``, and what to do."""
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            message = (f"the store {str(self.path)!r} stayed locked by another process for more "
+                       f"than {self.timeout:g} s while {doing} ({text})")
+        elif "readonly" in text or "read-only" in text:
+            message = f"the store {str(self.path)!r} is read-only; cannot write while {doing} ({text})"
+        elif "malformed" in text or "not a database" in text or "corrupt" in text:
+            message = (f"the store {str(self.path)!r} is damaged ({text}) while {doing}; restore it "
+                       "from a backup")
+        else:
+            message = f"store {str(self.path)!r}: {type(exc).__name__} while {doing}: {text}"
+        return StorageError(message)
 
     def _write(self, doing: str, action: Callable[[sqlite3.Connection], _T], study: int | None = None,
                *, sync: bool = True) -> _T:
         """One ``BEGIN IMMEDIATE`` transaction; with ``study``, the lease is checked and renewed.
 
-        ``sync=False`` skips the fsync of a FULL store for this commit (the write still survives
-        a killed process; the next synced commit makes it survive a power cut too).
+        ``sync=False`` skips the fsync of a FULL store for this commit: the write still survives
+        a killed process, and in WAL mode the next synced commit (which syncs the whole log)
+        makes it survive a power cut too. The connection's ``synchronous`` setting is switched
+        only when the wanted one differs from the current one (PRAGMA between transactions).
         """
         if self.readonly:
             raise StorageError(f"the store {str(self.path)!r} was opened read-only; "
                                f"cannot write while {doing}")
-
-        def run() -> _T:
-            with self._lock:
-                conn = self._conn
-                relaxed = not sync and self.synchronous == "full"
-                if relaxed:
-                    conn.execute("PRAGMA synchronous = NORMAL")
+        wanted = "NORMAL" if not sync and self.synchronous == "full" else self._synchronous
+        with self._lock:
+            conn = self._conn
+            try:
+                if self._sync_now != wanted:
+                    conn.execute(_PRAGMA_SYNC[wanted])
+                    self._sync_now = wanted
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     if study is not None:
@@ -199,12 +216,9 @@ class SQLiteStorage(Storage):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
-                finally:
-                    if relaxed:
-                        conn.execute("PRAGMA synchronous = FULL")
-                return result
-
-        return self._guard(doing, run)
+            except sqlite3.Error as exc:
+                raise self._error(doing, exc) from exc
+        return result
 
     def _fence(self, conn: sqlite3.Connection, study: int) -> None:
         """Check, inside the write's transaction, that this process still holds the lease.
@@ -300,28 +314,45 @@ class SQLiteStorage(Storage):
     # Trials.
     def start_trial(self, name: str, number: int, params: Mapping[str, Any], started_at: float,
                     retry_of: int | None = None) -> None:
+        self.start_trials(name, [(number, params, started_at, retry_of)])
+
+    def start_trials(self, name: str, starts: Sequence[TrialStart]) -> None:
+        """Write a batch of starting trials as RUNNING, in one transaction that skips the fsync
+        of a FULL store (the finish commit syncs it)."""
         study = self._id(name)
-        encoded = codec.dumps(params)
+        rows = [(study, number, codec.dumps(params), started_at, retry_of)
+                for number, params, started_at, retry_of in starts]
+        retried = [(study, retry_of) for *_, retry_of in starts if retry_of is not None]
 
         def insert(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO trials (study_id, number, state, params, started_at, retry_of)"
-                         " VALUES (?, ?, 'running', ?, ?, ?)", (study, number, encoded, started_at, retry_of))
-            if retry_of is not None:
-                conn.execute("UPDATE trials SET retried = 1 WHERE study_id = ? AND number = ?",
-                             (study, retry_of))
+            if len(rows) == 1:
+                conn.execute(_START, rows[0])
+            else:
+                conn.executemany(_START, rows)
+            if retried:
+                conn.executemany(_RETRIED, retried)
 
-        self._write(f"starting trial {number}", insert, study, sync=False)
+        self._write(f"starting trial {rows[0][1]}" if len(rows) == 1 else
+                    f"starting trials {rows[0][1]} to {rows[-1][1]}", insert, study, sync=False)
 
     def finish_trial(self, name: str, trial: Trial) -> bool:
         study = self._id(name)
-        row = (study, trial.number, trial.state.value, codec.dumps(trial.params),
-               None if trial.values is None else codec.dumps(trial.values),
-               codec.dumps(trial.metrics) if trial.metrics else None, trial.failure,
-               trial.started_at, trial.finished_at,
-               codec.dumps(trial.user_attrs) if trial.user_attrs else None,
-               codec.dumps(trial.intermediate) if trial.intermediate else None, study)
-        return self._write(f"recording trial {trial.number}",
-                           lambda conn: conn.execute(_FINISH, row).rowcount == 1, study)
+        values = trial.values
+        update = (trial.state.value, None if values is None else codec.dumps(values),
+                  codec.dumps(trial.metrics) if trial.metrics else None, trial.failure,
+                  trial.started_at, trial.finished_at,
+                  codec.dumps(trial.user_attrs) if trial.user_attrs else None,
+                  codec.dumps(trial.intermediate) if trial.intermediate else None,
+                  study, study, trial.number)
+
+        def record(conn: sqlite3.Connection) -> bool:
+            if conn.execute(_FINISH, update).rowcount == 1:
+                return True
+            # Not RUNNING here: never started in this store, or already finished (kept as it is).
+            row = (study, trial.number, update[0], codec.dumps(trial.params), *update[1:8], study)
+            return conn.execute(_ADD, row).rowcount == 1
+
+        return self._write(f"recording trial {trial.number}", record, study)
 
     def trials(self, name: str, *, running: bool = False) -> list[Trial]:
         study = self._id(name)
