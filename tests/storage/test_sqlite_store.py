@@ -313,3 +313,31 @@ def test_an_older_schema_is_migrated_forward_keeping_its_trials(tmp_path, monkey
     assert conn.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION + 1,)
     assert conn.execute("SELECT note FROM studies").fetchone() == ("migrated",)
     conn.close()
+
+
+def test_a_version_1_file_gets_the_index_of_finished_trials_only(tmp_path, monkeypatch):
+    from unitune.storage import schema
+
+    path = tmp_path / "s.db"
+    with monkeypatch.context() as patch:  # write a file as the first release did
+        patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        patch.setattr(schema, "SCHEMA_VERSION", 1)
+        with SQLiteStorage(path) as store:
+            store.create_study(_info())
+            store.acquire("s")
+            for n in (2, 0, 1):
+                store.start_trial("s", n, {"x": n / 10}, 0.0)
+            for n in (1, 2):
+                store.finish_trial("s", Trial.complete(n, {"x": n / 10}, float(n)))
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchone() == (1,)
+    conn.close()
+    with SQLiteStorage(path) as store:
+        store.acquire("s")
+        store.finish_trial("s", Trial.complete(0, {"x": 0.0}, 0.0))
+        assert [t.number for t in store.trials("s")] == [1, 2, 0]  # the finishing order survives
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchone() == (2,)
+    [(index,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'trials_by_finish'").fetchall()
+    assert "WHERE finish_seq IS NOT NULL" in index
+    conn.close()

@@ -48,7 +48,8 @@ _HOST = socket.gethostname()
 _COLUMNS = ('number, state, params, "values", metrics, failure, started_at, finished_at, user_attrs, '
             'intermediate')
 _RENEW = "UPDATE leases SET expires_at = ? WHERE study_id = ? AND owner = ?"
-_NEXT_SEQ = "(SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM trials WHERE study_id = ?)"
+_NEXT_SEQ = ("(SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM trials"
+             " WHERE study_id = ? AND finish_seq IS NOT NULL)")  # searches the index (schema v2)
 # A trial this store saw start is finished by an UPDATE of its RUNNING row (its parameters are
 # already there: no second JSON encoding); only a trial never started (add_trials, another
 # driver's) needs the INSERT, which keeps a row that already exists (a result that arrives twice).
@@ -356,7 +357,8 @@ class SQLiteStorage(Storage):
 
     def trials(self, name: str, *, running: bool = False) -> list[Trial]:
         study = self._id(name)
-        query = f"SELECT {_COLUMNS} FROM trials WHERE study_id = ? AND state != 'running' ORDER BY finish_seq"
+        query = (f"SELECT {_COLUMNS} FROM trials WHERE study_id = ? AND state != 'running'"
+                 " AND finish_seq IS NOT NULL ORDER BY finish_seq")
 
         def read() -> list[tuple]:
             with self._lock:
@@ -377,8 +379,8 @@ class SQLiteStorage(Storage):
             now = time.time()
             for number in numbers:
                 conn.execute(
-                    "UPDATE trials SET state = 'interrupted', failure = ?, finished_at = ?, finish_seq ="
-                    " (SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM trials WHERE study_id = ?)"
+                    "UPDATE trials SET state = 'interrupted', failure = ?, finished_at = ?,"
+                    f" finish_seq = {_NEXT_SEQ}"
                     " WHERE study_id = ? AND number = ?", (reason, now, study, study, number))
             return numbers
 
