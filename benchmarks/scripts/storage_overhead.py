@@ -49,8 +49,9 @@ def run(kind: str, trials: int, folder: Path, round_no: int) -> float:
         synchronous = kind.split()[1].lower()
         storage = SQLiteStorage(folder / f"{synchronous}-{round_no}.db", synchronous=synchronous)
     started = time.perf_counter()
-    study = unitune.optimize(objective, SPACE, "random", n_trials=trials, seed=round_no,
-                             storage=storage, study_name="bench")
+    study = unitune.optimize(
+        objective, SPACE, "random", n_trials=trials, seed=round_no, storage=storage, study_name="bench"
+    )
     wall = time.perf_counter() - started
     if storage is not None:
         storage.close()
@@ -101,27 +102,34 @@ def main() -> None:
     wall = {k: statistics.median(v) for k, v in walls.items()}
     bare = {k: statistics.median(v) for k, v in commit.items()}
     base = wall["memory"]
-    floors = {"floor FULL": base + n * bare["bare FULL"],
-              "floor NORMAL": base + n * 2 * bare["bare NORMAL"]}
+    floors = {"floor FULL": base + n * bare["bare FULL"], "floor NORMAL": base + n * 2 * bare["bare NORMAL"]}
     floor_of = {"sqlite FULL": "floor FULL", "sqlite NORMAL": "floor NORMAL"}
 
-    print(f"{n} trials of a 1 ms objective, random search, median of {args.rounds} rounds; files in "
-          f"{folder}; {os.cpu_count()} cpus, load average {load_before:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after")
-    print(f"bare WAL commit on this file system: {1e6 * bare['bare FULL']:.0f} us with fsync "
-          f"(synchronous=FULL), {1e6 * bare['bare NORMAL']:.0f} us without (NORMAL)")
+    print(
+        f"{n} trials of a 1 ms objective, random search, median of {args.rounds} rounds; files in "
+        f"{folder}; {os.cpu_count()} cpus, load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after"
+    )
+    print(
+        f"bare WAL commit on this file system: {1e6 * bare['bare FULL']:.0f} us with fsync "
+        f"(synchronous=FULL), {1e6 * bare['bare NORMAL']:.0f} us without (NORMAL)"
+    )
     print(f"{'':<50} {'wall s':>8} {'ms/trial':>9} {'vs memory':>10} {'vs floor':>9}")
     rows = [(k, wall[k]) for k in STORES]
-    rows += [("floor FULL   (memory + 1 fsync'd commit/trial)", floors["floor FULL"]),
-             ("floor NORMAL (memory + 2 unsynced commits/trial)", floors["floor NORMAL"])]
+    rows += [
+        ("floor FULL   (memory + 1 fsync'd commit/trial)", floors["floor FULL"]),
+        ("floor NORMAL (memory + 2 unsynced commits/trial)", floors["floor NORMAL"]),
+    ]
     for name, seconds in rows:
         key = name.split(" (")[0].strip()
         versus = f"{seconds / floors[floor_of[key]]:9.3f}" if key in floor_of else f"{'':>9}"
         print(f"{name:<50} {seconds:8.3f} {1000 * seconds / n:9.3f} {seconds / base:10.3f} {versus}")
     verdict = {k: "meets" if wall[k] / base <= 1.05 else "misses" for k in floor_of}
-    print(f"target <= 1.05x memory: FULL {verdict['sqlite FULL']} it, NORMAL {verdict['sqlite NORMAL']} it; "
-          f"the FULL floor alone is {floors['floor FULL'] / base:.3f}x, the NORMAL floor "
-          f"{floors['floor NORMAL'] / base:.3f}x")
+    print(
+        f"target <= 1.05x memory: FULL {verdict['sqlite FULL']} it, NORMAL {verdict['sqlite NORMAL']} it; "
+        f"the FULL floor alone is {floors['floor FULL'] / base:.3f}x, the NORMAL floor "
+        f"{floors['floor NORMAL'] / base:.3f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ def _row(conn: sqlite3.Connection, number: int) -> tuple | None:
 
 @pytest.mark.parametrize("synchronous", ["full", "normal"])
 def test_another_connection_sees_each_trial_running_then_finished_before_the_backend_hears_of_it(
-        tmp_path, synchronous):
+    tmp_path, synchronous
+):
     path = tmp_path / "study.db"
     store = SQLiteStorage(path, synchronous=synchronous)
     study = Study(SPACE, "random", seed=0, storage=store, study_name="s")
@@ -66,8 +67,11 @@ def test_another_connection_sees_each_trial_running_then_finished_before_the_bac
         assert (state, json.loads(params)) == ("running", dict(trials[6 + number].params))
     for number, trial in trials.items():  # committed, for everyone, before the backend was told
         state, params, values = seen_at_tell[number]
-        assert (state, json.loads(params), json.loads(values)) == ("complete", dict(trial.params),
-                                                                   list(trial.values))
+        assert (state, json.loads(params), json.loads(values)) == (
+            "complete",
+            dict(trial.params),
+            list(trial.values),
+        )
     reader.close()
 
 
@@ -89,10 +93,13 @@ def _commits(statements: list[str], start: str) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("synchronous", "running_sync", "finish_sync"),
-                         [("full", "NORMAL", "FULL"), ("normal", "NORMAL", "NORMAL")])
+@pytest.mark.parametrize(
+    ("synchronous", "running_sync", "finish_sync"),
+    [("full", "NORMAL", "FULL"), ("normal", "NORMAL", "NORMAL")],
+)
 def test_a_full_store_syncs_each_finished_trial_and_skips_the_sync_of_running_rows(
-        tmp_path, synchronous, running_sync, finish_sync):
+    tmp_path, synchronous, running_sync, finish_sync
+):
     store = SQLiteStorage(tmp_path / "study.db", synchronous=synchronous)
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == {"full": 2, "normal": 1}[synchronous]
     statements: list[str] = []
@@ -123,6 +130,8 @@ def test_a_trial_finished_without_a_start_is_added_once(tmp_path):
         assert store.finish_trial("s", Trial.complete(0, {"x": 0.5}, 2.0)) is False
         store.start_trials("s", [(1, {"x": 0.1}, 5.0, None), (2, {"x": 0.2}, 5.0, 0)])
         assert [(t.number, t.state, dict(t.params)) for t in store.trials("s", running=True)] == [
-            (0, TrialState.COMPLETE, {"x": 0.5}), (1, TrialState.RUNNING, {"x": 0.1}),
-            (2, TrialState.RUNNING, {"x": 0.2})]
+            (0, TrialState.COMPLETE, {"x": 0.5}),
+            (1, TrialState.RUNNING, {"x": 0.1}),
+            (2, TrialState.RUNNING, {"x": 0.2}),
+        ]
         assert store.trials("s") == [first]
