@@ -230,7 +230,9 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
     lines = ["## Setup", "",
              "What shapes the comparison besides the algorithm: each backend's declared defaults "
              "(initial random points, startup trials, ...) and every option passed with "
-             "`--backend-options`; for a pruned label, its pruner.", "",
+             "`--backend-options`; for a pruned label, its pruner and what the backend learns from a "
+             "PRUNED trial (its declared policy: `native`, `last_value`, `worst_value`, `not_used`; "
+             "docs/pruning.md).", "",
              "| Backend | Options passed | Declared defaults | Pruner | Library versions |",
              "|:--|:--|:--|:--|:--|"]
     for label in manifest.get("backends", []):
@@ -242,6 +244,8 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
         versions = entry.get("versions") or {}
         shown = (_kv(defaults) or "none declared") if defaults is not None else "not declared by the backend"
         pruner = "; ".join(entry.get("pruner_setup") or ()) or entry.get("pruner") or "none"
+        if entry.get("pruner"):
+            pruner += f"; PRUNED trials: {entry.get('pruned_trials') or 'policy not declared'}"
         lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {pruner} | {_kv(versions) or 'n/a'} |")
     return [*lines, ""]
 

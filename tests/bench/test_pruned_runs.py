@@ -90,6 +90,8 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
     summary = render_report(tmp_path, plots=False).read_text()
     assert "## Cost on the resource axis" in summary and "### mf-branin (resource: epochs)" in summary
     assert "| random+asha | none | none declared | ASHA(min_resource=1, reduction_factor=3" in summary
+    assert "max_resource=27); PRUNED trials: not_used |" in summary
+    assert manifest["backend_setup"]["random+asha"]["pruned_trials"] == "not_used"
     cost = resource_scores(read_runs(tmp_path), manifest["problems"], budget=12)
     assert [item.problem for item in cost] == ["mf-branin"]
     assert plot_resource(cost, tmp_path) == {"mf-branin": "plots/resource/mf-branin.png"}
