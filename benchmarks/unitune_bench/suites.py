@@ -1,4 +1,4 @@
-"""The three suites: what ``--quick``, ``--suite standard`` and ``--suite full`` run.
+"""The suites: what ``--quick``, ``--suite standard``, ``--suite full`` and ``--suite fidelity`` run.
 
 A suite names problems (names, globs or ``tag:NAME``), a number of seeds, a trial budget, a
 per-run time limit, and backend algorithms to add to the installed families' defaults (or the
