@@ -214,9 +214,9 @@ def run_benchmark(
             f"epoch, tag:fidelity such as mf-branin), and none of {sorted(by_name)} is one")
     setup = {label: backend_setup(backend_map[label], options.get(label)) for label in labels}
     for label in pruned:
-        name = split_label(label)[1]
-        setup[label]["pruner"] = name
-        setup[label]["pruner_setup"] = sorted({repr(make_harness_pruner(name, p)) for p in fidelity})
+        pruner_name = split_label(label)[1]
+        setup[label]["pruner"] = pruner_name
+        setup[label]["pruner_setup"] = sorted({repr(make_harness_pruner(pruner_name, p)) for p in fidelity})
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _merge_manifest(out_dir, name, suite, budget, seed_list, labels, chosen, timeout, jobs,

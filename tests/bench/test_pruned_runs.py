@@ -88,6 +88,8 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
     # The report's text and tables (the other plots are covered by test_runner.py), then the
     # plot of best value against cumulative resource on its own.
     summary = render_report(tmp_path, plots=False).read_text()
+    assert summary.startswith("# unitune benchmark: custom run (defaults of the quick suite)")
+    assert manifest["suite"] == "custom"
     assert "## Cost on the resource axis" in summary and "### mf-branin (resource: epochs)" in summary
     assert "| random+asha | none | none declared | ASHA(min_resource=1, reduction_factor=3" in summary
     assert "max_resource=27); PRUNED trials: not_used |" in summary
