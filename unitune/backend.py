@@ -39,6 +39,7 @@ __all__ = [
     "Conversion",
     "Fidelity",
     "Proposal",
+    "PrunedPolicy",
     "check_options",
     "params_key",
 ]
@@ -71,6 +72,39 @@ class Fidelity(str, enum.Enum):
     EXACT = "exact"
     APPROXIMATED = "approximated"
     EMULATED = "emulated"
+
+
+class PrunedPolicy(str, enum.Enum):
+    """What a backend's optimizer learns from a PRUNED trial.
+
+    Each backend class declares one (:attr:`Backend.pruned_policy`); it is shown beside the
+    conversion report (``unitune conversion``, ``unitune backends``, :meth:`Backend.pruned_trials`).
+    """
+
+    #: told to the library as its own pruned state, with every intermediate value reported
+    NATIVE = "native"
+    #: told as a success whose value is the last reported value (a failure when there is none)
+    LAST_VALUE = "last_value"
+    #: told with the worst value among COMPLETE trials so far, held back until one completes
+    WORST_VALUE = "worst_value"
+    #: the algorithm learns nothing from told values (random, grid)
+    NOT_USED = "not_used"
+
+    @property
+    def detail(self) -> str:
+        """The policy in words."""
+        return _PRUNED_DETAILS[self]
+
+
+_PRUNED_DETAILS = {
+    PrunedPolicy.NATIVE: "told to the library as its own PRUNED state, with every intermediate value "
+    "the trial reported",
+    PrunedPolicy.LAST_VALUE: "told as a success whose value is the last intermediate value the trial "
+    "reported (as a failure when it reported no finite one)",
+    PrunedPolicy.WORST_VALUE: "told with the worst value among the COMPLETE trials so far (held back "
+    "until one has completed); its intermediate values are not used",
+    PrunedPolicy.NOT_USED: "nothing to learn: the algorithm's proposals do not depend on told values",
+}
 
 
 @dataclass(frozen=True)
@@ -151,8 +185,9 @@ class Backend(abc.ABC):
     """Base class of every optimizer backend.
 
     Subclasses set ``name`` (the family), ``algorithms`` (name -> :class:`Algorithm`, the first
-    being the default), ``requires`` and ``install`` (what the whole family needs) and
-    ``distributions`` (whose versions a benchmark records); they implement :meth:`ask`,
+    being the default), ``requires`` and ``install`` (what the whole family needs),
+    ``distributions`` (whose versions a benchmark records) and ``pruned_policy`` (what a PRUNED
+    trial teaches the optimizer, :class:`PrunedPolicy`); they implement :meth:`ask`,
     :meth:`tell` and :meth:`replay`, and may override :meth:`setup`, :meth:`report`,
     :meth:`conversion_report`, :attr:`exhaustible` and :meth:`close`.
 
@@ -166,6 +201,8 @@ class Backend(abc.ABC):
     requires: ClassVar[Sequence[str]] = ()
     install: ClassVar[str] = ""
     distributions: ClassVar[Sequence[str]] = ()
+    #: What the optimizer learns from a PRUNED trial (None: not declared by the backend).
+    pruned_policy: ClassVar[PrunedPolicy | None] = None
 
     def __init__(
         self,
@@ -284,6 +321,14 @@ class Backend(abc.ABC):
             Conversion(name, Fidelity.EXACT, f"{dim!r} expressed natively")
             for name, dim, _ in self.space.walk()
         ]
+
+    def pruned_trials(self) -> str:
+        """What this backend does with a PRUNED trial, in words (from :attr:`pruned_policy`),
+        shown beside the conversion report."""
+        policy = self.pruned_policy
+        if policy is None:
+            return "not declared by the backend"
+        return f"{policy.value}: {policy.detail}"
 
     def check_strict(self) -> None:
         """Raise ConversionError listing every lossy conversion (used by strict mode)."""

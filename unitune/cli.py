@@ -49,6 +49,7 @@ def _backends(args: argparse.Namespace) -> int:
              "missing": list(i.missing), "algorithms": dict(i.algorithms),
              "algorithm_missing": {a: list(m) for a, m in i.algorithm_missing.items()},
              "capabilities": {a: c.as_dict() for a, c in i.capabilities.items()},
+             "pruned_trials": i.pruned_policy.value if i.pruned_policy else None,
              "options": {a: {k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)
                              for k, v in o.items()} for a, o in i.options.items()}}
             for i in infos
@@ -63,6 +64,9 @@ def _backends(args: argparse.Namespace) -> int:
             print(f"{info.name:<10} not installed{missing}: {info.install_hint}")
             continue
         print(f"{info.name:<10} installed")
+        policy = info.pruned_policy
+        learned = f"{policy.value}: {policy.detail}" if policy else "not declared by the backend"
+        print(f"  {'PRUNED trials':<24} {learned}")
         for i, (algorithm, text) in enumerate(info.algorithms.items()):
             caps = [c for c, on in info.capabilities[algorithm].as_dict().items() if on]
             label = f"{info.name}.{algorithm}" + (" (default)" if i == 0 else "")
@@ -92,6 +96,7 @@ def _conversion(args: argparse.Namespace) -> int:
     print(f"conversion of {path} for backend {backend.full_name!r}:")
     for conv in report:
         print(f"  {conv.param:<{width}}  {conv.fidelity.value:<12}  {conv.detail}")
+    print(f"  PRUNED trials: {backend.pruned_trials()}")
     lossy = [c for c in report if c.lossy]
     if args.strict and lossy:
         print(f"strict mode: {len(lossy)} lossy conversion(s); the backend would be refused", file=sys.stderr)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from unitune.backend import Backend, Capabilities, Conversion
+from unitune.backend import Backend, Capabilities, Conversion, PrunedPolicy
 from unitune.errors import BackendError, BackendNotFoundError, BackendNotInstalledError
 from unitune.space import Space
 from unitune.trial import Direction
@@ -54,6 +54,8 @@ class BackendInfo:
     missing: tuple[str, ...] = ()
     algorithm_missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     algorithm_install: Mapping[str, str] = field(default_factory=dict)
+    #: what the family's optimizers learn from a PRUNED trial (None: not declared)
+    pruned_policy: PrunedPolicy | None = None
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +124,7 @@ def list_backends() -> list[BackendInfo]:
                 missing=missing,
                 algorithm_missing={a: _missing_requirements(cls, a) for a in cls.algorithms},
                 algorithm_install={a: cls.install_of(a) for a in cls.algorithms},
+                pruned_policy=cls.pruned_policy,
             )
         )
     return infos

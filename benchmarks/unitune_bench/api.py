@@ -19,6 +19,7 @@ from unitune.errors import UnituneError
 from unitune.registry import list_backends, split_name
 from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
 from unitune_bench.problem import Problem, discover_problems, load_problem_path, select_problems
+from unitune_bench.pruning import is_multi_fidelity, make_harness_pruner, pruned_twins, split_label
 from unitune_bench.runner import (
     BackendSpec,
     RunSpec,
@@ -59,6 +60,9 @@ def default_backends(suite: str | Suite = "quick") -> list[str]:
     """Every installed backend family at its default algorithm, plus the suite's extras;
     random search first (the baselines come from it)."""
     suite = _suite(suite)
+    if suite.backends:  # the suite names its backends: those installed, in its order
+        installed_families = {info.name for info in list_backends() if info.installed}
+        return _with_baseline(b for b in suite.backends if split_name(b)[0] in installed_families)
     # Only algorithms whose own requirements are met (optuna.gp needs torch, hyperopt.atpe lightgbm).
     installed = {
         info.name: [a for a in info.algorithms if not info.algorithm_missing.get(a)]
@@ -154,6 +158,7 @@ def run_benchmark(
     report: bool = True,
     command: Sequence[str] | None = None,
     backend_options: Mapping[str, Mapping[str, Any]] | None = None,
+    pruners: Sequence[str] | None = None,
 ) -> BenchmarkResult:
     """Run a suite (or a custom selection), resuming from ``out`` if it holds earlier results.
 
@@ -161,13 +166,17 @@ def run_benchmark(
     class; random search is always added. ``problems`` are names, globs, ``tag:NAME`` or a pack's
     names (``bbob-f8-d5``); without it, the suite's problems plus every problem published through
     the ``unitune.problems`` entry points run. ``backend_options`` maps a label to the options its
-    backend is built with. Seeds are ``0 .. seeds-1`` for every backend. A run that changes the
-    suite's selection (problems, backends, seeds, budget, options) is reported as a custom run.
-    Returns where the report was written.
+    backend is built with (a pruned label ``b+asha`` also gets the options of ``b``). Seeds are
+    ``0 .. seeds-1`` for every backend. ``pruners`` (default: the suite's) adds a pruned twin
+    ``label+pruner`` of every backend for each harness pruner named
+    (:data:`unitune_bench.pruning.PRUNERS`); pruned labels, given here or in ``backends``, run on
+    the multi-fidelity problems only. A run that changes the suite's selection (problems,
+    backends, seeds, budget, options, pruners) is reported as a custom run. Returns where the
+    report was written.
     """
     started = time.monotonic()
     custom = any(v not in (None, (), [], {}) for v in (backends, problems, seeds, budget, problem_paths,
-                                                          extra_problems, backend_options))
+                                                          extra_problems, backend_options, pruners))
     suite = _suite(suite)
     budget = _positive("budget", suite.budget if budget is None else budget)
     seed_list = list(range(_positive("seeds", suite.seeds if seeds is None else seeds)))
@@ -175,18 +184,16 @@ def run_benchmark(
     timeout = suite.timeout if timeout is None else timeout
     name = "custom" if custom else suite.name
     out_dir = Path(out) if out is not None else Path.cwd() / "bench-results" / name
+    twins_of = suite.pruners if pruners is None else tuple(pruners)
     if isinstance(backends, Mapping):
-        backend_map: dict[str, BackendSpec] = dict(backends)
-        backend_map.setdefault(BASELINE, BASELINE)
-        labels = _with_baseline(backend_map)
+        given: dict[str, BackendSpec] = dict(backends)
+        given.setdefault(BASELINE, BASELINE)
+        labels = pruned_twins(_with_baseline(given), twins_of)
+        backend_map = {label: given.get(label, given.get(split_label(label)[0])) for label in labels}
     else:
-        labels = _with_baseline(backends) if backends else default_backends(suite)
-        backend_map = {label: label for label in labels}
-    options = {label: dict(o) for label, o in (backend_options or {}).items()}
-    unknown = sorted(set(options) - set(labels))
-    if unknown:
-        raise UnituneError(f"backend options for {unknown} but the benchmark runs only {labels}; "
-                           "name options by a backend label of this run")
+        labels = pruned_twins(_with_baseline(backends) if backends else default_backends(suite), twins_of)
+        backend_map = {label: split_label(label)[0] for label in labels}
+    options = _label_options(labels, backend_options)
     extra = [*extra_problems]
     for path in problem_paths:
         extra += load_problem_path(path)
@@ -199,7 +206,17 @@ def run_benchmark(
         reasons = "; ".join(f"{s['source']}: {s['reason']}" for s in skipped) or "nothing matched"
         raise UnituneError(f"no problem left to run ({reasons})")
     by_name = {p.name: p for p in chosen}
+    fidelity = [p for p in chosen if is_multi_fidelity(p)]
+    pruned = [label for label in labels if split_label(label)[1] is not None]
+    if pruned and not fidelity:
+        raise UnituneError(
+            f"pruned variants {pruned} need multi-fidelity problems (objectives that report per "
+            f"epoch, tag:fidelity such as mf-branin), and none of {sorted(by_name)} is one")
     setup = {label: backend_setup(backend_map[label], options.get(label)) for label in labels}
+    for label in pruned:
+        pruner_name = split_label(label)[1]
+        setup[label]["pruner"] = pruner_name
+        setup[label]["pruner_setup"] = sorted({repr(make_harness_pruner(pruner_name, p)) for p in fidelity})
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _merge_manifest(out_dir, name, suite, budget, seed_list, labels, chosen, timeout, jobs,
@@ -208,7 +225,9 @@ def run_benchmark(
     if published:  # entry-point problems joined the suite's own: the title says so
         manifest["published_problems"] = sorted(set(manifest.get("published_problems", [])) | set(published))
     write_manifest(out_dir, manifest)
-    specs = plan(labels, list(by_name), seed_list, budget)
+    # A pruned label runs only where there is something to prune: the multi-fidelity problems.
+    specs = [s for s in plan(labels, list(by_name), seed_list, budget)
+             if split_label(s.backend)[1] is None or is_multi_fidelity(by_name[s.problem])]
     done = read_runs(out_dir)
     todo = pending_specs(specs, done)
     n_skipped = len(specs) - len(todo)
@@ -239,6 +258,23 @@ def run_benchmark(
 
         summary = render_report(out_dir)
     return BenchmarkResult(out_dir, summary, new_runs, n_skipped, time.monotonic() - started, skipped)
+
+
+def _label_options(labels: Sequence[str],
+                   backend_options: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Options per label of the run; a pruned label ``b+p`` gets ``b``'s options, then its own."""
+    given = {label: dict(o) for label, o in (backend_options or {}).items()}
+    bases = {split_label(label)[0] for label in labels}
+    unknown = sorted(set(given) - set(labels) - bases)
+    if unknown:
+        raise UnituneError(f"backend options for {unknown} but the benchmark runs only {list(labels)}; "
+                           "name options by a backend label of this run")
+    out = {}
+    for label in labels:
+        merged = {**given.get(split_label(label)[0], {}), **given.get(label, {})}
+        if merged:
+            out[label] = merged
+    return out
 
 
 def _progress(show: bool, total: int, initial: int, name: str):

@@ -3,6 +3,8 @@
     unitune bench --quick
     unitune bench --suite standard --backends optuna.tpe,skopt.gp --jobs 2
     unitune bench --problems bbob-f1..24-d5 --backend-options skopt.gp:n_initial_points=5
+    unitune bench --suite fidelity                      # pruning: every backend with and without ASHA
+    unitune bench --problems tag:fidelity --backends optuna.tpe --pruners asha
     unitune bench report bench-results/quick
 """
 
@@ -31,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--quick", action="store_true", help="shorthand for --suite quick")
     which.add_argument("--suite", choices=sorted(SUITES), default=None,
-                       help="quick (default, < 3 min), standard or full")
+                       help="quick (default, < 3 min), standard, full, or fidelity (pruning on "
+                            "multi-fidelity problems, a few minutes)")
     parser.add_argument("--backends", type=_csv, default=None,
                         help="comma-separated backends, e.g. optuna.tpe,skopt.gp (default: every "
                              "installed family at its default algorithm plus the suite's extras; "
@@ -42,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend-options", action="append", default=[], metavar="LABEL:K=V[;K=V]",
                         help="options for one backend of the run (repeatable), e.g. "
                              "skopt.gp:n_initial_points=5, or JSON {\"skopt.gp\": {...}}")
+    parser.add_argument("--pruners", type=_csv, default=None, metavar="asha[,hyperband,median]",
+                        help="add a pruned twin BACKEND+PRUNER of every backend for each pruner; "
+                             "pruned labels (also given directly, e.g. --backends optuna.tpe+asha) "
+                             "run on the multi-fidelity problems only")
     parser.add_argument("--problem-path", action="append", default=[], metavar="MODULE:ATTR",
                         help="add user problems (repeatable); they join the selection")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds (0..N-1)")
@@ -102,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             problem_paths=args.problem_path, progress=not args.no_progress,
             report=not args.no_report, command=["unitune", "bench", *argv],
             backend_options=parse_backend_options(args.backend_options) or None,
+            pruners=args.pruners,
         )
     except UnituneError as exc:
         print(f"unitune bench: error: {exc}", file=sys.stderr)

@@ -35,7 +35,9 @@ __all__ = [
     "MAX_EPOCHS",
     "EpochObjective",
     "anytime_by_resource",
+    "best_by_resource",
     "fidelity_problem_factories",
+    "first_reach",
     "make_fidelity_problem",
     "plot_best_vs_resource",
     "resource_of",
@@ -158,7 +160,10 @@ def make_fidelity_problem(kind: str) -> Problem:
     return Problem(_NAMES[kind], _SPACES[kind], EpochObjective(_STARTS[kind], MAX_EPOCHS),
                    optimum=BRANIN_MIN if kind == "branin" else None, tags=tags,
                    description=_DESCRIPTIONS[kind],
-                   meta={"max_resource": MAX_EPOCHS, "resource": "epochs"})
+                   meta={"max_resource": MAX_EPOCHS, "resource": "epochs",
+                         # imported once by the harness before it forks its runs
+                         "preload": () if kind == "branin" else ("sklearn.linear_model",
+                                                                 "sklearn.neural_network")})
 
 
 def fidelity_problem_factories() -> dict[str, Callable[[], Problem]]:
@@ -177,28 +182,46 @@ def total_resource(trials: Iterable[Trial]) -> int:
     return sum(resource_of(t) for t in trials)
 
 
+def best_by_resource(spent: Iterable[tuple[float, float | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(cumulative resource, best loss so far)`` over ``(resource, loss)`` pairs, one per
+    finished trial in finishing order; ``loss`` is None for a trial without a value (pruned,
+    failed), which spends resource but sets no best. Before the first loss the best is ``inf``.
+
+    >>> xs, ys = best_by_resource([(1, None), (27, 0.5), (3, None)])
+    >>> xs.tolist(), ys.tolist()
+    ([1.0, 28.0, 31.0], [inf, 0.5, 0.5])
+    """
+    total, best = 0.0, math.inf
+    xs, ys = [], []
+    for resource, loss in spent:
+        total += resource
+        if loss is not None:
+            best = min(best, loss)
+        xs.append(total)
+        ys.append(best)
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+
+def first_reach(xs: np.ndarray, ys: np.ndarray, level: float) -> float:
+    """The first ``x`` at which the best-so-far curve ``ys`` gets to ``level`` (``inf`` if never)."""
+    hit = np.nonzero(np.asarray(ys) <= level)[0]
+    return float(np.asarray(xs)[hit[0]]) if hit.size else math.inf
+
+
 def anytime_by_resource(trials: Sequence[Trial], sign: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """``(cumulative resource, best loss so far)`` after each finished trial, in finishing order.
 
     ``sign`` turns values into losses (+1 minimize, -1 maximize). Only COMPLETE trials set the
     best; before the first one the best is ``inf``.
     """
-    spent, best = 0, math.inf
-    xs, ys = [], []
-    for trial in sorted(trials, key=lambda t: (t.finished_at or 0.0, t.number)):
-        spent += resource_of(trial)
-        if trial.state is TrialState.COMPLETE:
-            best = min(best, sign * trial.values[0])
-        xs.append(spent)
-        ys.append(best)
-    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    ordered = sorted(trials, key=lambda t: (t.finished_at or 0.0, t.number))
+    return best_by_resource(
+        (resource_of(t), sign * t.values[0] if t.state is TrialState.COMPLETE else None) for t in ordered)
 
 
 def resource_to_reach(trials: Sequence[Trial], level: float, sign: float = 1.0) -> float:
     """Cumulative resource at which the best loss first gets to ``level`` (``inf`` if never)."""
-    xs, ys = anytime_by_resource(trials, sign)
-    hit = np.nonzero(ys <= level)[0]
-    return float(xs[hit[0]]) if hit.size else math.inf
+    return first_reach(*anytime_by_resource(trials, sign), level)
 
 
 def plot_best_vs_resource(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: str | Path,

@@ -24,6 +24,7 @@ __all__ = [
     "backend_versions",
     "declared_defaults",
     "environment",
+    "pruned_policy",
     "read_manifest",
     "write_manifest",
 ]
@@ -104,12 +105,23 @@ def declared_defaults(backend: Any) -> dict[str, Any] | None:
     return None if options is None else dict(options)
 
 
+def pruned_policy(backend: Any) -> str | None:
+    """What the backend's optimizer learns from a PRUNED trial (its declared
+    ``Backend.pruned_policy``, e.g. ``"last_value"``), or None when it declares none."""
+    from unitune.registry import load_backend_class, split_name
+
+    cls = backend if isinstance(backend, type) else load_backend_class(split_name(backend)[0])
+    policy = getattr(cls, "pruned_policy", None)
+    return None if policy is None else policy.value
+
+
 def backend_setup(backend: Any, options: dict[str, Any] | None) -> dict[str, Any]:
-    """What the manifest records about one backend: options passed, declared defaults, versions."""
+    """What the manifest records about one backend: options passed, declared defaults, versions,
+    and what it learns from PRUNED trials."""
     name = backend if isinstance(backend, str) else f"{backend.__module__}.{backend.__qualname__}"
     return {"backend": name,
             "options": dict(options or {}), "defaults": declared_defaults(backend),
-            "versions": backend_versions(backend)}
+            "versions": backend_versions(backend), "pruned_trials": pruned_policy(backend)}
 
 
 def environment() -> dict[str, Any]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from unitune_bench.scoring import Scores, bayesmark_quantile
 
-__all__ = ["plot_all"]
+__all__ = ["plot_all", "plot_resource"]
 
 _BAND_BOOT = 200
 
@@ -51,6 +51,22 @@ def plot_all(sc: Scores, problem_info: dict[str, dict[str, Any]], order: list[st
         target = plots / "convergence" / f"{p}.png"
         _convergence_plot(plt, sc, p, problem_info[p], order, colors, rng, target)
         paths["convergence"][p] = f"plots/convergence/{p}.png"
+    return paths
+
+
+def plot_resource(cost: list[Any], out_dir: Path) -> dict[str, str]:
+    """Best value against cumulative resource, one plot per multi-fidelity problem
+    (``plots/resource/<problem>.png``, drawn by :func:`unitune_bench.fidelity.plot_best_vs_resource`);
+    ``cost`` is :func:`unitune_bench.cost.resource_scores`'s. Returns paths relative to ``out_dir``."""
+    from unitune_bench.fidelity import plot_best_vs_resource
+
+    paths = {}
+    for item in cost:
+        relative = f"plots/resource/{item.problem}.png"
+        curves = {row.backend: item.curves[row.backend] for row in item.rows}
+        plot_best_vs_resource(curves, out_dir / relative,
+                              title=f"{item.problem}: best loss against cumulative {item.resource}")
+        paths[item.problem] = relative
     return paths
 
 

@@ -111,6 +111,9 @@ class Problem:
             "description": self.description,
             "space": self.space.to_dict(),
             "dimensions": len(list(self.space.walk())),
+            # A multi-fidelity problem: the resource scale its trials report on.
+            **({"max_resource": self.meta["max_resource"], "resource": self.meta.get("resource", "steps")}
+               if self.meta.get("max_resource") is not None else {}),
         }
 
 

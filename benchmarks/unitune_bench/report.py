@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from unitune.errors import UnituneError
+from unitune_bench.cost import ResourceScores, resource_scores
 from unitune_bench.manifest import read_manifest
 from unitune_bench.runner import read_runs
 from unitune_bench.scoring import OK_STATUSES, Scores, bayesmark_quantile, bootstrap_ci, compute_scores
@@ -197,13 +198,43 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
     return [*lines, ""]
 
 
+def _resource_section(cost: list[ResourceScores], plots: dict[str, str]) -> list[str]:
+    """Multi-fidelity problems scored on what they spent (see unitune_bench.cost)."""
+    lines = ["## Cost on the resource axis", "",
+             "Multi-fidelity problems, where a trial reports its value per unit of resource (epoch) "
+             "and a pruned label (`backend+asha`) stops hopeless trials early. Per backend, medians "
+             "over seeds: the **resource** spent (summed over trials), how many times less than its "
+             "unpruned twin (**saved**), the final **best value**, and the cumulative resource after "
+             "which the best first reached **random search's level** (the median final best of "
+             "unpruned random search; `never` when most runs did not reach it).", ""]
+    for item in cost:
+        level = "n/a (random search did not run)" if item.level is None else _f(item.level, 4)
+        lines += [f"### {item.problem} (resource: {item.resource})", "",
+                  f"Random search's level (as a loss): {level}.", "",
+                  "| Backend | Runs | Resource ↓ | Saved ↑ | Median best | To reach random's level ↓ "
+                  "| Runs reaching it |", "|:--|--:|--:|--:|--:|--:|--:|"]
+        for row in item.rows:
+            saved = f"{row.saved:.2f}x" if row.saved is not None else ""
+            reach = "n/a" if math.isnan(row.to_reach) else "never" if math.isinf(row.to_reach) else (
+                f"{row.to_reach:.0f}")
+            lines.append(f"| {row.backend} | {row.runs} | {row.total:.0f} | {saved} | {_f(row.best, 4)} "
+                         f"| {reach} | {row.reached}/{row.runs} |")
+        if item.problem in plots:
+            lines += ["", f"![{item.problem}: best against resource]({plots[item.problem]})"]
+        lines.append("")
+    return lines
+
+
 def _setup_section(manifest: dict[str, Any]) -> list[str]:
     setup = manifest.get("backend_setup", {})
     lines = ["## Setup", "",
              "What shapes the comparison besides the algorithm: each backend's declared defaults "
              "(initial random points, startup trials, ...) and every option passed with "
-             "`--backend-options`.", "",
-             "| Backend | Options passed | Declared defaults | Library versions |", "|:--|:--|:--|:--|"]
+             "`--backend-options`; for a pruned label, its pruner and what the backend learns from a "
+             "PRUNED trial (its declared policy: `native`, `last_value`, `worst_value`, `not_used`; "
+             "docs/pruning.md).", "",
+             "| Backend | Options passed | Declared defaults | Pruner | Library versions |",
+             "|:--|:--|:--|:--|:--|"]
     for label in manifest.get("backends", []):
         entry = setup.get(label, {})
         given = entry.get("options") or {}
@@ -212,7 +243,10 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
             defaults = {k: v for k, v in defaults.items() if v is not None}
         versions = entry.get("versions") or {}
         shown = (_kv(defaults) or "none declared") if defaults is not None else "not declared by the backend"
-        lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {_kv(versions) or 'n/a'} |")
+        pruner = "; ".join(entry.get("pruner_setup") or ()) or entry.get("pruner") or "none"
+        if entry.get("pruner"):
+            pruner += f"; PRUNED trials: {entry.get('pruned_trials') or 'policy not declared'}"
+        lines.append(f"| {label} | {_kv(given) or 'none'} | {shown} | {pruner} | {_kv(versions) or 'n/a'} |")
     return [*lines, ""]
 
 
@@ -268,6 +302,17 @@ def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: P
                         (r["error"] or "").strip().splitlines()[-1] if r["error"] else ""])
 
 
+def _write_resource_csv(cost: list[ResourceScores], out: Path) -> None:
+    with open(out / "resource.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["problem", "resource", "backend", "runs", "median_resource", "saved_vs_unpruned",
+                    "median_best", "random_level_loss", "median_resource_to_reach", "runs_reaching"])
+        for item in cost:
+            for row in item.rows:
+                w.writerow([item.problem, item.resource, row.backend, row.runs, row.total, row.saved,
+                            row.best, item.level, row.to_reach, row.reached])
+
+
 def _last(curve: Any) -> float | None:
     return None if curve is None else float(curve[-1])
 
@@ -298,11 +343,15 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     order = leaderboard_order(sc)
     rng = np.random.default_rng(1)
     paths: dict[str, Any] = {}
+    cost = resource_scores(runs, info, manifest["budget"])
     if plots and sc.problems:
-        from unitune_bench.plots import plot_all
+        from unitune_bench.plots import plot_all, plot_resource
 
         paths = plot_all(sc, info, order, out)
+        paths["resource"] = plot_resource(cost, out)
     _write_csvs(sc, order, runs, out)
+    if cost:
+        _write_resource_csv(cost, out)
     wall = sum(inv.get("wall_time", 0.0) for inv in manifest.get("invocations", []))
     n_failed = sum(r["status"] not in OK_STATUSES for r in runs)
     env = manifest.get("machine", {})
@@ -333,6 +382,8 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     lines += ["## Per problem", ""]
     for p in sc.problems:
         lines += _problem_section(sc, p, info[p], order, paths.get("convergence", {}).get(p), rng)
+    if cost:
+        lines += _resource_section(cost, paths.get("resource", {}))
     lines += ["## Backend overhead", "",
               "| Backend | Backend ms/trial, median [95% CI] | Objective ms/trial, median |",
               "|:--|:--|--:|"]
@@ -369,7 +420,8 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
               f"- machine: {env.get('platform')}, {env.get('cpus')} CPUs",
               f"- versions: {', '.join(f'{k} {v}' for k, v in versions.items() if v)}",
               "- raw data: `runs.jsonl` (one line per run, one entry per trial), `manifest.json`; "
-              "tables: `leaderboard.csv`, `problems.csv`, `runs.csv`", ""]
+              "tables: `leaderboard.csv`, `problems.csv`, `runs.csv`"
+              + (", `resource.csv`" if cost else ""), ""]
     summary = out / "summary.md"
     summary.write_text("\n".join(lines), encoding="utf-8")
     return summary

@@ -6,6 +6,11 @@ from the objective. The parent keeps up to ``jobs`` processes alive, kills any t
 per-run time limit, and appends one JSON line per finished run to ``runs.jsonl``: a crash, an
 exception or a hang becomes a run with status ``crashed``, ``failed`` or ``timeout`` and never
 stops the others. Runs already in ``runs.jsonl`` are skipped, so an interrupted benchmark resumes.
+
+On a multi-fidelity problem the objective gets the trial handle: it reports a value per unit of
+resource, each trial's trace line records the ``resource`` it spent (its last reported step), and
+a label ``BACKEND+PRUNER`` (:mod:`unitune_bench.pruning`) runs the study with that pruner, so
+trials the pruner stops are told PRUNED.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from unitune import Backend, Space, Study
+from unitune import Backend, Space, Study, TrialPruned
 from unitune.errors import SearchExhausted, UnituneError
+from unitune_bench.fidelity import resource_of
 from unitune_bench.problem import Problem
+from unitune_bench.pruning import is_multi_fidelity, make_harness_pruner, split_label
 
 __all__ = ["RUNS_FILE", "RunSpec", "execute_run", "read_runs", "run_all"]
 
@@ -44,7 +51,8 @@ BackendSpec = str | type[Backend]
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: a backend (by its label), a problem, a seed and a trial budget."""
+    """One run: a backend (by its label, ``optuna.tpe+asha`` for a pruned variant), a problem, a
+    seed and a trial budget."""
 
     backend: str
     problem: str
@@ -74,17 +82,22 @@ def grid_options(space: Space, budget: int) -> dict[str, Any]:
 
 def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
                 trace: Callable[[dict[str, Any]], None],
-                options: Mapping[str, Any] | None = None) -> str:
+                options: Mapping[str, Any] | None = None, pruner: str | None = None) -> str:
     """Run one study by hand and report each trial to ``trace``; return the final status.
 
     ``options`` go to the backend (grid search also gets :func:`grid_options`, which they override).
-    The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone.
+    The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone
+    (on a multi-fidelity problem it includes the reports and the pruner's decisions).
     An exception in the objective is a FAILED trial; an exception in the backend ends the run.
+    ``pruner`` names a harness pruner (:data:`unitune_bench.pruning.PRUNERS`); a trial it stops
+    (:class:`unitune.TrialPruned`) is told PRUNED.
     """
     backend_options = {**(grid_options(problem.space, budget) if backend == "grid" else {}),
                        **(options or {})}
+    fidelity = is_multi_fidelity(problem)
     study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction,
-                  backend_options=backend_options or None)
+                  backend_options=backend_options or None,
+                  pruner=make_harness_pruner(pruner, problem) if pruner else None)
     best: float | None = None
     for number in range(budget):
         start = time.perf_counter()
@@ -93,13 +106,20 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
         except SearchExhausted:
             return "exhausted"
         asked = time.perf_counter()
-        failure = None
+        failure = pruned = None
         try:
-            value = float(problem.objective(dict(handle.params)))
+            if fidelity:
+                value = float(problem.objective(dict(handle.params), handle))
+            else:
+                value = float(problem.objective(dict(handle.params)))
+        except TrialPruned as exc:  # the pruner stopped it: a PRUNED trial
+            value, pruned = None, str(exc) or "pruned"
         except Exception as exc:  # the objective failed: a FAILED trial, recorded below
             value, failure = None, f"{type(exc).__name__}: {exc}"
         evaluated = time.perf_counter()
-        if value is not None and math.isfinite(value):
+        if pruned is not None:
+            record = study.tell(handle, state="pruned", failure=pruned)
+        elif value is not None and math.isfinite(value):
             record = study.tell(handle, value)
         else:
             failure = failure or f"objective returned {value!r}"
@@ -113,12 +133,14 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
             value = None
         trace({"n": number, "state": record.state.value, "value": value, "best": best,
                "ask": asked - start, "tell": told - evaluated, "objective": evaluated - asked,
-               **({"failure": failure[:300]} if failure else {})})
+               **({"resource": resource_of(record)} if fidelity else {}),
+               **({"failure": (failure or pruned)[:300]} if failure or pruned else {})})
     return "ok"
 
 
 def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path: str,
-            limit_threads: bool, options: Mapping[str, Any] | None = None) -> None:
+            limit_threads: bool, options: Mapping[str, Any] | None = None,
+            pruner: str | None = None) -> None:
     """Process entry point: run and stream the trace; the last line says how it ended."""
     if limit_threads:
         _limit_threads()
@@ -129,7 +151,7 @@ def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path
             out.flush()
 
         try:
-            status, error = execute_run(problem, backend, seed, budget, trace, options), None
+            status, error = execute_run(problem, backend, seed, budget, trace, options, pruner), None
         except Exception as exc:  # the backend (or the harness) failed: a failed run
             status, error = "failed", "".join(traceback.format_exception(exc))[-4000:]
         trace({"end": status, "error": error, "wall": time.perf_counter() - started})
@@ -192,6 +214,9 @@ def preload(backends: Iterable[BackendSpec], problems: Iterable[Problem]) -> Non
         cls = spec if isinstance(spec, type) else load_backend_class(split_name(spec)[0])
         for module in cls.requires:
             importlib.import_module(module)
+    for problem in problems:  # modules a problem asks to have imported before the fork
+        for module in problem.meta.get("preload", ()):
+            importlib.import_module(module)
     if any("ml" in p.tags for p in problems):
         for module in ("sklearn.model_selection", "sklearn.ensemble", "sklearn.svm",
                        "sklearn.neural_network", "sklearn.linear_model", "sklearn.neighbors",
@@ -219,7 +244,8 @@ def run_all(
     options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every spec not yet in ``runs.jsonl``; append each finished run; return the new ones.
-    ``options`` maps a backend label to the options its backend is built with."""
+    ``options`` maps a backend label to the options its backend is built with; a label
+    ``BACKEND+PRUNER`` runs ``backends[label]`` with that harness pruner."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UnituneError(f"jobs must be a positive integer, got {jobs!r}")
     if timeout is not None and not timeout > 0:
@@ -246,6 +272,8 @@ def run_all(
                    "seed": item.spec.seed, "budget": item.spec.budget, "status": status,
                    "error": error, "wall": time.monotonic() - item.started,
                    "finished_at": time.time(), "trials": trials}
+            if any("resource" in t for t in trials):  # a multi-fidelity run: what it spent
+                run["resource"] = sum(t.get("resource", 0) for t in trials)
             runs_file.write(json.dumps(run) + "\n")
             runs_file.flush()
             item.trace.unlink(missing_ok=True)
@@ -262,7 +290,8 @@ def run_all(
                     proc = ctx.Process(
                         target=_worker, daemon=True, name=f"bench-{spec.slug}",
                         args=(problems[spec.problem], backends[spec.backend], spec.seed,
-                              spec.budget, str(trace), jobs > 1, (options or {}).get(spec.backend)))
+                              spec.budget, str(trace), jobs > 1, (options or {}).get(spec.backend),
+                              split_label(spec.backend)[1]))
                     proc.start()
                     running.append(_Running(spec, proc, time.monotonic(), trace))
                 now = time.monotonic()

@@ -1,7 +1,8 @@
-"""The three suites: what ``--quick``, ``--suite standard`` and ``--suite full`` run.
+"""The suites: what ``--quick``, ``--suite standard``, ``--suite full`` and ``--suite fidelity`` run.
 
 A suite names problems (names, globs or ``tag:NAME``), a number of seeds, a trial budget, a
-per-run time limit, and backend algorithms to add to the installed families' defaults.
+per-run time limit, and backend algorithms to add to the installed families' defaults (or the
+backends to run, when it names them), and harness pruners whose pruned twins join the run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class Suite:
     extra_backends: tuple[str, ...] = ()
     all_algorithms: bool = False
     description: str = ""
+    #: When set, exactly these backends (those installed) instead of every installed family.
+    backends: tuple[str, ...] = ()
+    #: Harness pruners (unitune_bench.pruning.PRUNERS): each adds a pruned twin of every backend.
+    pruners: tuple[str, ...] = ()
 
 
 SUITES: dict[str, Suite] = {
@@ -45,6 +50,18 @@ SUITES: dict[str, Suite] = {
         extra_backends=("optuna.cmaes", "hyperopt.anneal"),
         description="10 synthetic and 6 ML problems, 10 seeds, 50 trials, plus CMA-ES and "
                     "annealing; about 20 minutes on 2 cores (scikit-optimize's GP dominates)",
+    ),
+    "fidelity": Suite(
+        name="fidelity",
+        problems=("mf-branin", "mf-sgd-digits"),
+        seeds=3,
+        budget=30,
+        timeout=600.0,
+        backends=("random", "optuna.tpe", "hyperopt.tpe"),
+        pruners=("asha",),
+        description="pruning on two multi-fidelity problems (a synthetic curve, SGD on digits): "
+                    "random, optuna.tpe and hyperopt.tpe with and without ASHA, 3 seeds, 30 "
+                    "trials, scored on value and on resource (epochs)",
     ),
     "full": Suite(
         name="full",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from unitune.backend import Algorithm, Backend, Capabilities, Proposal, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError, SearchExhausted
 from unitune.space import Grid
 from unitune.trial import Trial
@@ -31,6 +31,7 @@ class GridSearch(Backend):
         )
     }
     distributions = ("unitune",)
+    pruned_policy = PrunedPolicy.NOT_USED
 
     def setup(self) -> None:
         self.grid = Grid(self.space, self.options["resolution"])

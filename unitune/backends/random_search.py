@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from unitune.backend import Algorithm, Backend, Capabilities, Proposal, params_key
+from unitune.backend import Algorithm, Backend, Capabilities, Proposal, PrunedPolicy, params_key
 from unitune.errors import SearchExhausted
 from unitune.kit import derive_seed
 from unitune.trial import Trial
@@ -36,6 +36,7 @@ class RandomSearch(Backend):
         )
     }
     distributions = ("unitune",)
+    pruned_policy = PrunedPolicy.NOT_USED
 
     def setup(self) -> None:
         self._rng = np.random.default_rng(self.seed)

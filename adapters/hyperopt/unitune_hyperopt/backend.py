@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal
+from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy
 from unitune.errors import BackendError, SearchExhausted
 from unitune.kit import FixedConfiguration, PendingTrials, library_errors, minimizing_signs, to_minimized
 from unitune.trial import Trial, TrialState
@@ -56,6 +56,7 @@ class HyperoptBackend(Backend):
     requires = ("hyperopt",)
     install = "pip install unitune-hyperopt"
     distributions = ("hyperopt", "lightgbm", "scikit-learn")
+    pruned_policy = PrunedPolicy.LAST_VALUE  # STATUS_OK with the last report; STATUS_FAIL without
     codec_class = HyperoptCodec
 
     def setup(self) -> None:

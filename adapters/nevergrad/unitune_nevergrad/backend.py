@@ -41,7 +41,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal, params_key
+from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError
 from unitune.kit import (
     FixedConfiguration,
@@ -76,6 +76,7 @@ class NevergradBackend(Backend):
     requires = ("nevergrad",)
     install = "pip install unitune-nevergrad"
     distributions = ("nevergrad", "cma", "numpy")
+    pruned_policy = PrunedPolicy.WORST_VALUE
 
     def setup(self) -> None:
         check_option_values(self.full_name, self.options)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal
+from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy
 from unitune.errors import BackendError
 from unitune.kit import FixedConfiguration, PendingTrials, derive_seed, library_errors, model_value
 from unitune.trial import Trial, TrialState
@@ -44,6 +44,7 @@ class OptunaBackend(Backend):
     requires = ("optuna",)
     install = "pip install unitune-optuna"
     distributions = ("optuna", "cmaes", "scipy", "torch")
+    pruned_policy = PrunedPolicy.NATIVE  # TrialState.PRUNED with the intermediate values
     codec_class = OptunaCodec
 
     def setup(self) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from unitune.backend import Backend, Conversion, Proposal, params_key
+from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError, SearchExhausted
 from unitune.kit import (
     FixedConfiguration,
@@ -63,6 +63,7 @@ class SkoptBackend(Backend):
     requires = ("skopt", "sklearn")
     install = "pip install unitune-skopt"
     distributions = ("scikit-optimize", "scikit-learn", "scipy")
+    pruned_policy = PrunedPolicy.WORST_VALUE
     codec_class = SkoptCodec
 
     def setup(self) -> None:

@@ -1,0 +1,182 @@
+"""The harness measures pruning: pruned labels (``random+asha``), resource per trial and per run,
+the report's cost section, resuming, and the errors for bad labels and problems."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+from unitune_bench import render_report, run_benchmark
+from unitune_bench.cli import main
+from unitune_bench.cost import resource_scores
+from unitune_bench.fidelity import MAX_EPOCHS, make_fidelity_problem
+from unitune_bench.plots import plot_resource
+from unitune_bench.pruning import PRUNERS, pruned_twins, split_label
+from unitune_bench.runner import read_runs
+
+import unitune
+from unitune.errors import UnituneError
+from unitune.pruners import ASHA
+
+
+def _run(out, **kwargs):
+    options = {
+        "backends": ["random"],
+        "pruners": ["asha"],
+        "problems": ["mf-branin", "branin"],
+        "seeds": 2,
+        "budget": 12,
+        "jobs": 2,
+        "timeout": 120.0,
+        "out": out,
+        "progress": False,
+    }
+    options.update(kwargs)
+    return run_benchmark("quick", **options)
+
+
+@pytest.mark.timeout(300)
+def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(tmp_path) -> None:
+    result = _run(tmp_path)
+    runs = {(r["backend"], r["problem"], r["seed"]): r for r in read_runs(tmp_path)}
+    # The twin runs only where there is something to prune: not on plain Branin.
+    assert sorted(runs) == sorted(
+        [(b, "mf-branin", s) for b in ("random", "random+asha") for s in (0, 1)]
+        + [("random", "branin", s) for s in (0, 1)]
+    )
+    assert len(result.new_runs) == 6 and all(r["status"] == "ok" for r in runs.values())
+    assert "resource" not in runs["random", "branin", 0]
+    problem = make_fidelity_problem("branin")
+    for seed in (0, 1):
+        full, pruned = runs["random", "mf-branin", seed], runs["random+asha", "mf-branin", seed]
+        assert [t["state"] for t in full["trials"]] == ["complete"] * 12
+        assert [t["resource"] for t in full["trials"]] == [MAX_EPOCHS] * 12
+        assert full["resource"] == 12 * MAX_EPOCHS
+        # The harness's hand-driven run prunes exactly as Study.optimize does with the same ASHA.
+        native = unitune.optimize(
+            problem.objective,
+            problem.space,
+            "random",
+            n_trials=12,
+            seed=seed,
+            pruner=ASHA(min_resource=1, reduction_factor=3, max_resource=MAX_EPOCHS),
+            show_progress=False,
+        )
+        expected = [(t.state.value, max(t.intermediate)) for t in native.trials]
+        assert [(t["state"], t["resource"]) for t in pruned["trials"]] == expected
+        assert "pruned" in {t["state"] for t in pruned["trials"]}
+        for trial in pruned["trials"]:
+            if trial["state"] == "pruned":
+                assert trial["value"] is None and trial["resource"] in (1, 3, 9)
+                assert trial["failure"].startswith("pruned at epoch")
+            else:
+                assert trial["state"] == "complete" and trial["resource"] == MAX_EPOCHS
+        assert pruned["resource"] == sum(r for _, r in expected) < full["resource"]
+        # Random search proposes the same configurations with or without pruning (same seed), so a
+        # trial that went to the end has the value of the same trial in the unpruned run.
+        for kept, same in zip(pruned["trials"], full["trials"]):
+            assert kept["value"] == (same["value"] if kept["state"] == "complete" else None)
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["backends"] == ["random", "random+asha"]
+    assert manifest["problems"]["mf-branin"]["max_resource"] == MAX_EPOCHS
+    assert manifest["backend_setup"]["random+asha"]["pruner_setup"] == [
+        "ASHA(min_resource=1, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)"
+    ]
+    # The report's text and tables (the other plots are covered by test_runner.py), then the
+    # plot of best value against cumulative resource on its own.
+    summary = render_report(tmp_path, plots=False).read_text()
+    assert summary.startswith("# unitune benchmark: custom run (defaults of the quick suite)")
+    assert manifest["suite"] == "custom"
+    assert "## Cost on the resource axis" in summary and "### mf-branin (resource: epochs)" in summary
+    assert "| random+asha | none | none declared | ASHA(min_resource=1, reduction_factor=3" in summary
+    assert "max_resource=27); PRUNED trials: not_used |" in summary
+    assert manifest["backend_setup"]["random+asha"]["pruned_trials"] == "not_used"
+    cost = resource_scores(read_runs(tmp_path), manifest["problems"], budget=12)
+    assert [item.problem for item in cost] == ["mf-branin"]
+    assert plot_resource(cost, tmp_path) == {"mf-branin": "plots/resource/mf-branin.png"}
+    assert (tmp_path / "plots" / "resource" / "mf-branin.png").stat().st_size > 5000
+    with open(tmp_path / "resource.csv") as fh:
+        rows = {r["backend"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"random", "random+asha"}
+    totals = sorted(runs["random+asha", "mf-branin", s]["resource"] for s in (0, 1))
+    assert float(rows["random+asha"]["median_resource"]) == sum(totals) / 2
+    assert float(rows["random+asha"]["saved_vs_unpruned"]) == pytest.approx(
+        12 * MAX_EPOCHS / (sum(totals) / 2)
+    )
+
+    # Resuming: the pruner is part of each run's identity, so nothing runs again.
+    again = _run(tmp_path)
+    assert again.new_runs == [] and again.skipped == 6
+    # A pruned label given directly (and a new seed) runs only what is new.
+    more = _run(
+        tmp_path, backends=["random+asha"], pruners=None, problems=["mf-branin"], seeds=3, report=False
+    )
+    assert sorted((r["backend"], r["seed"]) for r in more.new_runs) == [("random", 2), ("random+asha", 2)]
+
+
+def test_pruned_labels_are_validated_with_clear_errors(tmp_path) -> None:
+    assert split_label("optuna.tpe+hyperband") == ("optuna.tpe", "hyperband")
+    assert pruned_twins(["random", "optuna.tpe", "random+median"], ["asha"]) == [
+        "random",
+        "optuna.tpe",
+        "random+median",
+        "random+asha",
+        "optuna.tpe+asha",
+    ]
+    with pytest.raises(UnituneError, match=r"expected BACKEND\+PRUNER with PRUNER one of \['asha'"):
+        _run(tmp_path, backends=["random+nope"], pruners=None)
+    with pytest.raises(UnituneError, match="unknown harness pruner 'sha'; choose from"):
+        _run(tmp_path, pruners=["sha"])
+    with pytest.raises(UnituneError, match=r"need multi-fidelity problems .* none of \[.branin.\] is one"):
+        _run(tmp_path, problems=["branin"])
+    with pytest.raises(
+        UnituneError, match=r"backend options for \['optuna.tpe'\] but the benchmark runs only"
+    ):
+        _run(tmp_path, backend_options={"optuna.tpe": {"n_startup_trials": 3}})
+    assert sorted(PRUNERS) == ["asha", "hyperband", "median"]
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_cli_pruners_option_reports_a_bad_name(capsys) -> None:
+    assert main(["--pruners", "asha,nope", "--problems", "mf-branin", "--no-progress"]) == 2
+    assert "unknown harness pruner 'nope'" in capsys.readouterr().err
+
+
+def test_resource_scores_by_hand() -> None:
+    def run(backend, seed, trials):
+        return {
+            "backend": backend,
+            "problem": "p",
+            "seed": seed,
+            "budget": 3,
+            "status": "ok",
+            "resource": sum(r for r, _ in trials),
+            "trials": [{"resource": r, "value": v} for r, v in trials],
+        }
+
+    runs = [
+        run("random", 0, [(3, 5.0), (3, 2.0), (3, 4.0)]),  # best 2 after 6
+        run("random", 1, [(3, 1.0), (3, 3.0), (3, 3.0)]),  # best 1 after 3
+        run("random+asha", 0, [(1, None), (3, 1.5), (1, None)]),  # reaches 1.5 after 4
+        run("random+asha", 1, [(1, None), (1, None), (1, None)]),
+    ]  # never completes
+    info = {
+        "p": {"direction": "minimize", "max_resource": 3, "resource": "epochs"},
+        "q": {"direction": "minimize"},
+    }
+    [scores] = resource_scores(runs, info, budget=3)
+    assert scores.problem == "p" and scores.resource == "epochs"
+    assert scores.level == 1.5  # the median of random's final bests 2 and 1
+    rows = {row.backend: row for row in scores.rows}
+    assert [row.backend for row in scores.rows] == ["random", "random+asha"]
+    assert rows["random"].total == 9 and rows["random"].saved is None
+    assert rows["random+asha"].total == 4 and rows["random+asha"].saved == 9 / 4
+    assert rows["random"].best == 1.5 and math.isinf(rows["random+asha"].best)  # seed 1 never completes
+    # Random seed 0 never gets to 1.5, seed 1 does after 3; the pruned seed 0 after 4, seed 1 never.
+    assert rows["random"].reached == 1 and math.isinf(rows["random"].to_reach)
+    assert rows["random+asha"].reached == 1 and math.isinf(rows["random+asha"].to_reach)
+    xs, ys = scores.curves["random+asha"][0]
+    assert xs.tolist() == [1, 4, 5] and ys.tolist() == [math.inf, 1.5, 1.5]
