@@ -10,6 +10,8 @@
 - :class:`Codec`, :class:`Column`, :class:`FlatCodec`: space translations (defined in
   :mod:`unitune.codec`, importable from here).
 - :class:`PendingTrials`: the backend's own running trials, keyed by trial number.
+- :class:`WorstLoss`: the stand-in loss of a failed trial for libraries that cannot be told a
+  failure (the worst loss seen; failures before any completion held back).
 - :class:`KitBackend`: the template every adapter follows, written once (the constants-only
   rule, pending trials by number, INTERRUPTED trials forgotten, the first ask after replay):
   an adapter keeps only what its library needs.
@@ -39,6 +41,7 @@ __all__ = [
     "FlatCodec",
     "KitBackend",
     "PendingTrials",
+    "WorstLoss",
     "derive_seed",
     "describe_condition",
     "library_errors",
@@ -138,6 +141,35 @@ class PendingTrials(Generic[Native]):
     def values(self) -> list[Native]:
         """The native handles of every running trial, in the order they were proposed."""
         return list(self._by_number.values())
+
+
+class WorstLoss(Generic[Native]):
+    """The loss a failed trial is told with, for libraries that cannot be told a failure.
+
+    A FAILED or PRUNED trial (or one without a usable value) stands at the worst loss told so
+    far among completed trials, so the library's model learns to avoid its region and never
+    sees NaN or inf. Before any trial has completed there is no such loss: failures are held
+    back (``held``: still pending for the library, e.g. for a constant liar) and told, at the
+    worst loss, as soon as one completes. Each method returns what to tell the library now, as
+    ``(native point, loss)`` pairs in order.
+    """
+
+    def __init__(self) -> None:
+        self.worst: float | None = None
+        self.held: list[Native] = []
+
+    def completed(self, native: Native, loss: float) -> list[tuple[Native, float]]:
+        """A completed trial: itself at ``loss``, then every held failure at the worst loss."""
+        self.worst = loss if self.worst is None else max(self.worst, loss)
+        held, self.held = self.held, []
+        return [(native, loss), *((point, self.worst) for point in held)]
+
+    def failed(self, native: Native) -> list[tuple[Native, float]]:
+        """A failed trial: itself at the worst loss, or nothing yet (held until one completes)."""
+        if self.worst is None:
+            self.held.append(native)
+            return []
+        return [(native, self.worst)]
 
 
 class FixedConfiguration:

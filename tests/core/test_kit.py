@@ -7,7 +7,7 @@ import pytest
 from unitune import Categorical, Constant, Float, Space
 from unitune.backend import Algorithm
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import KitBackend, derive_seed
+from unitune.kit import KitBackend, WorstLoss, derive_seed
 from unitune.trial import Trial, TrialState
 
 SPACE = Space({"x": Float(0.0, 1.0), "k": Categorical(["a", "b"])})
@@ -102,3 +102,16 @@ def test_a_space_with_nothing_to_search_follows_the_one_rule_without_the_hooks()
 def test_conversion_report_is_exact_without_a_codec():
     report = Journal(SPACE, seed=0).conversion_report()
     assert [(c.param, c.fidelity.value) for c in report] == [("x", "exact"), ("k", "exact")]
+
+
+def test_worst_loss_stands_in_for_failures_held_until_one_completes():
+    stand_in: WorstLoss[str] = WorstLoss()
+    assert stand_in.failed("f1") == []
+    assert stand_in.failed("f2") == []
+    assert stand_in.held == ["f1", "f2"]
+    assert stand_in.completed("c1", 3.0) == [("c1", 3.0), ("f1", 3.0), ("f2", 3.0)]
+    assert stand_in.held == []
+    assert stand_in.completed("c2", 1.0) == [("c2", 1.0)]
+    assert stand_in.failed("f3") == [("f3", 3.0)]
+    assert stand_in.completed("c3", 7.5) == [("c3", 7.5)]
+    assert stand_in.failed("f4") == [("f4", 7.5)]

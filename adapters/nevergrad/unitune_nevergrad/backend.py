@@ -43,7 +43,7 @@ from typing import Any
 
 from unitune.backend import Proposal, params_key
 from unitune.errors import BackendError
-from unitune.kit import KitBackend, library_errors, to_minimized
+from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
@@ -78,11 +78,10 @@ class NevergradBackend(KitBackend):
         # self.pending holds each running trial's candidate, with True when Nevergrad's ask()
         # proposed it (False for a random stand-in for a sequential optimizer, see _ask_candidate).
         self._history: list[tuple[dict[str, Any], Trial]] = []  # replayed before the first ask
-        self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
+        self._stand_in: WorstLoss[tuple[Any, bool]] = WorstLoss()  # the loss a failure is told with
         self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
         self._warned = False  # the warning about a sequential optimizer was given
         self._replayed: dict[tuple, float] = {}  # loss of each replayed COMPLETE configuration
-        self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
         self._opt = None if self.fixed else self._build(self.seed)
 
     @property
@@ -150,7 +149,7 @@ class NevergradBackend(KitBackend):
 
     def _natives(self) -> list[bool]:
         pending = [native for _, native in self.pending.values()]
-        return pending + [native for _, native in self._held]
+        return pending + [native for _, native in self._stand_in.held]
 
     def _warn_sequential(self) -> None:
         names = sorted({o.name for o in guards.optimizer_tree(self._opt) if o.no_parallelization})
@@ -184,17 +183,9 @@ class NevergradBackend(KitBackend):
 
     def _learn(self, entry: tuple[Any, bool], trial: Trial) -> None:
         loss = self._loss(trial)
-        if loss is None:
-            if self._worst is None:
-                self._held.append(entry)  # no finite loss to stand for the failure yet
-            else:
-                self._tell(entry, self._worst)
-            return
-        self._worst = loss if self._worst is None else max(self._worst, loss)
-        self._tell(entry, loss)
-        held, self._held = self._held, []
-        for waiting in held:
-            self._tell(waiting, self._worst)
+        stand_in = self._stand_in
+        for told, value in stand_in.failed(entry) if loss is None else stand_in.completed(entry, loss):
+            self._tell(told, value)
 
     def _loss(self, trial: Trial) -> float | None:
         """The loss Nevergrad minimizes, or None for a trial without a usable value."""

@@ -34,7 +34,7 @@ import numpy as np
 
 from unitune.backend import Proposal, params_key
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import KitBackend, library_errors, to_minimized
+from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_skopt.algorithms import ALGORITHMS, BATCH_STRATEGIES, build
 from unitune_skopt.codec import SkoptCodec
@@ -71,8 +71,7 @@ class SkoptBackend(KitBackend):
         self.codec = SkoptCodec(self.space)
         self._opt = None if self.fixed else self._new_optimizer(self.seed)
         self._history: list[tuple[list[Any], float]] = []  # told before the first ask
-        self._held: list[list[Any]] = []  # failed points waiting for a first COMPLETE value
-        self._worst: float | None = None  # worst internal (minimized) value seen
+        self._stand_in: WorstLoss[list[Any]] = WorstLoss()  # the value a failure is told with
         self._seen: set[tuple] = set()  # configurations told or replayed (for deduplication)
         # self.pending holds (params key, skopt point) for each running trial.
 
@@ -127,7 +126,7 @@ class SkoptBackend(KitBackend):
             return []
         opt = self._opt
         pending = [point for _, point in self.pending.values()]
-        pending += self._held
+        pending += self._stand_in.held
         with library_errors(self.full_name, "ask"):
             if pending:
                 # Constant liar over the points still in flight, on a throw-away copy.
@@ -186,13 +185,11 @@ class SkoptBackend(KitBackend):
                     f"skopt is single-objective; trial {trial.number} has {len(trial.values)} values"
                 )
             [value] = to_minimized(trial.values, self.signs)
-            self._worst = value if self._worst is None else max(self._worst, value)
-            held, self._held = self._held, []
-            self._record([point, *held], [value] + [self._worst] * len(held))
-        elif self._worst is None:
-            self._held.append(point)  # no finite value to stand for the failure yet
+            told = self._stand_in.completed(point, value)
         else:
-            self._record([point], [self._worst])
+            told = self._stand_in.failed(point)
+        if told:
+            self._record([p for p, _ in told], [v for _, v in told])
 
     def _record(self, points: list[list[Any]], values: list[float]) -> None:
         if not self.started:
