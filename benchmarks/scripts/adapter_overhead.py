@@ -9,11 +9,15 @@ goes first alternating, each round on its own seed), and checks that both sides 
 same points. BLAS is limited to one thread on both sides.
 
 Reading the figures. On a shared machine a run is slowed by whatever else runs at that moment,
-by 10 % or more, and unevenly: the median of 5 per-round ratios moved by 0.1 between two quiet
-runs of this script, and could disagree with the ratio of its own median seconds (optuna.tpe
-once gave 1.095 with medians of 1.153 s native and 1.076 s unitune). Interference only ever
-adds time, so the figure this script bases its verdict on is the ratio of the two minimums
-(``min ratio``, the usual choice for an overhead), over at least ``--rounds`` rounds. It also
+by 10 % or more, and unevenly: with wall-clock seconds and the median of 5 per-round ratios (what
+this script printed before), the figures moved by 0.1 between two quiet runs, and could disagree
+with the ratio of their own median seconds (optuna.tpe once gave 1.095 with medians of 1.153 s
+native and 1.076 s unitune). Two changes make them steadier. Time is the process's CPU time
+(``time.process_time``, every thread of the process; ``--clock wall`` for wall-clock seconds), so
+the time a run spends waiting for a core while other jobs run is not counted; caches and the
+shared cores still add some. And interference only ever adds time, so the figure this script
+bases its verdict on is the ratio of the two minimums (``min ratio``, the usual choice for an
+overhead), over at least ``--min-rounds`` interleaved rounds. It also
 prints the ratio of the medians, the median of the paired per-round ratios with their
 interquartile range (how noisy the rounds were), and unitune's overhead per trial in
 microseconds, ``(unitune s - native s) / trials`` from the minimums: the honest figure when the
@@ -73,11 +77,14 @@ def native_modules() -> dict[str, Any]:
     return found
 
 
-def _timed(fn, *args) -> tuple[float, list[dict[str, Any]]]:
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def _timed(clock, fn, *args) -> tuple[float, list[dict[str, Any]]]:
     gc.collect()
-    start = time.perf_counter()
+    start = clock()
     proposals = fn(*args)
-    return time.perf_counter() - start, proposals
+    return clock() - start, proposals
 
 
 def _unitune(name: str, n_trials: int, seed: int) -> list[dict[str, Any]]:
@@ -114,7 +121,7 @@ def measure(
         ]
         if round_ % 2:
             sides.reverse()
-        results = {side: _timed(fn, *fn_args) for side, fn, fn_args in sides}
+        results = {side: _timed(CLOCKS[args.clock], fn, *fn_args) for side, fn, fn_args in sides}
         (n_s, n_points), (u_s, u_points) = results["native"], results["unitune"]
         natives.append(n_s)
         unitunes.append(u_s)
@@ -172,6 +179,12 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=None, help="families (or family.algorithm) to run")
     parser.add_argument("--trials", type=int, default=None, help="trials per run instead of each CASES entry")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: the process's CPU time (default); wall: wall-clock time",
+    )
     args = parser.parse_args()
     if args.rounds < 1 or args.min_rounds < 1:
         parser.error("--rounds and --min-rounds must be at least 1")
@@ -186,8 +199,8 @@ def main() -> int:
     from threadpoolctl import threadpool_limits
 
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; seconds are minimums over the "
-        f"rounds; goal: min ratio <= {GOAL} where native ms/trial > 1",
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.clock} seconds, minimums over "
+        f"the rounds; goal: min ratio <= {GOAL} where native ms/trial > 1",
         flush=True,
     )
     print(HEADER, flush=True)
