@@ -27,6 +27,7 @@ __all__ = ["Codec", "Column", "FlatCodec", "describe_condition"]
 
 Native = TypeVar("Native")
 
+
 class Codec(abc.ABC, Generic[Native]):
     """How one library expresses a unitune space, and how points cross over both ways."""
 
@@ -237,17 +238,29 @@ class FlatCodec(Codec[list]):
             else:
                 detail = self.describe(self.columns[i])
             if condition:
-                out.append(Conversion(name, Fidelity.EMULATED, (
-                    f"{detail}; conditional (active only when {describe_condition(condition)}): "
-                    f"{self.library} has no conditional spaces, so it is flattened into one "
-                    f"{self.library} space, dropped from the params when inactive and told to "
-                    f"{self.library} at a fixed filler value"
-                )))
+                out.append(
+                    Conversion(
+                        name,
+                        Fidelity.EMULATED,
+                        (
+                            f"{detail}; conditional (active only when {describe_condition(condition)}): "
+                            f"{self.library} has no conditional spaces, so it is flattened into one "
+                            f"{self.library} space, dropped from the params when inactive and told to "
+                            f"{self.library} at a fixed filler value"
+                        ),
+                    )
+                )
             elif type(dim) is Categorical and dim.is_conditional:
-                out.append(Conversion(name, Fidelity.EMULATED, (
-                    f"{detail}; branch point: its sub-spaces are flattened into one {self.library} "
-                    f"space ({self.library} does not model the condition)"
-                )))
+                out.append(
+                    Conversion(
+                        name,
+                        Fidelity.EMULATED,
+                        (
+                            f"{detail}; branch point: its sub-spaces are flattened into one {self.library} "
+                            f"space ({self.library} does not model the condition)"
+                        ),
+                    )
+                )
             else:
                 out.append(Conversion(name, Fidelity.EXACT, detail))
         return out

@@ -233,8 +233,9 @@ class KitBackend(Backend):
     codec: Codec | None = None
 
     def setup(self) -> None:
-        self.fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
-            self.space) else None
+        self.fixed = (
+            FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(self.space) else None
+        )
         self.pending: PendingTrials[Any] = PendingTrials(self.full_name)
         self.signs = minimizing_signs(self.directions)
         self.started = False

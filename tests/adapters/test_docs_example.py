@@ -15,7 +15,9 @@ from unitune.kit import KitBackend
 from unitune.testing import backend_checks
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "backends.md"
-_BLOCK = re.compile(r"<!-- example-backend:start -->\n```python\n(.*?)```\n<!-- example-backend:end -->", re.S)
+_BLOCK = re.compile(
+    r"<!-- example-backend:start -->\n```python\n(.*?)```\n<!-- example-backend:end -->", re.S
+)
 
 
 def _example_code() -> str:
@@ -51,7 +53,13 @@ def test_the_worked_example_learns_and_takes_options():
     from unitune import Categorical, Float
 
     space = {"k": Categorical(list("abcdefgh")), "x": Float(0.0, 1.0)}
-    study = unitune.optimize(lambda p: float(p["k"] != "c") + p["x"], space, backend=GREEDY,
-                             n_trials=60, seed=0, backend_options={"keep": 0.9})
+    study = unitune.optimize(
+        lambda p: float(p["k"] != "c") + p["x"],
+        space,
+        backend=GREEDY,
+        n_trials=60,
+        seed=0,
+        backend_options={"keep": 0.9},
+    )
     assert study.backend.options == {"keep": 0.9}
     assert [t.params["k"] for t in study.trials[-20:]].count("c") >= 10

@@ -75,7 +75,11 @@ def test_tell_refuses_running_foreign_and_repeated_trials():
 
 def test_replay_drops_interrupted_counts_the_rest_and_reseeds_the_first_ask():
     backend = Journal(SPACE, seed=5)
-    history = [_trial(0, TrialState.COMPLETE), _trial(1, TrialState.INTERRUPTED), _trial(2, TrialState.FAILED)]
+    history = [
+        _trial(0, TrialState.COMPLETE),
+        _trial(1, TrialState.INTERRUPTED),
+        _trial(2, TrialState.FAILED),
+    ]
     backend.replay(history)
     backend.replay([_trial(3, TrialState.INTERRUPTED)])  # nothing left: learn_replayed not called
     assert backend.replayed == 2

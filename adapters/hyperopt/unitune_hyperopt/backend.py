@@ -131,15 +131,24 @@ class HyperoptBackend(KitBackend):
                 return {"status": self._base.STATUS_OK, "loss": loss, "unitune_state": "pruned"}
         # FAILED (and PRUNED without a report): Hyperopt's only non-success outcome, which its
         # algorithms leave out of their models.
-        return {"status": self._base.STATUS_FAIL, "loss": None, "unitune_state": trial.state.value,
-                "failure": trial.failure or trial.state.value}
+        return {
+            "status": self._base.STATUS_FAIL,
+            "loss": None,
+            "unitune_state": trial.state.value,
+            "failure": trial.failure or trial.state.value,
+        }
 
     def _foreign_doc(self, trial: Trial, result: dict[str, Any]) -> dict:
         """A finished document for a trial Hyperopt never proposed (replayed history)."""
         vals = self.codec.encode(trial.params)  # a SpaceError names what does not fit
         [tid] = self._trials.new_trial_ids(1)
-        misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
-                "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}
+        misc = {
+            "tid": tid,
+            "cmd": self._domain.cmd,
+            "workdir": self._domain.workdir,
+            "idxs": {label: [tid] if v else [] for label, v in vals.items()},
+            "vals": vals,
+        }
         [doc] = self._trials.new_trial_docs([tid], [None], [result], [misc])
         doc["state"] = self._base.JOB_STATE_DONE
         return doc

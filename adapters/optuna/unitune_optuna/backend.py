@@ -152,6 +152,7 @@ def _native_tell() -> Any:
     try:
         from optuna.study._tell import _tell_with_warning
     except ImportError:  # a future Optuna without the private helper: same result, a bit slower
+
         def public(study: Any, trial: Any, values: Any, state: Any) -> None:
             study.tell(trial, values, state)
 

@@ -200,8 +200,13 @@ class SkoptBackend(KitBackend):
     def _skopt_tell(self, points: list[list[Any]], values: list[float]) -> None:
         """skopt's tell, rolled back if it raises (or is interrupted) halfway."""
         opt = self._opt
-        saved = (len(opt.Xi), len(opt.yi), len(opt.models), opt.__dict__.get("_next_x"),
-                 opt.__dict__.get("gains_"))
+        saved = (
+            len(opt.Xi),
+            len(opt.yi),
+            len(opt.models),
+            opt.__dict__.get("_next_x"),
+            opt.__dict__.get("gains_"),
+        )
         try:
             with library_errors(self.full_name, "learn a trial"):
                 if len(points) == 1:
