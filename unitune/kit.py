@@ -7,14 +7,14 @@
   minimize, with :func:`model_value`, the safe transform of huge magnitudes every adapter
   applies before a value reaches a library's model.
 - :class:`FixedConfiguration`: the one rule for a space with nothing to search.
-- :class:`Codec`: the interface of a space translation (space -> native description, native
-  point -> typed params, params -> native point, per-parameter conversion report).
-- :class:`Column`: how one searched parameter crosses over (its raw value is the value itself,
-  a step-grid index, or a category position), shared by every codec.
-- :class:`FlatCodec`: the conditional-space emulation for libraries with flat spaces only,
-  written once: one column per parameter of every branch, only active parameters decoded,
-  inactive columns told at a fixed filler.
+- :class:`Codec`, :class:`Column`, :class:`FlatCodec`: space translations (defined in
+  :mod:`unitune.codec`, importable from here).
 - :class:`PendingTrials`: the backend's own running trials, keyed by trial number.
+- :class:`WorstLoss`: the stand-in loss of a failed trial for libraries that cannot be told a
+  failure (the worst loss seen; failures before any completion held back).
+- :class:`KitBackend`: the template every adapter follows, written once (the constants-only
+  rule, pending trials by number, INTERRUPTED trials forgotten, the first ask after replay):
+  an adapter keeps only what its library needs.
 """
 
 from __future__ import annotations
@@ -22,17 +22,16 @@ from __future__ import annotations
 import abc
 import contextlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from unitune.backend import Conversion, Fidelity, Proposal
+from unitune.backend import Backend, Conversion, Proposal
+from unitune.codec import Codec, Column, FlatCodec, describe_condition
 from unitune.errors import BackendError, SearchExhausted, UnituneError
-from unitune.space import Categorical, Constant, Dimension, Float, Int, Space
-from unitune.space.dimensions import expit, logit
-from unitune.trial import Direction
+from unitune.space import Space
+from unitune.trial import Direction, Trial, TrialState
 
 __all__ = [
     "MODEL_LIMIT",
@@ -40,7 +39,9 @@ __all__ = [
     "Column",
     "FixedConfiguration",
     "FlatCodec",
+    "KitBackend",
     "PendingTrials",
+    "WorstLoss",
     "derive_seed",
     "describe_condition",
     "library_errors",
@@ -101,34 +102,6 @@ def to_minimized(values: Sequence[float], signs: Sequence[float]) -> tuple[float
     return tuple(model_value(s * v) for s, v in zip(signs, values))
 
 
-class Codec(abc.ABC, Generic[Native]):
-    """How one library expresses a unitune space, and how points cross over both ways."""
-
-    def __init__(self, space: Space):
-        self.space = space
-
-    @abc.abstractmethod
-    def native_space(self) -> Any:
-        """The library's description of the space."""
-
-    @abc.abstractmethod
-    def decode(self, point: Native) -> dict[str, Any]:
-        """A native point as typed, plain-Python params holding only the active parameters."""
-
-    @abc.abstractmethod
-    def encode(self, params: dict[str, Any]) -> Native:
-        """Params (from any backend) as a native point."""
-
-    @abc.abstractmethod
-    def report(self) -> list[Conversion]:
-        """How each parameter is expressed: exact, approximated or emulated, and why."""
-
-    def round_trip(self, params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` encoded as a native point and decoded back (the conformance suite checks
-        that this gives ``params`` again)."""
-        return self.decode(self.encode(params))
-
-
 class PendingTrials(Generic[Native]):
     """A backend's own running trials: the native handle of each, by trial number."""
 
@@ -170,202 +143,33 @@ class PendingTrials(Generic[Native]):
         return list(self._by_number.values())
 
 
-@dataclass(frozen=True)
-class Column:
-    """How one searched parameter crosses between unitune and a library, in a raw form.
+class WorstLoss(Generic[Native]):
+    """The loss a failed trial is told with, for libraries that cannot be told a failure.
 
-    ``kind`` says what the raw value is:
-
-    - ``"value"``: the value itself (a float or int on a continuous or log range, or on a step
-      grid the library expresses natively); decoding clips and snaps it onto the dimension;
-    - ``"index"``: the position ``k`` on the step grid, value ``low + k * step``
-      (``0 <= k <= n_steps``), for libraries whose grids cannot start at ``low``;
-    - ``"category"``: the position of the choice in ``dim.choices``;
-    - ``"logit"``: ``z = log(x / (1 - x))`` for a ``Float(logit=True)``, uniform on
-      ``[logit(low), logit(high)]``, value ``expit(z)``: the same prior, on any library that
-      has a uniform float.
-
-    The library's codec turns raw values into its own types (labels, floats, numpy ints).
+    A FAILED or PRUNED trial (or one without a usable value) stands at the worst loss told so
+    far among completed trials, so the library's model learns to avoid its region and never
+    sees NaN or inf. Before any trial has completed there is no such loss: failures are held
+    back (``held``: still pending for the library, e.g. for a constant liar) and told, at the
+    worst loss, as soon as one completes. Each method returns what to tell the library now, as
+    ``(native point, loss)`` pairs in order.
     """
 
-    name: str
-    dim: Dimension
-    kind: str
+    def __init__(self) -> None:
+        self.worst: float | None = None
+        self.held: list[Native] = []
 
-    @classmethod
-    def of(cls, name: str, dim: Dimension, *, index_steps: bool = True) -> Column | None:
-        """The column of a dimension, or None when nothing is searched (constants, one choice).
+    def completed(self, native: Native, loss: float) -> list[tuple[Native, float]]:
+        """A completed trial: itself at ``loss``, then every held failure at the worst loss."""
+        self.worst = loss if self.worst is None else max(self.worst, loss)
+        held, self.held = self.held, []
+        return [(native, loss), *((point, self.worst) for point in held)]
 
-        ``index_steps``: express every stepped dimension (an Int with step > 1, a Float with a
-        step) as a grid index; otherwise the library takes the raw value and snaps it.
-        """
-        if type(dim) is Float:
-            if getattr(dim, "logit", False):
-                return cls(name, dim, "logit")
-            return cls(name, dim, "index" if dim.step is not None and index_steps else "value")
-        if type(dim) is Int:
-            return cls(name, dim, "index" if dim.step != 1 and index_steps else "value")
-        if type(dim) is Categorical:
-            return None if len(dim.choices) == 1 else cls(name, dim, "category")
-        return None
-
-    @property
-    def size(self) -> int:
-        """The largest raw index (for ``index`` and ``category`` columns)."""
-        if self.kind == "category":
-            return len(self.dim.choices) - 1
-        return self.dim.n_steps
-
-    def decode(self, raw: Any) -> Any:
-        """A raw value -> the plain Python value the objective receives (on the dimension)."""
-        dim = self.dim
-        if self.kind == "category":
-            return dim.choices[int(raw)]
-        if self.kind == "index":
-            return dim.snap(dim.low + round(float(raw)) * dim.step)
-        if self.kind == "logit":
-            return dim.snap(expit(float(raw)))
-        return dim.snap(float(raw))
-
-    def encode(self, value: Any) -> Any:
-        """A parameter value -> its raw value (an int for index and category columns)."""
-        dim = self.dim
-        if self.kind == "category":
-            return dim.index(value)
-        if self.kind == "index":
-            return round((float(value) - dim.low) / dim.step)
-        if self.kind == "logit":
-            return logit(float(value))
-        return value
-
-    @property
-    def filler(self) -> Any:
-        """The fixed raw value that stands for this parameter while it is inactive."""
-        dim = self.dim
-        if self.kind == "category":
-            return 0
-        if self.kind == "index":
-            return dim.n_steps // 2
-        if self.kind == "logit":
-            return (logit(dim.low) + logit(dim.high)) / 2
-        centre = math.sqrt(dim.low * dim.high) if dim.log else (dim.low + dim.high) / 2
-        if type(dim) is Int:
-            return min(max(round(centre), dim.low), dim.high)
-        return float(centre)
-
-
-def describe_condition(condition: Sequence[tuple[str, Any]]) -> str:
-    """``a='x' and b='y'``: when a branch parameter is active."""
-    return " and ".join(f"{p}={c!r}" for p, c in condition)
-
-
-class FlatCodec(Codec[list]):
-    """The conditional-space emulation for libraries that only know flat spaces, written once.
-
-    Every searched parameter of every branch gets its own :class:`Column` in one flat native
-    space, in the order of ``space.walk()``. Decoding a native point keeps only the parameters
-    its branch choices activate; encoding params gives inactive columns their fixed
-    :attr:`Column.filler`, so the library's model always sees them at the same place. The
-    conversion report says which parameters are emulated this way.
-
-    A subclass names the ``library`` and says how a column looks there: :meth:`native_column`
-    (the native dimension), :meth:`describe` (words for the report) and, when the library's raw
-    values differ from the column's, :meth:`to_native` / :meth:`from_native`.
-    """
-
-    library: str = "the library"
-    #: Passed to :meth:`Column.of`: whether stepped dimensions become grid indices.
-    index_steps: bool = True
-
-    def __init__(self, space: Space):
-        super().__init__(space)
-        self.columns: list[Column] = []
-        self._conditions: dict[str, tuple] = {}
-        for name, dim, condition in space.walk():
-            self._conditions[name] = condition
-            column = Column.of(name, dim, index_steps=self.index_steps)
-            if column is not None:
-                self.columns.append(column)
-        self._index = {c.name: i for i, c in enumerate(self.columns)}
-        self._fixed = {
-            name: dim.choices[0]
-            for name, dim, _ in space.walk()
-            if type(dim) is Categorical and name not in self._index
-        }
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing is searched (only constants and single choices)."""
-        return not self.columns
-
-    # What a subclass provides.
-    @abc.abstractmethod
-    def native_column(self, column: Column) -> Any:
-        """The library's dimension for one column (a fresh object each call)."""
-
-    @abc.abstractmethod
-    def describe(self, column: Column) -> str:
-        """What the library sees for one column, in words."""
-
-    def to_native(self, column: Column, raw: Any) -> Any:
-        """A column's raw value as the library's value (default: unchanged)."""
-        return raw
-
-    def from_native(self, column: Column, value: Any) -> Any:
-        """The library's value as the column's raw value (default: unchanged)."""
-        return value
-
-    # The codec.
-    def native_space(self) -> list[Any]:
-        """One native dimension per column, in column order."""
-        return [self.native_column(c) for c in self.columns]
-
-    def decode(self, point: Sequence[Any]) -> dict[str, Any]:
-        """A native point (one value per column) -> params with exactly the active parameters."""
-        index, columns, fixed = self._index, self.columns, self._fixed
-
-        def value(name: str, _dim: Dimension) -> Any:
-            i = index.get(name)
-            if i is None:
-                return fixed[name]
-            column = columns[i]
-            return column.decode(self.from_native(column, point[i]))
-
-        return self.space.sample_by(value)
-
-    def encode(self, params: Mapping[str, Any]) -> list[Any]:
-        """Params -> a full native point; inactive columns get their filler."""
-        return [
-            self.to_native(c, c.encode(params[c.name]) if c.name in params else c.filler)
-            for c in self.columns
-        ]
-
-    def report(self) -> list[Conversion]:
-        """Per parameter: exact, or emulated for everything inside (or owning) a branch."""
-        out = []
-        for name, dim, condition in self.space.walk():
-            i = self._index.get(name)
-            if type(dim) is Constant:
-                detail = "constant: not searched, passed to the objective unchanged"
-            elif i is None:
-                detail = f"single choice {dim.choices[0]!r}: not searched"
-            else:
-                detail = self.describe(self.columns[i])
-            if condition:
-                out.append(Conversion(name, Fidelity.EMULATED, (
-                    f"{detail}; conditional (active only when {describe_condition(condition)}): "
-                    f"{self.library} has no conditional spaces, so it is flattened into one "
-                    f"{self.library} space, dropped from the params when inactive and told to "
-                    f"{self.library} at a fixed filler value"
-                )))
-            elif type(dim) is Categorical and dim.is_conditional:
-                out.append(Conversion(name, Fidelity.EMULATED, (
-                    f"{detail}; branch point: its sub-spaces are flattened into one {self.library} "
-                    f"space ({self.library} does not model the condition)"
-                )))
-            else:
-                out.append(Conversion(name, Fidelity.EXACT, detail))
-        return out
+    def failed(self, native: Native) -> list[tuple[Native, float]]:
+        """A failed trial: itself at the worst loss, or nothing yet (held until one completes)."""
+        if self.worst is None:
+            self.held.append(native)
+            return []
+        return [(native, self.worst)]
 
 
 class FixedConfiguration:
@@ -401,3 +205,112 @@ class FixedConfiguration:
         """A replayed trial means the configuration was already tried."""
         if trials:
             self.used = True
+
+
+class KitBackend(Backend):
+    """The template of a backend that wraps an optimizer library, written once.
+
+    It does what every adapter does the same way, and calls the adapter's hooks for the rest:
+
+    - :meth:`setup` (call ``super().setup()`` first) sets ``fixed`` (a
+      :class:`FixedConfiguration` when the space has nothing to search, else None), ``pending``
+      (:class:`PendingTrials`), ``signs`` (:func:`minimizing_signs`), ``started`` (False until
+      the first ask) and ``replayed`` (the number of trials replayed so far).
+    - :meth:`ask`: the fixed configuration's rule; else :meth:`first_ask` once (e.g. reseed after
+      replayed history with :func:`derive_seed`), then :meth:`propose`, which builds each
+      proposal with :meth:`proposal` (the native handle is kept under the trial number).
+    - :meth:`tell`: refuses an unfinished trial, takes the native handle of the trial's number
+      out of ``pending`` (a clear error for a trial it never proposed), then :meth:`forget` for
+      an INTERRUPTED trial or :meth:`learn`.
+    - :meth:`replay`: leaves INTERRUPTED trials out, counts the rest, then :meth:`learn_replayed`
+      (by default :meth:`learn` with no native handle, each in turn).
+    - :meth:`start_seed`: the seed to build the library's random state with at the first ask.
+    - ``exhaustible`` is True when the space has nothing to search; :meth:`conversion_report`
+      is the ``codec``'s when the backend has one (set ``codec_class`` and ``self.codec``).
+    """
+
+    codec_class: ClassVar[type[Codec] | None] = None
+    codec: Codec | None = None
+
+    def setup(self) -> None:
+        self.fixed = (
+            FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(self.space) else None
+        )
+        self.pending: PendingTrials[Any] = PendingTrials(self.full_name)
+        self.signs = minimizing_signs(self.directions)
+        self.started = False
+        self.replayed = 0
+
+    # The hooks.
+    def first_ask(self) -> None:
+        """Called once, before the first proposal (not on a space with nothing to search)."""
+
+    @abc.abstractmethod
+    def propose(self, numbers: Sequence[int]) -> list[Proposal]:
+        """Propose for each trial number (as :meth:`Backend.ask`), through :meth:`proposal`."""
+
+    @abc.abstractmethod
+    def learn(self, trial: Trial, native: Any) -> None:
+        """Learn one of the backend's own finished trials (never INTERRUPTED); ``native`` is
+        what :meth:`proposal` kept for it."""
+
+    def forget(self, trial: Trial, native: Any) -> None:
+        """An own trial ended INTERRUPTED: it never ran (default: learn nothing)."""
+
+    def learn_replayed(self, trials: Sequence[Trial]) -> None:
+        """Learn finished trials the backend never proposed (none INTERRUPTED, never empty);
+        by default ``learn(trial, None)`` for each, for a backend whose learn needs no handle."""
+        for trial in trials:
+            self.learn(trial, None)
+
+    # The template.
+    def start_seed(self) -> int | None:
+        """The seed for the library's random state at the first ask: the study's ``seed``, or
+        after replayed history (a resumed study) ``derive_seed(seed, replayed)``, so that a
+        restart does not propose the first run's points again; None when unseeded."""
+        if self.seed is None or not self.replayed:
+            return self.seed
+        return derive_seed(self.seed, self.replayed)
+
+    def proposal(self, number: int, params: dict[str, Any], native: Any = None) -> Proposal:
+        """The proposal for trial ``number``; ``native`` (the library's handle) is kept until
+        the trial is told."""
+        self.pending.add(number, native)
+        return Proposal(number, params)
+
+    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
+        if self.fixed is not None:
+            return self.fixed.ask(numbers)
+        if not self.started:
+            self.started = True
+            self.first_ask()
+        return self.propose(numbers)
+
+    def tell(self, trial: Trial) -> None:
+        if not trial.state.is_finished:
+            raise BackendError(
+                f"backend {self.full_name!r}: tell needs a finished trial, trial {trial.number} "
+                f"is {trial.state.value}"
+            )
+        if self.fixed is not None:
+            return
+        native = self.pending.pop(trial.number)
+        if trial.state is TrialState.INTERRUPTED:
+            self.forget(trial, native)
+        else:
+            self.learn(trial, native)
+
+    def replay(self, trials: Sequence[Trial]) -> None:
+        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
+        self.replayed += len(trials)
+        if self.fixed is not None:
+            self.fixed.replay(trials)
+        elif trials:
+            self.learn_replayed(trials)
+
+    @property
+    def exhaustible(self) -> bool:
+        return self.fixed is not None
+
+    def conversion_report(self) -> list[Conversion]:
+        return super().conversion_report() if self.codec is None else self.codec.report()

@@ -185,7 +185,7 @@ def test_batch_ask_told_in_any_order_pairs_each_candidate_with_its_trial():
     told = _told_losses(backend)
     proposals = backend.ask([10, 11, 12, 13])
     assert [p.number for p in proposals] == [10, 11, 12, 13]
-    candidates = {n: backend._pending.get(n)[0] for n in (10, 11, 12, 13)}
+    candidates = {n: backend.pending.get(n)[0] for n in (10, 11, 12, 13)}
     for proposal in reversed(proposals):
         backend.tell(Trial.complete(proposal.number, proposal.params, float(proposal.number)))
     assert told == [13.0, 12.0, 11.0, 10.0]

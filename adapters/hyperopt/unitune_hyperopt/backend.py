@@ -19,9 +19,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy
+from unitune.backend import Proposal, PrunedPolicy
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import FixedConfiguration, PendingTrials, library_errors, minimizing_signs, to_minimized
+from unitune.kit import KitBackend, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_hyperopt.algorithms import ALGORITHMS, SeedStream, build
 from unitune_hyperopt.codec import HyperoptCodec
@@ -40,7 +40,7 @@ def _not_evaluated(_params: Any) -> None:
     raise BackendError("unitune evaluates objectives itself; Hyperopt's Domain.fn is never called")
 
 
-class HyperoptBackend(Backend):
+class HyperoptBackend(KitBackend):
     """Hyperopt's algorithms behind unitune's ask/tell.
 
     Options (see ``unitune backends``) go to the algorithm's suggest function. COMPLETE trials
@@ -60,39 +60,27 @@ class HyperoptBackend(Backend):
     codec_class = HyperoptCodec
 
     def setup(self) -> None:
+        super().setup()
         with library_errors(self.full_name, "load Hyperopt"):
             from hyperopt import base
 
             self._base = base
             self._suggest = build(self.algorithm, self.options)
         self.codec = HyperoptCodec(self.space)
-        self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
-            self.space) else None
         self._domain = None
-        if self._fixed is None:
+        if self.fixed is None:
             with library_errors(self.full_name, f"build a domain for {self.space!r}"):
                 self._domain = base.Domain(_not_evaluated, self.codec.native_space())
         self._trials = base.Trials()
         self._seeds = SeedStream(self.seed)
-        self._n_docs = 0
-        self.pending: PendingTrials[dict] = PendingTrials(self.full_name)
-        self._signs = minimizing_signs(self.directions)
+        self._n_docs = 0  # self.pending holds each running trial's Hyperopt document
 
     @property
     def trials(self) -> Any:
         """The live ``hyperopt.Trials`` (read it, do not modify it)."""
         return self._trials
 
-    @property
-    def exhaustible(self) -> bool:
-        return self._fixed is not None
-
-    def conversion_report(self) -> list[Conversion]:
-        return self.codec.report()
-
-    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
-        if self._fixed is not None:
-            return self._fixed.ask(numbers)
+    def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         n = len(numbers)
         docs: list[dict] = []
         while len(docs) < n:
@@ -109,35 +97,19 @@ class HyperoptBackend(Backend):
                 raise SearchExhausted(f"hyperopt.{self.algorithm} proposed no new trial")
             self._insert(new_docs)
             docs.extend(new_docs)
-        out = []
-        for number, doc in zip(numbers, docs):
-            self.pending.add(number, doc)
-            out.append(Proposal(number, self.codec.decode(doc["misc"]["vals"])))
-        return out
+        decode = self.codec.decode
+        return [self.proposal(number, decode(doc["misc"]["vals"]), doc) for number, doc in zip(numbers, docs)]
 
-    def tell(self, trial: Trial) -> None:
-        if not trial.state.is_finished:
-            raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        if self._fixed is not None:
-            return
-        doc = self.pending.pop(trial.number)
-        if trial.state is TrialState.INTERRUPTED:
-            self._forget(doc)
-            return
+    def learn(self, trial: Trial, doc: dict) -> None:
         doc["result"] = self._result(trial)
         doc["refresh_time"] = _now()
         doc["state"] = self._base.JOB_STATE_DONE  # last: until then the document is pending
         # NEW -> DONE keeps the document in trials.trials: no refresh (O(n)) needed.
 
-    def replay(self, trials: Sequence[Trial]) -> None:
-        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
-        if self._fixed is not None:
-            self._fixed.replay(trials)
-            return
-        if trials:
-            self._insert([self._foreign_doc(t, self._result(t)) for t in trials])
+    def learn_replayed(self, trials: Sequence[Trial]) -> None:
+        self._insert([self._foreign_doc(t, self._result(t)) for t in trials])
 
-    def _forget(self, doc: dict) -> None:
+    def forget(self, trial: Trial, doc: dict) -> None:
         """Drop a pending document that never ran (Hyperopt learns nothing from it)."""
         self._trials._dynamic_trials = [d for d in self._trials._dynamic_trials if d is not doc]
         self._trials.refresh()
@@ -148,27 +120,36 @@ class HyperoptBackend(Backend):
                 raise BackendError(
                     f"hyperopt optimizes one objective; trial {trial.number} has {len(trial.values)} values"
                 )
-            [loss] = to_minimized(trial.values, self._signs)
+            [loss] = to_minimized(trial.values, self.signs)
             return {"status": self._base.STATUS_OK, "loss": loss}
-        if trial.state is TrialState.PRUNED and trial.intermediate and len(self._signs) == 1:
+        if trial.state is TrialState.PRUNED and trial.intermediate and len(self.signs) == 1:
             # Hyperopt has no pruned state: a pruned trial counts with the last value it
             # reported, a pessimistic stand-in for where it was heading (as Optuna's TPE ranks
             # pruned trials by their last intermediate value).
             last = trial.intermediate[max(trial.intermediate)]
             if math.isfinite(last):
-                [loss] = to_minimized((last,), self._signs)
+                [loss] = to_minimized((last,), self.signs)
                 return {"status": self._base.STATUS_OK, "loss": loss, "unitune_state": "pruned"}
         # FAILED (and PRUNED without a report): Hyperopt's only non-success outcome, which its
         # algorithms leave out of their models.
-        return {"status": self._base.STATUS_FAIL, "loss": None, "unitune_state": trial.state.value,
-                "failure": trial.failure or trial.state.value}
+        return {
+            "status": self._base.STATUS_FAIL,
+            "loss": None,
+            "unitune_state": trial.state.value,
+            "failure": trial.failure or trial.state.value,
+        }
 
     def _foreign_doc(self, trial: Trial, result: dict[str, Any]) -> dict:
         """A finished document for a trial Hyperopt never proposed (replayed history)."""
         vals = self.codec.encode(trial.params)  # a SpaceError names what does not fit
         [tid] = self._trials.new_trial_ids(1)
-        misc = {"tid": tid, "cmd": self._domain.cmd, "workdir": self._domain.workdir,
-                "idxs": {label: [tid] if v else [] for label, v in vals.items()}, "vals": vals}
+        misc = {
+            "tid": tid,
+            "cmd": self._domain.cmd,
+            "workdir": self._domain.workdir,
+            "idxs": {label: [tid] if v else [] for label, v in vals.items()},
+            "vals": vals,
+        }
         [doc] = self._trials.new_trial_docs([tid], [None], [result], [misc])
         doc["state"] = self._base.JOB_STATE_DONE
         return doc

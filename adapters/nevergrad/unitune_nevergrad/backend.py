@@ -41,16 +41,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy, params_key
+from unitune.backend import Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError
-from unitune.kit import (
-    FixedConfiguration,
-    PendingTrials,
-    derive_seed,
-    library_errors,
-    minimizing_signs,
-    to_minimized,
-)
+from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
@@ -63,7 +56,7 @@ LOSS_BOUND = 1e20
 _REDRAWS = 8  # asks tried before a replayed configuration is proposed again
 
 
-class NevergradBackend(Backend):
+class NevergradBackend(KitBackend):
     """A Nevergrad optimizer driven through unitune's ask/tell protocol.
 
     Options: ``budget`` (Nevergrad's budget; NGOpt chooses its sub-optimizer from it, default 100
@@ -77,35 +70,25 @@ class NevergradBackend(Backend):
     install = "pip install unitune-nevergrad"
     distributions = ("nevergrad", "cma", "numpy")
     pruned_policy = PrunedPolicy.WORST_VALUE
+    codec_class = NevergradCodec
 
     def setup(self) -> None:
+        super().setup()
         check_option_values(self.full_name, self.options)
-        self._codec = NevergradCodec(self.space)
-        self._signs = minimizing_signs(self.directions)
-        self._fixed = FixedConfiguration(self.space, self.full_name) if self._codec.empty else None
-        # Each running trial's candidate, with True when Nevergrad's ask() proposed it (False for a
-        # random stand-in for a sequential optimizer, see _ask_candidate).
-        self._pending: PendingTrials[tuple[Any, bool]] = PendingTrials(self.full_name)
-        self._started = False  # True after the first ask
+        self.codec = NevergradCodec(self.space)
+        # self.pending holds each running trial's candidate, with True when Nevergrad's ask()
+        # proposed it (False for a random stand-in for a sequential optimizer, see _ask_candidate).
         self._history: list[tuple[dict[str, Any], Trial]] = []  # replayed before the first ask
-        self._held: list[tuple[Any, bool]] = []  # failed candidates waiting for a first finite loss
+        self._stand_in: WorstLoss[tuple[Any, bool]] = WorstLoss()  # the loss a failure is told with
         self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
         self._warned = False  # the warning about a sequential optimizer was given
         self._replayed: dict[tuple, float] = {}  # loss of each replayed COMPLETE configuration
-        self._worst: float | None = None  # worst loss (minimized sign) seen among COMPLETE trials
-        self._opt = None if self._fixed else self._build(self.seed)
+        self._opt = None if self.fixed else self._build(self.seed)
 
     @property
     def optimizer(self) -> Any:
         """The underlying Nevergrad optimizer (None when the space has nothing to search)."""
         return self._opt
-
-    @property
-    def exhaustible(self) -> bool:
-        return self._fixed is not None
-
-    def conversion_report(self) -> list[Conversion]:
-        return self._codec.report()
 
     def close(self) -> None:
         """Stop the background thread of a recast optimizer, if any (the backend cannot ask after)."""
@@ -114,41 +97,35 @@ class NevergradBackend(Backend):
 
     def _build(self, seed: int | None) -> Any:
         with library_errors(self.full_name, f"build Nevergrad's optimizer with options {self.options!r}"):
-            optimizer = build(self.algorithm, self._codec.native_space(), seed, self.options)
+            optimizer = build(self.algorithm, self.codec.native_space(), seed, self.options)
         with library_errors(self.full_name, "prepare Nevergrad's optimizer"):
             guards.isolate_configs(optimizer)
         guards.track(optimizer)
         return optimizer
 
-    def _start(self) -> None:
-        """On the first ask: reseed after replayed history, then tell it."""
-        self._started = True
+    def first_ask(self) -> None:
+        """Reseed after replayed history, then tell it."""
         history, self._history = self._history, []
         if not history:
             return
         if self.seed is not None:
-            self._opt = self._build(derive_seed(self.seed, len(history)))
+            self._opt = self._build(self.start_seed())
         for value, trial in history:
             self._learn((self._spawn(value), False), trial)
 
     # Asking.
-    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
-        if self._fixed is not None:
-            return self._fixed.ask(numbers)
-        if not self._started:
-            self._start()
+    def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
         with library_errors(self.full_name, "ask"):
             for number in numbers:
                 candidate, native, params = self._ask_candidate()
-                self._pending.add(number, (candidate, native))
-                out.append(Proposal(number, params))
+                out.append(self.proposal(number, params, (candidate, native)))
         return out
 
     def _ask_candidate(self) -> tuple[Any, bool, dict[str, Any]]:
         """Nevergrad's next candidate and its params; a random one while a sequential optimizer
         has a point out; never a replayed configuration if Nevergrad offers another."""
-        opt, decode = self._opt, self._codec.decode
+        opt, decode = self._opt, self.codec.decode
         if self._sequential and any(self._natives()):
             if not self._warned:
                 self._warned = True
@@ -172,8 +149,8 @@ class NevergradBackend(Backend):
         return candidate, True, params
 
     def _natives(self) -> list[bool]:
-        pending = [native for _, native in self._pending.values()]
-        return pending + [native for _, native in self._held]
+        pending = [native for _, native in self.pending.values()]
+        return pending + [native for _, native in self._stand_in.held]
 
     def _warn_sequential(self) -> None:
         names = sorted({o.name for o in guards.optimizer_tree(self._opt) if o.no_parallelization})
@@ -183,31 +160,20 @@ class NevergradBackend(Backend):
             "with num_workers equal to the batch size (backend_options={'num_workers': ...}) so that "
             "Nevergrad picks a parallel optimizer",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
-    # Telling.
-    def tell(self, trial: Trial) -> None:
-        if not trial.state.is_finished:
-            raise BackendError(f"nevergrad: tell needs a finished trial, trial {trial.number} is running")
-        if self._fixed is not None:
-            return
-        entry = self._pending.pop(trial.number)  # the candidate Nevergrad proposed for this trial
-        if trial.state is TrialState.INTERRUPTED:
-            return  # never ran: Nevergrad learns nothing
-        self._learn(entry, trial)
+    # Telling (an INTERRUPTED trial is forgotten: Nevergrad learns nothing).
+    def learn(self, trial: Trial, native: tuple[Any, bool]) -> None:
+        self._learn(native, trial)  # the candidate Nevergrad proposed for this trial
 
-    def replay(self, trials: Sequence[Trial]) -> None:
-        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
-        if self._fixed is not None:
-            self._fixed.replay(trials)
-            return
+    def learn_replayed(self, trials: Sequence[Trial]) -> None:
         for trial in trials:
-            value = self._codec.encode(trial.params)
+            value = self.codec.encode(trial.params)
             loss = self._loss(trial)
             if loss is not None:
                 self._replayed[params_key(trial.params)] = loss
-            if self._started:
+            if self.started:
                 self._learn((self._spawn(value), False), trial)
             else:
                 self._history.append((value, trial))
@@ -218,17 +184,9 @@ class NevergradBackend(Backend):
 
     def _learn(self, entry: tuple[Any, bool], trial: Trial) -> None:
         loss = self._loss(trial)
-        if loss is None:
-            if self._worst is None:
-                self._held.append(entry)  # no finite loss to stand for the failure yet
-            else:
-                self._tell(entry, self._worst)
-            return
-        self._worst = loss if self._worst is None else max(self._worst, loss)
-        self._tell(entry, loss)
-        held, self._held = self._held, []
-        for waiting in held:
-            self._tell(waiting, self._worst)
+        stand_in = self._stand_in
+        for told, value in stand_in.failed(entry) if loss is None else stand_in.completed(entry, loss):
+            self._tell(told, value)
 
     def _loss(self, trial: Trial) -> float | None:
         """The loss Nevergrad minimizes, or None for a trial without a usable value."""
@@ -240,7 +198,7 @@ class NevergradBackend(Backend):
             )
         if not math.isfinite(trial.values[0]):
             return None
-        [loss] = to_minimized(trial.values, self._signs)
+        [loss] = to_minimized(trial.values, self.signs)
         return min(max(loss, -LOSS_BOUND), LOSS_BOUND)
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:

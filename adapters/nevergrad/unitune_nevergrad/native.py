@@ -2,6 +2,13 @@
 
 Every adapter has this module with the same :func:`run` and :data:`CASES`; the overhead script
 finds it through the backend's entry point.
+
+It does the same library work as the adapter, checked call by call: the same parametrization
+(``NevergradCodec.native_space()``, a fresh ``ng.p.Dict``), the same ``random_state`` seeding,
+the same optimizer class, ``budget`` and ``num_workers`` (the algorithm's declared defaults), one
+``ask()`` and one ``tell(candidate, loss)`` per trial with the same loss (Rosenbrock values are
+far inside the adapter's loss bound). What the adapter adds on top (decoding, trial bookkeeping,
+the study's records) is the overhead being measured.
 """
 
 from __future__ import annotations

@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy
-from unitune.errors import BackendError
-from unitune.kit import FixedConfiguration, PendingTrials, derive_seed, library_errors, model_value
+from unitune.backend import Proposal, PrunedPolicy
+from unitune.kit import KitBackend, library_errors, model_value
 from unitune.trial import Trial, TrialState
 from unitune_optuna.algorithms import ALGORITHMS, build, quiet_optuna_logging
 from unitune_optuna.codec import OptunaCodec
@@ -28,7 +27,7 @@ from unitune_optuna.codec import OptunaCodec
 __all__ = ["OptunaBackend"]
 
 
-class OptunaBackend(Backend):
+class OptunaBackend(KitBackend):
     """Optuna samplers as a unitune backend: ``"optuna"`` (TPE), ``"optuna.cmaes"``, ...
 
     Options (see ``unitune backends``) go to the sampler's constructor; ``seed`` becomes the
@@ -48,6 +47,7 @@ class OptunaBackend(Backend):
     codec_class = OptunaCodec
 
     def setup(self) -> None:
+        super().setup()
         with library_errors(self.full_name, f"build its sampler with the options {self.options!r}"):
             import optuna
 
@@ -55,11 +55,8 @@ class OptunaBackend(Backend):
             quiet_optuna_logging()
             self._study = optuna.create_study(sampler=sampler, directions=[d.value for d in self.directions])
             self.codec = OptunaCodec(self.space, ALGORITHMS[self.algorithm])
-        self._fixed = FixedConfiguration(self.space, self.full_name) if FixedConfiguration.applies(
-            self.space) else None
-        self.pending: PendingTrials[Any] = PendingTrials(self.full_name)
+        # self.pending holds each running trial's live optuna.Trial.
         self._reported: dict[int, set[int]] = {}  # steps already reported live, by trial number
-        self._asked = False
         self._single = len(self.directions) == 1
         self._tell_fn = _native_tell()
         self._state = {
@@ -75,19 +72,8 @@ class OptunaBackend(Backend):
         """The underlying ``optuna.Study`` (read it, e.g. for Optuna's visualizations)."""
         return self._study
 
-    @property
-    def exhaustible(self) -> bool:
-        return self._fixed is not None
-
-    def conversion_report(self) -> list[Conversion]:
-        return self.codec.report()
-
-    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
-        if self._fixed is not None:
-            return self._fixed.ask(numbers)
-        if not self._asked:
-            self._first_ask()
-        study, sample, pending = self._study, self.codec.decode, self.pending
+    def propose(self, numbers: Sequence[int]) -> list[Proposal]:
+        study, sample = self._study, self.codec.decode
         out = []
         for number in numbers:
             trial = study.ask()
@@ -97,8 +83,7 @@ class OptunaBackend(Backend):
             except BaseException:
                 study.tell(trial, state=self._state[TrialState.FAILED])  # never left RUNNING
                 raise
-            pending.add(number, trial)
-            out.append(Proposal(number, params))
+            out.append(self.proposal(number, params, trial))
         return out
 
     def report(self, number: int, step: int, value: float) -> None:
@@ -109,15 +94,10 @@ class OptunaBackend(Backend):
             self.pending.get(number).report(value, step)
         self._reported.setdefault(number, set()).add(step)
 
-    def tell(self, trial: Trial) -> None:
-        if not trial.state.is_finished:
-            raise BackendError(f"tell needs a finished trial, trial {trial.number} is {trial.state.value}")
-        if self._fixed is not None:
-            return
-        native = self.pending.pop(trial.number)
+    def learn(self, trial: Trial, native: Any) -> None:
         reported = self._reported.pop(trial.number, ())
         with library_errors(self.full_name, f"learn trial {trial.number}"):
-            if trial.intermediate and self._single and trial.state is not TrialState.INTERRUPTED:
+            if trial.intermediate and self._single:
                 for step, value in sorted(trial.intermediate.items()):
                     if step not in reported:
                         native.report(value, step)
@@ -127,11 +107,13 @@ class OptunaBackend(Backend):
             else:
                 self._tell_fn(self._study, native, None, self._state[trial.state])
 
-    def replay(self, trials: Sequence[Trial]) -> None:
-        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
-        if self._fixed is not None:
-            self._fixed.replay(trials)
-            return
+    def forget(self, trial: Trial, native: Any) -> None:
+        """A trial that never ran ends FAIL in Optuna (what its samplers ignore), never RUNNING."""
+        self._reported.pop(trial.number, None)
+        with library_errors(self.full_name, f"learn trial {trial.number}"):
+            self._tell_fn(self._study, native, None, self._state[TrialState.INTERRUPTED])
+
+    def learn_replayed(self, trials: Sequence[Trial]) -> None:
         for trial in trials:
             self._add_foreign(trial)
 
@@ -151,17 +133,15 @@ class OptunaBackend(Backend):
             )
             self._study.add_trial(frozen)
 
-    def _first_ask(self) -> None:
-        """Before the first proposal: make a warmed backend not repeat a cold run's proposals."""
-        self._asked = True
-        history = len(self._study.trials)
-        if not history:
+    def first_ask(self) -> None:
+        """Make a warmed backend not repeat a cold run's proposals."""
+        if not self.replayed:
             return
         if self.seed is not None:
             with library_errors(self.full_name, "rebuild its sampler"):
-                self._study.sampler = build(self.algorithm, derive_seed(self.seed, history), self.options)
+                self._study.sampler = build(self.algorithm, self.start_seed(), self.options)
         if self.algorithm == "qmc":
-            _skip_qmc(self._study, history)
+            _skip_qmc(self._study, self.replayed)
 
 
 def _native_tell() -> Any:
@@ -173,6 +153,7 @@ def _native_tell() -> Any:
     try:
         from optuna.study._tell import _tell_with_warning
     except ImportError:  # a future Optuna without the private helper: same result, a bit slower
+
         def public(study: Any, trial: Any, values: Any, state: Any) -> None:
             study.tell(trial, values, state)
 

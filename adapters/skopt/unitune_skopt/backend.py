@@ -32,16 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from unitune.backend import Backend, Conversion, Proposal, PrunedPolicy, params_key
+from unitune.backend import Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import (
-    FixedConfiguration,
-    PendingTrials,
-    derive_seed,
-    library_errors,
-    minimizing_signs,
-    to_minimized,
-)
+from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_skopt.algorithms import ALGORITHMS, BATCH_STRATEGIES, build
 from unitune_skopt.codec import SkoptCodec
@@ -51,7 +44,7 @@ __all__ = ["SkoptBackend"]
 _REDRAWS = 32  # random redraws tried before a repeated configuration is given up on
 
 
-class SkoptBackend(Backend):
+class SkoptBackend(KitBackend):
     """scikit-optimize's ``Optimizer`` driven through unitune's ask/tell protocol.
 
     Options (see ``unitune backends``) go to ``skopt.Optimizer`` unchanged, plus
@@ -67,6 +60,7 @@ class SkoptBackend(Backend):
     codec_class = SkoptCodec
 
     def setup(self) -> None:
+        super().setup()
         options = dict(self.options)
         self._strategy = options.pop("batch_strategy")
         if self._strategy not in BATCH_STRATEGIES:
@@ -75,24 +69,16 @@ class SkoptBackend(Backend):
                 f"got {self._strategy!r}"
             )
         self._skopt_options = options
-        self._signs = minimizing_signs(self.directions)
         self.codec = SkoptCodec(self.space)
-        self._fixed = FixedConfiguration(self.space, self.full_name) if self.codec.empty else None
-        self._opt = None if self._fixed else self._new_optimizer(self.seed)
-        self._started = False  # True after the first ask
+        self._opt = None if self.fixed else self._new_optimizer(self.seed)
         self._history: list[tuple[list[Any], float]] = []  # told before the first ask
-        self._held: list[list[Any]] = []  # failed points waiting for a first COMPLETE value
-        self._worst: float | None = None  # worst internal (minimized) value seen
-        self._told = 0
+        self._stand_in: WorstLoss[list[Any]] = WorstLoss()  # the value a failure is told with
         self._seen: set[tuple] = set()  # configurations told or replayed (for deduplication)
-        self.pending: PendingTrials[tuple[tuple, list[Any]]] = PendingTrials(self.full_name)
-
-    def conversion_report(self) -> list[Conversion]:
-        return self.codec.report()
+        # self.pending holds (params key, skopt point) for each running trial.
 
     @property
     def exhaustible(self) -> bool:
-        return self._fixed is not None or self.space.cardinality is not None
+        return self.fixed is not None or self.space.cardinality is not None
 
     @property
     def optimizer(self) -> Any:
@@ -105,23 +91,18 @@ class SkoptBackend(Backend):
         with library_errors(self.full_name, action):
             return build(self.algorithm, self.codec.native_space(), random_state, self._skopt_options)
 
-    def _start(self) -> None:
-        """On the first ask: reseed after replayed history and tell it in one batch."""
-        self._started = True
-        if self._opt is None or not self._history:
+    def first_ask(self) -> None:
+        """Reseed after replayed history and tell it in one batch."""
+        if not self._history:
             return
         if self.seed is not None:
-            self._opt = self._new_optimizer(derive_seed(self.seed, self._told))
+            self._opt = self._new_optimizer(self.start_seed())
         points, values = zip(*self._history)
         self._history = []
         self._skopt_tell(list(points), list(values))
 
     # Asking.
-    def ask(self, numbers: Sequence[int]) -> list[Proposal]:
-        if self._fixed is not None:
-            return self._fixed.ask(numbers)
-        if not self._started:
-            self._start()
+    def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
         batch_keys: set[tuple] = set()
         for number, point in zip(numbers, self._propose(len(numbers))):
@@ -135,8 +116,7 @@ class SkoptBackend(Backend):
                 )
             key = params_key(params)
             batch_keys.add(key)
-            self.pending.add(number, (key, point))
-            out.append(Proposal(number, params))
+            out.append(self.proposal(number, params, (key, point)))
         return out
 
     def _pending_keys(self) -> set[tuple]:
@@ -147,7 +127,7 @@ class SkoptBackend(Backend):
             return []
         opt = self._opt
         pending = [point for _, point in self.pending.values()]
-        pending += self._held
+        pending += self._stand_in.held
         with library_errors(self.full_name, "ask"):
             if pending:
                 # Constant liar over the points still in flight, on a throw-away copy.
@@ -187,45 +167,33 @@ class SkoptBackend(Backend):
         params = left[int(self._opt.rng.randint(0, len(left)))]
         return params, self.codec.encode(params)
 
-    # Telling: by trial number only.
-    def tell(self, trial: Trial) -> None:
-        if not trial.state.is_finished:
-            raise BackendError(f"skopt: tell needs a finished trial, trial {trial.number} is running")
-        if self._fixed is not None:
-            return
-        key, point = self.pending.pop(trial.number)  # the point skopt proposed for this trial
-        if trial.state is TrialState.INTERRUPTED:
-            return  # never ran: skopt learns nothing, and the configuration may be proposed again
+    # Telling: by trial number only. An INTERRUPTED trial never ran: skopt learns nothing, and
+    # the configuration may be proposed again.
+    def learn(self, trial: Trial, native: tuple[tuple, list[Any]]) -> None:
+        key, point = native  # the point skopt proposed for this trial
         self._seen.add(key)
         self._learn(trial, point)
 
-    def replay(self, trials: Sequence[Trial]) -> None:
-        trials = [t for t in trials if t.state is not TrialState.INTERRUPTED]
-        if self._fixed is not None:
-            self._fixed.replay(trials)
-            return
+    def learn_replayed(self, trials: Sequence[Trial]) -> None:
         for trial in trials:
             self._seen.add(params_key(trial.params))
             self._learn(trial, self.codec.encode(trial.params))
 
     def _learn(self, trial: Trial, point: list[Any]) -> None:
-        self._told += 1
         if trial.state is TrialState.COMPLETE:
             if len(trial.values) != 1:
                 raise BackendError(
                     f"skopt is single-objective; trial {trial.number} has {len(trial.values)} values"
                 )
-            [value] = to_minimized(trial.values, self._signs)
-            self._worst = value if self._worst is None else max(self._worst, value)
-            held, self._held = self._held, []
-            self._record([point, *held], [value] + [self._worst] * len(held))
-        elif self._worst is None:
-            self._held.append(point)  # no finite value to stand for the failure yet
+            [value] = to_minimized(trial.values, self.signs)
+            told = self._stand_in.completed(point, value)
         else:
-            self._record([point], [self._worst])
+            told = self._stand_in.failed(point)
+        if told:
+            self._record([p for p, _ in told], [v for _, v in told])
 
     def _record(self, points: list[list[Any]], values: list[float]) -> None:
-        if not self._started:
+        if not self.started:
             self._history.extend(zip(points, values))
             return
         self._skopt_tell(points, values)
@@ -233,8 +201,13 @@ class SkoptBackend(Backend):
     def _skopt_tell(self, points: list[list[Any]], values: list[float]) -> None:
         """skopt's tell, rolled back if it raises (or is interrupted) halfway."""
         opt = self._opt
-        saved = (len(opt.Xi), len(opt.yi), len(opt.models), opt.__dict__.get("_next_x"),
-                 opt.__dict__.get("gains_"))
+        saved = (
+            len(opt.Xi),
+            len(opt.yi),
+            len(opt.models),
+            opt.__dict__.get("_next_x"),
+            opt.__dict__.get("gains_"),
+        )
         try:
             with library_errors(self.full_name, "learn a trial"):
                 if len(points) == 1:
