@@ -42,7 +42,7 @@ def _drive(family: str, spy: list | None = None):
         optimizer, real = backend.optimizer, backend.optimizer.tell
 
         def tell(candidate, loss, *args, **kwargs):
-            spy.append((backend._codec.decode(candidate.value), loss))
+            spy.append((backend.codec.decode(candidate.value), loss))
             return real(candidate, loss, *args, **kwargs)
 
         optimizer.tell = tell
