@@ -39,6 +39,8 @@ _POLL = 0.2
 _RESTART_LIMIT = 30.0
 #: Seconds to fetch a finished Dask task's result before the trial counts as lost (and is retried).
 _FETCH_LIMIT = 120.0
+#: Dask: trials kept queued behind each busy worker thread (see DaskRunner.slots).
+_QUEUED_PER_THREAD = 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Runner:
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         return self.executor.submit(fn, *args)
+
+    def slots(self, batch_size: int) -> int:
+        """How many trials the loop keeps in flight for ``batch_size`` (free-running mode)."""
+        return batch_size
 
     def _enforces_deadlines(self) -> bool:
         """True when the driver, not the executor, watches ``trial_timeout``."""
@@ -190,6 +196,24 @@ class DaskRunner(Runner):
         self._tasks[future] = task
         self._keys[future] = key
         return future
+
+    def slots(self, batch_size: int) -> int:
+        """``batch_size``, plus one trial queued behind each worker thread when the cluster's
+        threads are all in use: a worker then starts its next trial the moment it finishes one,
+        instead of idling through the driver's round trip (Dask tells the client, the client
+        fetches the result, the study records it, asks the backend, and submits the next task).
+        With fewer trials than threads, ``batch_size`` stays the cap on trials running at once.
+        """
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception as exc:  # a closed client or an unreachable scheduler
+            raise UnituneError(
+                f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
+                "are kept, continue with study.optimize(..., executor=<a working executor>)"
+            ) from exc
+        if threads == 0 or batch_size < threads:
+            return batch_size
+        return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
 
     def _forget(self, future: Future) -> str | None:
         self._tasks.pop(future, None)
