@@ -5,7 +5,15 @@ re-runs (0 here, so that unitune's own retry is what runs it again)."""
 from __future__ import annotations
 
 import pytest
-from faults import always_exits, hangs, killed_once, pid_alive, value_of, wait_for
+from faults import (
+    always_exits,
+    dies_when_its_result_is_fetched,
+    hangs,
+    killed_once,
+    pid_alive,
+    value_of,
+    wait_for,
+)
 
 from unitune import Float, Study, TrialState
 
@@ -66,6 +74,23 @@ def test_a_hung_dask_trial_past_its_limit_fails_and_its_worker_is_restarted(dask
     hung_pid = int((tmp_path / "hung-1").read_text())
     assert wait_for(lambda: not pid_alive(hung_pid), 60)  # the worker process really went away
     assert len(dask_fault_client.scheduler_info()["workers"]) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_result_lost_with_its_worker_is_computed_again_and_stored_once(dask_fault_client, tmp_path):
+    # Trial 1 finishes; its worker dies as its result is being fetched. Dask runs the task again
+    # (at-least-once), so the objective ran twice; the study records the trial once.
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(dies_when_its_result_is_fetched, n_trials=3, batch_size=1,
+                   executor=dask_fault_client.get_executor(pure=False))
+    killed = int((tmp_path / "shipped").read_text())
+    runs = [int(pid) for pid in (tmp_path / "runs-1").read_text().split()]
+    assert len(runs) == 2 and runs[0] == killed and runs[1] != killed  # computed again elsewhere
+    assert [t.number for t in study.trials] == [0, 1, 2]  # stored once
+    _complete(study.trials, {0, 1, 2})
+    assert dict(study.trials[1].user_attrs) == {"shipped": "shipped"}  # the second run's result
+    assert wait_for(lambda: not pid_alive(killed), 30)
 
 
 @pytest.mark.slow
