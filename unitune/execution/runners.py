@@ -171,10 +171,12 @@ class PlainRunner(Runner):
 class DaskRunner(Runner):
     """A Dask cluster, given as ``client.get_executor(...)`` or as the ``Client`` itself.
 
-    Tasks are submitted through the client with unitune's own keys (so a trial past its limit
-    can be found on its worker, cancelled, and the worker restarted through its nanny), and
-    bridged to ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future
-    unresolved forever when a finished result is lost with its worker.
+    Tasks are submitted through the client with unitune's own keys, and bridged to
+    ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future unresolved
+    forever when a finished result is lost with its worker. With ``trial_timeout``, each task
+    announces its start (and its worker) as a Dask event the client subscribes to, so the
+    driver times it from then and, past its limit, cancels it and restarts that worker through
+    its nanny; nothing is polled on the workers.
     """
 
     frees_workers = True
@@ -186,9 +188,21 @@ class DaskRunner(Runner):
         # our future -> its Dask future, kept: dropping a Dask future releases its task
         self._tasks: dict[Future, Any] = {}
         self._keys: dict[Future, str] = {}
+        self._topic: str | None = None
+        self._workers: dict[str, str] = {}  # key -> the worker that announced running it (timed trials)
+        if trial_timeout is not None:
+            self._topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
+            self.client.subscribe_topic(self._topic, self._on_start)
+
+    def _on_start(self, event: tuple[float, dict]) -> None:
+        """A worker started a timed trial (runs in the client's event-loop thread)."""
+        message = event[1]
+        self._workers[message["key"]] = message["worker"]
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         key = f"unitune-trial-{handle.number}-{uuid.uuid4().hex[:12]}"
+        if self._topic is not None:
+            fn, args = _announced, (self._topic, key, fn, *args)
         task = self.client.submit(fn, *args, key=key, **self._options)
         future: Future = Future()
         future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
@@ -217,7 +231,9 @@ class DaskRunner(Runner):
 
     def _forget(self, future: Future) -> str | None:
         self._tasks.pop(future, None)
-        return self._keys.pop(future, None)
+        key = self._keys.pop(future, None)
+        self._workers.pop(key, None)
+        return key
 
     def outcome(self, future: Future, handle: TrialHandle) -> Trial | Lost:
         self._forget(future)
@@ -230,20 +246,16 @@ class DaskRunner(Runner):
             return Lost(str(exc), True)
         return super()._lost(exc, handle)
 
-    def _executing(self) -> dict[str, list[str]]:
-        """Worker address -> keys of the tasks it is executing right now (not those queued)."""
-        return self.client.run(_executing_keys, on_error="ignore")
-
     def _started(self, futures: list[Future]) -> set[Future]:
-        """Tasks a worker is executing (queued ones, waiting for a thread, a free worker or a
-        restart, are not timed yet)."""
-        running = {key for keys in self._executing().values() for key in keys}
-        return {f for f in futures if self._keys.get(f) in running}
+        """Tasks whose start a worker announced (queued ones, waiting for a thread, a free
+        worker or a restart, are not timed yet)."""
+        return {f for f in futures if self._keys.get(f) in self._workers}
 
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
-        key = self._forget(future)
-        worker = next((w for w, keys in self._executing().items() if key in keys), None)
+        key = self._keys.get(future)
+        worker = self._workers.get(key) if key is not None else None
+        self._forget(future)
         future.cancel()  # releases the key: Dask will not run it again elsewhere
         if worker is None:
             return "its Dask task was cancelled (it was not running on any worker)"
@@ -261,10 +273,22 @@ class DaskRunner(Runner):
         for future in futures:
             self._forget(future)
 
+    def close(self) -> None:
+        if self._topic is not None:
+            topic, self._topic = self._topic, None
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception as exc:  # the client was closed first: its subscription went with it
+                logger.debug("could not unsubscribe from Dask topic %s: %s", topic, exc)
 
-def _executing_keys(dask_worker: Any) -> list[str]:
-    """Run on a Dask worker: the keys of the tasks its threads are executing."""
-    return [ts.key for ts in dask_worker.state.executing]
+
+def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
+    """Run on a Dask worker: tell the driver this task starts here, then run it."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(topic, {"key": key, "worker": worker.address})
+    return fn(*args)
 
 
 class _ResultLost(Exception):
