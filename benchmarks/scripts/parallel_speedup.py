@@ -8,9 +8,11 @@
    Target: >= 1.9x for 2 workers on 2 cores. Beside it, the Dask floor measured in the same run:
    bare ``client.submit(time.sleep, 0.2)`` tasks without unitune, kept k in flight with
    ``distributed.as_completed`` (k = 2, and k = what unitune keeps in flight on Dask), and the
-   ratio unitune-on-Dask / floor. Every executor runs a short warm-up study first (process
-   start-up, imports in the Dask workers), so that only steady running is compared; an owned
-   process pool is still started inside each timed call, as users pay it.
+   ratio unitune-on-Dask / floor; and unitune on Dask with exactly 2 trials in flight (nothing
+   queued behind the running ones, as unitune did before it queued one per worker thread).
+   Every executor runs a short warm-up first (process start-up, imports in the Dask workers),
+   so that only steady running is compared; an owned process pool is still started inside
+   each timed call, as users pay it.
 2. Idle cost of ``deterministic=True``: trials last 0.05 to 0.35 s (set by the parameters, so
    the same in both modes); the free-running loop refills a worker as soon as it is free, the
    deterministic one waits for the slowest trial of each batch. Prints wall time and the share
@@ -87,7 +89,9 @@ def main() -> None:
 
     import distributed
 
-    from unitune.execution import DaskRunner
+    from unitune.execution import DaskRunner, runners
+
+    queued = runners._QUEUED_PER_THREAD
 
     print(f"speedup: {n} trials of a 0.2 s objective, best of {r}")
     wall(sleepy, 2, 1, "processes")  # warm-up: imports, first pool
@@ -100,19 +104,27 @@ def main() -> None:
         wall(sleepy, 4, 2, executor)  # warm-up: the workers import unitune and the objective
         bare(client, 4, 2)
         dask_two = best(r, lambda: wall(sleepy, n, 2, executor))
+        runners._QUEUED_PER_THREAD = 0  # as before: exactly batch_size trials in flight
+        try:
+            dask_exact = best(r, lambda: wall(sleepy, n, 2, executor))
+        finally:
+            runners._QUEUED_PER_THREAD = queued
         floor_two = best(r, lambda: bare(client, n, 2))
         floor_kept = best(r, lambda: bare(client, n, kept))
     sleeps = n * 0.2
-    print(f"  1 process worker       {one:7.2f} s  (sleep alone: {sleeps:.2f} s)")
-    print(f"  2 process workers      {two:7.2f} s  speedup {one / two:5.2f}x")
-    print(f"  2 Dask workers         {dask_two:7.2f} s  speedup {one / dask_two:5.2f}x"
-          f"  ({kept} trials kept in flight)")
-    print(f"  Dask floor, bare tasks, 2 in flight  {floor_two:7.2f} s  speedup {one / floor_two:5.2f}x"
-          f"  unitune / floor {dask_two / floor_two:5.2f}x")
-    print(f"  Dask floor, bare tasks, {kept} in flight  {floor_kept:7.2f} s  speedup {one / floor_kept:5.2f}x"
-          f"  unitune / floor {dask_two / floor_kept:5.2f}x")
-    print(f"  (Dask's own gap per task with 2 in flight: "
-          f"{(2 * floor_two / n - 0.2) * 1000:.0f} ms between one task's end and the next start)")
+
+    def row(label: str, seconds: float, note: str = "") -> None:
+        print(f"  {label:<44} {seconds:6.2f} s  speedup {one / seconds:5.2f}x  {note}")
+
+    print(f"  {'1 process worker':<44} {one:6.2f} s  (the sleeps alone: {sleeps:.2f} s)")
+    row("2 process workers", two)
+    row(f"2 Dask workers ({kept} trials kept in flight)", dask_two)
+    row("2 Dask workers, 2 in flight (nothing queued)", dask_exact)
+    row("Dask floor: bare tasks, 2 in flight", floor_two, f"unitune / floor {dask_two / floor_two:5.2f}x")
+    row(f"Dask floor: bare tasks, {kept} in flight", floor_kept,
+        f"unitune / floor {dask_two / floor_kept:5.2f}x")
+    print(f"  (bare Dask, 2 in flight: a worker waits {(2 * floor_two / n - 0.2) * 1000:.0f} ms between "
+          "one task's end and its next task's start)")
 
     busy = busy_time(n)
     print(f"\ndeterministic=True idle cost: {n} trials of 0.05-0.35 s ({busy:.2f} s of work), best of {r}")
