@@ -191,8 +191,15 @@ class DaskRunner(Runner):
         self._topic: str | None = None
         self._workers: dict[str, str] = {}  # key -> the worker that announced running it (timed trials)
         if trial_timeout is not None:
-            self._topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
-            self.client.subscribe_topic(self._topic, self._on_start)
+            topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
+            try:
+                self.client.subscribe_topic(topic, self._on_start)
+            except Exception as exc:  # a closed client or an unreachable scheduler
+                raise UnituneError(
+                    f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); pass a "
+                    "working client or executor"
+                ) from exc
+            self._topic = topic
 
     def _on_start(self, event: tuple[float, dict]) -> None:
         """A worker started a timed trial (runs in the client's event-loop thread)."""
