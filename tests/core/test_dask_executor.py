@@ -66,6 +66,36 @@ def test_identical_configurations_each_run_with_pure_false(dask_client):
     assert len({t.user_attrs["token"] for t in study.trials}) == 6
 
 
+def test_a_trial_is_queued_behind_each_busy_worker_thread(dask_client):
+    # With every thread busy, unitune keeps one more trial per thread on the cluster, so that a
+    # worker starts its next trial without waiting for the driver; never with deterministic=True,
+    # and never beyond batch_size while threads are left over.
+    asked: list[int] = []
+
+    class Recording(_Repeater):
+        def ask(self, numbers):
+            asked.append(len(numbers))
+            return super().ask(numbers)
+
+    threads = sum(dask_client.nthreads().values())
+    runs = {"free-running": ({"batch_size": threads}, 2 * threads),
+            "deterministic": ({"batch_size": threads, "deterministic": True}, threads),
+            "fewer trials than threads": ({"batch_size": threads - 1}, threads - 1)}
+    for name, (options, first) in runs.items():
+        asked.clear()
+        study = Study({"x": Float(0.0, 1.0)}, backend=Recording)
+        study.optimize(_objective_x, n_trials=3 * threads, executor=dask_client.get_executor(pure=False),
+                       **options)
+        assert asked[0] == first, name
+        assert sum(asked) == 3 * threads, name
+        assert [t.number for t in study.trials] == list(range(3 * threads)), name
+        assert all(t.state is TrialState.COMPLETE and t.value == 0.5 for t in study.trials), name
+
+
+def _objective_x(params):
+    return params["x"]
+
+
 def _dies_once(params):
     if params["x"] > 0.5 and not os.path.exists(params["marker"]):
         open(params["marker"], "w").close()
