@@ -43,10 +43,11 @@ def dask_client():
         yield client
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def dask_fault_client():
-    """A cluster of the test module's own, whose workers its tests kill or restart. Dask gives
-    up on a task whose worker died at once (``allowed-failures`` 0), so that unitune's own
-    retry is what runs it again."""
+    """A fresh cluster for one test that kills or restarts its workers (a nanny brings a
+    worker back only after seconds, longer under load; a later test must not inherit that).
+    Dask gives up on a task whose worker died at once (``allowed-failures`` 0), so that
+    unitune's own retry is what runs it again."""
     with local_dask_client(**{"distributed.scheduler.allowed-failures": 0}) as client:
         yield client

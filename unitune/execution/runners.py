@@ -237,7 +237,9 @@ class DaskRunner(Runner):
         return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
 
     def _forget(self, future: Future) -> str | None:
-        self._tasks.pop(future, None)
+        task = self._tasks.pop(future, None)
+        if task is not None:  # the key is no longer wanted, whoever still holds the Dask future:
+            task.release()  # otherwise Dask would compute a lost result again for nobody
         key = self._keys.pop(future, None)
         self._workers.pop(key, None)
         return key
