@@ -483,6 +483,11 @@ class Study:
         attempts: dict[int, int] = {}
         asked = 0
         exhausted = False
+        # Trials kept in flight: batch_size, or more where the runner hides its round trip behind
+        # queued trials (Dask). Deterministic batches and synchronous pruning cohorts stay exact.
+        slots = batch_size
+        if runner is not None and not deterministic and (self.pruner is None or self.pruner.cohort <= 1):
+            slots = runner.slots(batch_size)
 
         def record(handle: TrialHandle, finished: Trial) -> None:
             with _interrupts_deferred():
@@ -510,9 +515,9 @@ class Study:
                     while ready:
                         number = min(ready)
                         record(self._running[number], ready.pop(number))
-                # Keep up to batch_size trials in flight while the budget allows (deterministic:
+                # Keep up to `slots` trials in flight while the budget allows (deterministic:
                 # ask the next batch only when the last one has been told).
-                free = batch_size - len(in_flight) - (runner.held() if runner is not None else 0)
+                free = slots - len(in_flight) - (runner.held() if runner is not None else 0)
                 if deterministic and in_flight:
                     free = 0
                 if n_trials is not None:

@@ -1,7 +1,7 @@
 """A study driver run as a subprocess by test_signals.py: ``python driver.py MODE DIR [STORE]``.
 
 Trials 0 and 1 return at once; from trial 2 on every trial sleeps until the driver is
-signalled. The trial records are written to DIR/trials.json however optimize ends. With STORE
+signalled; each recorded trial leaves a file DIR/recorded-N. The trial records are written to DIR/trials.json however optimize ends. With STORE
 (a file), the study is durable: study "s" in that SQLite file, resumed if it exists.
 """
 
@@ -21,6 +21,11 @@ def space(out: Path) -> dict:
     return {"x": Float(0.0, 1.0), "dir": str(out), "victim": 2}
 
 
+def _note_recorded(study: Study, trial) -> None:
+    """Mark each trial the driver has recorded (``recorded-N``), for the test to wait on."""
+    (Path(trial.params["dir"]) / f"recorded-{trial.number}").touch()
+
+
 def main(mode: str, out: Path, store: str | None = None) -> None:
     durable = {} if store is None else {"storage": store, "study_name": "s", "resume": True}
     study = Study(space(out), seed=0, **durable)
@@ -36,7 +41,8 @@ def main(mode: str, out: Path, store: str | None = None) -> None:
             executor = client.get_executor(pure=False)
         batch = 1 if mode == "inline" else 2
         try:
-            study.optimize(sleeps_forever, n_trials=10, batch_size=batch, executor=executor)
+            study.optimize(sleeps_forever, n_trials=10, batch_size=batch, executor=executor,
+                           callbacks=[_note_recorded])
         finally:
             records = [{"number": t.number, "state": t.state.value, "failure": t.failure,
                         "value": t.value if t.values else None} for t in study.trials]

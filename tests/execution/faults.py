@@ -82,3 +82,27 @@ def killed_while_idle(params, trial):
 
         subprocess.Popen(["sh", "-c", f"sleep 0.3; kill -9 {os.getpid()}"], start_new_session=True)
     return value_of(params)
+
+
+class _DiesWhenShipped:
+    """A user attribute that kills the worker process pickling it (to send the trial's result
+    on), the first time only (``marker`` records that process's pid)."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        if not os.path.exists(self.marker):
+            _note(Path(self.marker), str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return (str, ("shipped",))
+
+
+def dies_when_its_result_is_fetched(params, trial):
+    """Every run appends its pid to ``runs-N``; trial ``params['victim']`` finishes, and its
+    worker dies when its result is fetched (the first time), so Dask computes it again."""
+    with open(Path(params["dir"]) / f"runs-{trial.number}", "a") as log:
+        log.write(f"{os.getpid()}\n")
+    if trial.number == params["victim"]:
+        trial.set_user_attr("shipped", _DiesWhenShipped(str(Path(params["dir"]) / "shipped")))
+    return value_of(params)

@@ -233,8 +233,7 @@ def test_executor_runs_the_fits_and_gives_the_serial_results(pool):
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_dask_executor_on_a_local_cluster():
-    distributed = pytest.importorskip("distributed")
+def test_dask_executor_on_a_local_cluster(dask_client):
     from distributed.cfexecutor import ClientExecutor
 
     class CountingDask(ClientExecutor):
@@ -246,10 +245,8 @@ def test_dask_executor_on_a_local_cluster():
 
     grid = {"C": [0.1, 1.0, 10.0]}
     serial = SearchCV(LogisticRegression(), grid, cv=3).fit(X_CLF, Y_CLF)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        executor = CountingDask(client, pure=False)
-        ours = SearchCV(LogisticRegression(), grid, cv=3, executor=executor).fit(X_CLF, Y_CLF)
+    executor = CountingDask(dask_client, pure=False)
+    ours = SearchCV(LogisticRegression(), grid, cv=3, executor=executor).fit(X_CLF, Y_CLF)
     assert executor.submitted == 3 * 3
     assert_same_results(ours.cv_results_, serial.cv_results_)
 

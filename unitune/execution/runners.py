@@ -39,6 +39,8 @@ _POLL = 0.2
 _RESTART_LIMIT = 30.0
 #: Seconds to fetch a finished Dask task's result before the trial counts as lost (and is retried).
 _FETCH_LIMIT = 120.0
+#: Dask: trials kept queued behind each busy worker thread (see DaskRunner.slots).
+_QUEUED_PER_THREAD = 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class Runner:
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         return self.executor.submit(fn, *args)
+
+    def slots(self, batch_size: int) -> int:
+        """How many trials the loop keeps in flight for ``batch_size`` (free-running mode)."""
+        return batch_size
 
     def _enforces_deadlines(self) -> bool:
         """True when the driver, not the executor, watches ``trial_timeout``."""
@@ -165,10 +171,12 @@ class PlainRunner(Runner):
 class DaskRunner(Runner):
     """A Dask cluster, given as ``client.get_executor(...)`` or as the ``Client`` itself.
 
-    Tasks are submitted through the client with unitune's own keys (so a trial past its limit
-    can be found on its worker, cancelled, and the worker restarted through its nanny), and
-    bridged to ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future
-    unresolved forever when a finished result is lost with its worker.
+    Tasks are submitted through the client with unitune's own keys, and bridged to
+    ``concurrent.futures`` futures here: ``ClientExecutor`` can leave a future unresolved
+    forever when a finished result is lost with its worker. With ``trial_timeout``, each task
+    announces its start (and its worker) as a Dask event the client subscribes to, so the
+    driver times it from then and, past its limit, cancels it and restarts that worker through
+    its nanny; nothing is polled on the workers.
     """
 
     frees_workers = True
@@ -180,9 +188,28 @@ class DaskRunner(Runner):
         # our future -> its Dask future, kept: dropping a Dask future releases its task
         self._tasks: dict[Future, Any] = {}
         self._keys: dict[Future, str] = {}
+        self._topic: str | None = None
+        self._workers: dict[str, str] = {}  # key -> the worker that announced running it (timed trials)
+        if trial_timeout is not None:
+            topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
+            try:
+                self.client.subscribe_topic(topic, self._on_start)
+            except Exception as exc:  # a closed client or an unreachable scheduler
+                raise UnituneError(
+                    f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); pass a "
+                    "working client or executor"
+                ) from exc
+            self._topic = topic
+
+    def _on_start(self, event: tuple[float, dict]) -> None:
+        """A worker started a timed trial (runs in the client's event-loop thread)."""
+        message = event[1]
+        self._workers[message["key"]] = message["worker"]
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         key = f"unitune-trial-{handle.number}-{uuid.uuid4().hex[:12]}"
+        if self._topic is not None:
+            fn, args = _announced, (self._topic, key, fn, *args)
         task = self.client.submit(fn, *args, key=key, **self._options)
         future: Future = Future()
         future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
@@ -191,9 +218,31 @@ class DaskRunner(Runner):
         self._keys[future] = key
         return future
 
+    def slots(self, batch_size: int) -> int:
+        """``batch_size``, plus one trial queued behind each worker thread when the cluster's
+        threads are all in use: a worker then starts its next trial the moment it finishes one,
+        instead of idling through the driver's round trip (Dask tells the client, the client
+        fetches the result, the study records it, asks the backend, and submits the next task).
+        With fewer trials than threads, ``batch_size`` stays the cap on trials running at once.
+        """
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception as exc:  # a closed client or an unreachable scheduler
+            raise UnituneError(
+                f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
+                "are kept, continue with study.optimize(..., executor=<a working executor>)"
+            ) from exc
+        if threads == 0 or batch_size < threads:
+            return batch_size
+        return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
+
     def _forget(self, future: Future) -> str | None:
-        self._tasks.pop(future, None)
-        return self._keys.pop(future, None)
+        task = self._tasks.pop(future, None)
+        if task is not None:  # the key is no longer wanted, whoever still holds the Dask future:
+            task.release()  # otherwise Dask would compute a lost result again for nobody
+        key = self._keys.pop(future, None)
+        self._workers.pop(key, None)
+        return key
 
     def outcome(self, future: Future, handle: TrialHandle) -> Trial | Lost:
         self._forget(future)
@@ -206,20 +255,16 @@ class DaskRunner(Runner):
             return Lost(str(exc), True)
         return super()._lost(exc, handle)
 
-    def _executing(self) -> dict[str, list[str]]:
-        """Worker address -> keys of the tasks it is executing right now (not those queued)."""
-        return self.client.run(_executing_keys, on_error="ignore")
-
     def _started(self, futures: list[Future]) -> set[Future]:
-        """Tasks a worker is executing (queued ones, waiting for a thread, a free worker or a
-        restart, are not timed yet)."""
-        running = {key for keys in self._executing().values() for key in keys}
-        return {f for f in futures if self._keys.get(f) in running}
+        """Tasks whose start a worker announced (queued ones, waiting for a thread, a free
+        worker or a restart, are not timed yet)."""
+        return {f for f in futures if self._keys.get(f) in self._workers}
 
     def abandon(self, future: Future) -> str:
         self._submitted.pop(future, None)
-        key = self._forget(future)
-        worker = next((w for w, keys in self._executing().items() if key in keys), None)
+        key = self._keys.get(future)
+        worker = self._workers.get(key) if key is not None else None
+        self._forget(future)
         future.cancel()  # releases the key: Dask will not run it again elsewhere
         if worker is None:
             return "its Dask task was cancelled (it was not running on any worker)"
@@ -237,10 +282,22 @@ class DaskRunner(Runner):
         for future in futures:
             self._forget(future)
 
+    def close(self) -> None:
+        if self._topic is not None:
+            topic, self._topic = self._topic, None
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception as exc:  # the client was closed first: its subscription went with it
+                logger.debug("could not unsubscribe from Dask topic %s: %s", topic, exc)
 
-def _executing_keys(dask_worker: Any) -> list[str]:
-    """Run on a Dask worker: the keys of the tasks its threads are executing."""
-    return [ts.key for ts in dask_worker.state.executing]
+
+def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
+    """Run on a Dask worker: tell the driver this task starts here, then run it."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(topic, {"key": key, "worker": worker.address})
+    return fn(*args)
 
 
 class _ResultLost(Exception):
