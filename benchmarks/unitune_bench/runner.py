@@ -32,6 +32,7 @@ from typing import Any
 
 from unitune import Backend, Space, Study, TrialPruned
 from unitune.errors import SearchExhausted, UnituneError
+from unitune.registry import load_backend_class, split_name
 from unitune_bench.fidelity import resource_of
 from unitune_bench.problem import Problem
 from unitune_bench.pruning import is_multi_fidelity, make_harness_pruner, split_label
@@ -80,12 +81,26 @@ def grid_options(space: Space, budget: int) -> dict[str, Any]:
     return {"resolution": resolution, "shuffle": True}
 
 
+def planned_budget_options(backend: BackendSpec, budget: int) -> dict[str, Any]:
+    """``{"budget": budget}`` for an algorithm that declares a ``budget`` option (the number of
+    trials it plans for, e.g. Nevergrad's NGOpt, which picks its sub-optimizer from it), else ``{}``:
+    every backend then plans for the run's real trial budget, as its own users would set it."""
+    if isinstance(backend, str):
+        family, algorithm = split_name(backend)
+        cls = load_backend_class(family)
+    else:
+        cls, algorithm = backend, None
+    record = cls.algorithms.get(algorithm or next(iter(cls.algorithms)))
+    return {"budget": budget} if record is not None and "budget" in record.options else {}
+
+
 def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
                 trace: Callable[[dict[str, Any]], None],
                 options: Mapping[str, Any] | None = None, pruner: str | None = None) -> str:
     """Run one study by hand and report each trial to ``trace``; return the final status.
 
-    ``options`` go to the backend (grid search also gets :func:`grid_options`, which they override).
+    ``options`` go to the backend (grid search also gets :func:`grid_options`, and an algorithm
+    with a ``budget`` option :func:`planned_budget_options`; ``options`` override both).
     The backend's time is ``ask_batch(1)`` plus ``tell``; the objective's time is its call alone
     (on a multi-fidelity problem it includes the reports and the pruner's decisions).
     An exception in the objective is a FAILED trial; an exception in the backend ends the run.
@@ -93,7 +108,7 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
     (:class:`unitune.TrialPruned`) is told PRUNED.
     """
     backend_options = {**(grid_options(problem.space, budget) if backend == "grid" else {}),
-                       **(options or {})}
+                       **planned_budget_options(backend, budget), **(options or {})}
     fidelity = is_multi_fidelity(problem)
     study = Study(problem.space, backend=backend, seed=seed, direction=problem.direction,
                   backend_options=backend_options or None,

@@ -178,3 +178,16 @@ def test_python_dash_m_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "unitune_bench", "--help"], capture_output=True,
                           text=True, check=True, timeout=60)
     assert "--quick" in proc.stdout and "--problem-path" in proc.stdout
+
+
+def test_an_algorithm_that_plans_a_budget_is_given_the_runs_budget() -> None:
+    from unitune_bench.runner import planned_budget_options
+
+    from unitune.backends.random_search import RandomSearch
+
+    assert planned_budget_options("random", 30) == {}
+    assert planned_budget_options(RandomSearch, 30) == {}
+    pytest.importorskip("unitune_nevergrad")
+    assert planned_budget_options("nevergrad", 30) == {"budget": 30}  # NGOpt, the default
+    assert planned_budget_options("nevergrad.ngopt", 45) == {"budget": 45}
+    assert planned_budget_options("nevergrad.halton", 45) == {}  # an endless sequence: no budget
