@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import time
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,9 @@ def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path
     """Process entry point: run and stream the trace; the last line says how it ended."""
     if limit_threads:
         _limit_threads()
+    # SciPy's COBYLA (which Nevergrad's NGOpt picks for some small budgets) warns on every run that
+    # it adjusted its final trust radius: noise that would scroll the progress bar away.
+    warnings.filterwarnings("ignore", message="COBYLA: Invalid RHOEND")
     started = time.perf_counter()
     with open(path, "a", encoding="utf-8") as out:
         def trace(line: dict[str, Any]) -> None:
