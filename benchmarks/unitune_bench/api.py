@@ -25,6 +25,7 @@ from unitune_bench.runner import (
     RunSpec,
     default_jobs,
     pending_specs,
+    planned_budget_options,
     preload,
     read_runs,
     run_all,
@@ -213,6 +214,11 @@ def run_benchmark(
             f"pruned variants {pruned} need multi-fidelity problems (objectives that report per "
             f"epoch, tag:fidelity such as mf-branin), and none of {sorted(by_name)} is one")
     setup = {label: backend_setup(backend_map[label], options.get(label)) for label in labels}
+    for label in labels:  # what the harness itself sets (a planned budget), unless the user did
+        planned = {k: v for k, v in planned_budget_options(backend_map[label], budget).items()
+                   if k not in (options.get(label) or {})}
+        if planned:
+            setup[label]["harness_options"] = planned
     for label in pruned:
         pruner_name = split_label(label)[1]
         setup[label]["pruner"] = pruner_name

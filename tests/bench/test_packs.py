@@ -151,3 +151,16 @@ def test_bbob_without_cocoex_is_reported_and_the_other_problems_run(tmp_path, mo
     with pytest.raises(UnituneError, match=r"no problem left to run \(problem pack bbob"):
         run_benchmark(TINY, backends=["random"], problems=["bbob-f1-d2"], budget=2, jobs=1,
                       out=tmp_path / "none", progress=False, report=False)
+
+
+@pytest.mark.timeout(300)
+def test_the_runs_budget_given_to_a_planning_algorithm_is_in_the_manifest_and_report(tmp_path) -> None:
+    pytest.importorskip("unitune_nevergrad")
+    result = run_benchmark(TINY, backends=["nevergrad.ngopt", "random"], problems=["branin"], budget=5,
+                           jobs=1, out=tmp_path, progress=False)
+    runs = {r["backend"]: r for r in read_runs(tmp_path)}
+    assert [t["state"] for t in runs["nevergrad.ngopt"]["trials"]] == ["complete"] * 5
+    setup = json.loads((tmp_path / "manifest.json").read_text())["backend_setup"]
+    assert setup["nevergrad.ngopt"]["harness_options"] == {"budget": 5}
+    assert "harness_options" not in setup["random"]
+    assert "| nevergrad.ngopt | budget=5 (the run's budget) |" in result.summary_path.read_text()
