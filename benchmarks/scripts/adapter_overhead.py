@@ -54,12 +54,17 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import json
 import logging
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import unitune
@@ -70,6 +75,9 @@ DIMS = 5
 SPACE = Space({f"x{i}": Float(-5.0, 5.0) for i in range(DIMS)})
 NAMES = list(SPACE)
 GOAL = 1.02
+#: Warm-up trials per side before anything is measured: past skopt's 10 initial random points, so
+#: that every model's code (and its lazy imports) has run once.
+WARM_UP = 12
 
 
 def objective(params: dict[str, Any]) -> float:
@@ -78,11 +86,12 @@ def objective(params: dict[str, Any]) -> float:
     return sum(100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2 for i in range(DIMS - 1))
 
 
-def native_modules() -> dict[str, Any]:
-    """family -> its adapter's ``native`` module, for every installed family that has one."""
+def native_modules(only: str | None = None) -> dict[str, Any]:
+    """family -> its adapter's ``native`` module, for every installed family that has one (only
+    family ``only`` when given, importing no other adapter's library)."""
     found = {}
     for info in list_backends():
-        if not info.installed:
+        if not info.installed or (only is not None and info.name != only):
             continue
         package = load_backend_class(info.name).__module__.rsplit(".", 1)[0]
         try:
@@ -154,8 +163,8 @@ def measure(
 ) -> dict[str, Any]:
     """Interleaved rounds of one algorithm; the figures this script prints."""
     name = f"{family}.{algorithm}"
-    native.run(algorithm, SPACE, objective, 10, args.seed)  # warm-up: imports, caches
-    _unitune(name, 10, args.seed)
+    native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up: imports, caches
+    _unitune(name, WARM_UP, args.seed)
     gc.collect()
     gc.freeze()  # the import-time heap leaves the collector's reach (see the module docstring)
     load_before = os.getloadavg()[0]
@@ -193,6 +202,118 @@ def measure(
         "same": same,
         "load": (load_before, os.getloadavg()[0]),
     }
+
+
+#: The C function whose every call makes callgrind dump its counters (``os.getloadavg``'s).
+MARKER = "getloadavg"
+
+
+def _callgrind_child(args: argparse.Namespace) -> int:
+    """Inside callgrind: warm up, then one marker before and one after every timed side, so that
+    every other dump file holds exactly one run; prints the sides in order as JSON."""
+    family, algorithm = args.callgrind_child.split(".", 1)
+    native = native_modules(family)[family]
+    native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up, as measure() does
+    _unitune(args.callgrind_child, WARM_UP, args.seed)
+    gc.collect()
+    gc.freeze()
+    order = []
+    for round_ in range(args.rounds):
+        seed = args.seed + round_
+        sides = [("native", native.run, (algorithm, SPACE, objective, args.trials, seed)),
+                 ("unitune", _unitune, (args.callgrind_child, args.trials, seed))]
+        for side, fn, fn_args in sides[::-1] if round_ % 2 else sides:
+            gc.collect()
+            os.getloadavg()  # dump: what came before (warm-up, collection) is left out
+            fn(*fn_args)
+            os.getloadavg()  # dump: exactly this run
+            order.append(side)
+    print(json.dumps(order))
+    return 0
+
+
+def _dump_totals(path: Path) -> dict[str, int]:
+    """Event -> count of one callgrind dump file (its ``events:`` and ``totals:`` lines)."""
+    events, totals = [], []
+    for line in path.read_text().splitlines():
+        if line.startswith("events:"):
+            events = line.split()[1:]
+        elif line.startswith("totals:"):
+            totals = [int(v) for v in line.split()[1:]]
+    return dict(zip(events, totals))
+
+
+def count_instructions(
+    family: str, algorithm: str, n_trials: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Instructions each side executes, counted by valgrind's callgrind in a child process
+    (deterministic: neither load nor other processes change them); with ``--cache-sim``, also
+    the simulated last-level-cache data misses."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind on the PATH (apt-get install valgrind)")
+    name = f"{family}.{algorithm}"
+    with tempfile.TemporaryDirectory(prefix="unitune-callgrind-") as folder:
+        out = Path(folder) / "callgrind.out"
+        command = [valgrind, "--tool=callgrind", f"--dump-before={MARKER}", f"--callgrind-out-file={out}",
+                   f"--cache-sim={'yes' if args.cache_sim else 'no'}", sys.executable, __file__,
+                   "--callgrind-child", name, "--trials", str(n_trials), "--rounds", str(args.rounds),
+                   "--seed", str(args.seed)]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same string hashes in every child
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{name}: callgrind child failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        order = json.loads(done.stdout.strip().splitlines()[-1])
+        # Dump k (file suffix k) holds what ran before the k-th marker: runs are dumps 2, 4, ...
+        dumps = [_dump_totals(Path(f"{out}.{2 * (i + 1)}")) for i in range(len(order))]
+    per_side: dict[str, list[dict[str, int]]] = {"native": [], "unitune": []}
+    for side, dump in zip(order, dumps):
+        per_side[side].append(dump)
+    ratios = [u["Ir"] / n["Ir"] for n, u in zip(per_side["native"], per_side["unitune"])]
+    result = {
+        "name": name,
+        "trials": n_trials,
+        "rounds": len(ratios),
+        "native_ir": statistics.median(d["Ir"] for d in per_side["native"]) / n_trials,
+        "unitune_ir": statistics.median(d["Ir"] for d in per_side["unitune"]) / n_trials,
+        "ratio": statistics.median(ratios),
+        "ratio_range": (min(ratios), max(ratios)),
+        "ms_per_trial": _native_ms_per_trial(family, algorithm, n_trials, args.seed),
+    }
+    if args.cache_sim:
+        def misses(d: dict[str, int]) -> int:
+            return d.get("DLmr", 0) + d.get("DLmw", 0)
+        result["native_llmiss"] = statistics.median(misses(d) for d in per_side["native"]) / n_trials
+        result["unitune_llmiss"] = statistics.median(misses(d) for d in per_side["unitune"]) / n_trials
+    return result
+
+
+def _native_ms_per_trial(family: str, algorithm: str, n_trials: int, seed: int) -> float:
+    """CPU milliseconds per trial of one native run (outside valgrind), for the goal's 1 ms test."""
+    native = native_modules()[family]
+    native.run(algorithm, SPACE, objective, WARM_UP, seed)
+    seconds, _ = _timed(time.process_time, native.run, algorithm, SPACE, objective, n_trials, seed)
+    return 1000 * seconds / n_trials
+
+
+INSTRUCTION_HEADER = (
+    f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native Ir/trial':>16}{'unitune Ir/trial':>17}"
+    f"{'ratio':>8}{'range':>15}{'extra Ir/trial':>15}{'ms/trial':>9}  goal"
+)
+
+
+def instruction_row(r: dict[str, Any]) -> str:
+    """One line of the instruction-count table."""
+    goal = "-" if r["ms_per_trial"] <= 1.0 else ("ok" if r["ratio"] <= GOAL else "MISSED")
+    low, high = r["ratio_range"]
+    line = (
+        f"{r['name']:<21}{r['trials']:>6}{r['rounds']:>7}{r['native_ir']:>16,.0f}{r['unitune_ir']:>17,.0f}"
+        f"{r['ratio']:>8.4f}{f'{low:.4f}-{high:.4f}':>15}{r['unitune_ir'] - r['native_ir']:>15,.0f}"
+        f"{r['ms_per_trial']:>9.2f}  {goal}"
+    )
+    if "native_llmiss" in r:
+        line += f"   LL data misses/trial {r['native_llmiss']:,.0f} -> {r['unitune_llmiss']:,.0f}"
+    return line
 
 
 HEADER = (
@@ -235,7 +356,19 @@ def main() -> int:
         default="cpu",
         help="cpu: the process's CPU time (default); wall: wall-clock time",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions with valgrind's callgrind instead of timing (load-independent; "
+        "about 50x slower; rounds default to 2)",
+    )
+    parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also simulate caches")
+    parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind_child:
+        return _callgrind_child(args)
+    if args.instructions and "--rounds" not in sys.argv:
+        args.rounds = 2
     if args.rounds < 1 or args.min_rounds < 1:
         parser.error("--rounds and --min-rounds must be at least 1")
     warnings.simplefilter("ignore")
@@ -248,6 +381,17 @@ def main() -> int:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # both sides equally quiet
     from threadpoolctl import threadpool_limits
 
+    if args.instructions:
+        print(f"python {sys.version.split()[0]}; instructions executed (callgrind Ir), medians over the "
+              f"rounds; goal: ratio <= {GOAL} where native ms/trial > 1", flush=True)
+        print(INSTRUCTION_HEADER, flush=True)
+        for family, native in native_modules().items():
+            for algorithm, n_trials in native.CASES.items():
+                if args.only and family not in args.only and f"{family}.{algorithm}" not in args.only:
+                    continue
+                print(instruction_row(count_instructions(family, algorithm, args.trials or n_trials, args)),
+                      flush=True)
+        return 0
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.clock} seconds, minimums over "
         f"the rounds; goal: min ratio <= {GOAL} where native ms/trial > 1",

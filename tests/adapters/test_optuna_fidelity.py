@@ -27,8 +27,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 # GP needs torch (CI installs the CPU build); it fits a Gaussian process per trial, so it is slow.
-ALGORITHMS = ["tpe", "random", "cmaes", "qmc", "nsga2", pytest.param("gp", marks=[
-    pytest.mark.slow, pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")])]
+GP_MARKS = [pytest.mark.slow, pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")]
+ALGORITHMS = ["tpe", "random", "cmaes", "qmc", "nsga2", pytest.param("gp", marks=GP_MARKS)]
+#: The property tests draw fewer spaces for the GP (a fit per trial; about a minute here for 6).
+FAST_ALGORITHMS = ALGORITHMS[:-1]
 # Small settings so that the model-based part of each sampler runs within a dozen trials.
 OPTIONS = {"tpe": {"n_startup_trials": 4}, "nsga2": {"population_size": 4}, "gp": {"n_startup_trials": 4}}
 SAMPLERS = {
@@ -53,10 +55,7 @@ def score(params) -> float:
 
 
 # Every proposal is in the space, of the declared type, on the step grid.
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(space=spaces(), seed=st.integers(0, 2**16), batch=st.sampled_from([1, 3]))
-def test_proposals_in_space(algorithm, space, seed, batch):
+def check_proposals_in_space(algorithm, space, seed, batch):
     backend = OptunaBackend(space, seed=seed, algorithm=algorithm, **OPTIONS.get(algorithm, {}))
     number = 0
     if FixedConfiguration.applies(space):  # nothing to search: proposed once, then exhausted
@@ -76,6 +75,21 @@ def test_proposals_in_space(algorithm, space, seed, batch):
     backend.replay([Trial.complete(number, foreign, score(foreign))])
     for params in ask_params(backend, 2, number + 1):
         check_params(space, params, f"optuna.{algorithm} after a foreign trial")
+
+
+@pytest.mark.parametrize("algorithm", FAST_ALGORITHMS)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=spaces(), seed=st.integers(0, 2**16), batch=st.sampled_from([1, 3]))
+def test_proposals_in_space(algorithm, space, seed, batch):
+    check_proposals_in_space(algorithm, space, seed, batch)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=spaces(), seed=st.integers(0, 2**16), batch=st.sampled_from([1, 3]))
+def test_gp_proposals_in_space(space, seed, batch):
+    check_proposals_in_space("gp", space, seed, batch)
 
 
 # Fidelity: on a flat space, the adapter proposes exactly what Optuna proposes natively.
@@ -126,16 +140,28 @@ def test_fidelity_mixed_space(algorithm):
     assert len({params_key(p) for p in ours}) > 15
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(space=flat_spaces(), seed=st.integers(0, 2**16))
-def test_fidelity_random_flat_spaces(algorithm, space, seed):
+def check_fidelity_on_a_flat_space(algorithm, space, seed):
     # Optuna itself confuses choices equal under == (1, 1.0, True): the adapter does not, so
     # the two legitimately differ there (see test_ambiguous_choices_keep_their_identity).
     assume(not any(isinstance(d, Categorical) and has_ambiguous_choices(d) for d in space.values()))
     # A space with nothing to search is proposed once by every backend (unitune's rule).
     assume(not FixedConfiguration.applies(space))
     assert unitune_proposals(algorithm, space, seed, 10) == native_proposals(algorithm, space, seed, 10)
+
+
+@pytest.mark.parametrize("algorithm", FAST_ALGORITHMS)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=flat_spaces(), seed=st.integers(0, 2**16))
+def test_fidelity_random_flat_spaces(algorithm, space, seed):
+    check_fidelity_on_a_flat_space(algorithm, space, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCH, reason="optuna.gp needs torch")
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=flat_spaces(), seed=st.integers(0, 2**16))
+def test_gp_fidelity_random_flat_spaces(space, seed):
+    check_fidelity_on_a_flat_space("gp", space, seed)
 
 
 # Replay: history from elsewhere conditions the sampler.
