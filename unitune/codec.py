@@ -178,6 +178,11 @@ class FlatCodec(Codec[list]):
             for name, dim, _ in space.walk()
             if type(dim) is Categorical and name not in self._index
         }
+        # A flat space (one column per parameter, in order; no constants, no branches) decodes
+        # without walking the space: decoding runs on every ask.
+        self._flat = [c.name for c in self.columns] == list(space) and not any(
+            type(dim) is Categorical and dim._conditional for dim in space.values()
+        )
 
     @property
     def empty(self) -> bool:
@@ -208,7 +213,11 @@ class FlatCodec(Codec[list]):
 
     def decode(self, point: Sequence[Any]) -> dict[str, Any]:
         """A native point (one value per column) -> params with exactly the active parameters."""
-        index, columns, fixed = self._index, self.columns, self._fixed
+        columns = self.columns
+        if self._flat:
+            from_native = self.from_native
+            return {c.name: c.decode(from_native(c, v)) for c, v in zip(columns, point)}
+        index, fixed = self._index, self._fixed
 
         def value(name: str, _dim: Dimension) -> Any:
             i = index.get(name)

@@ -20,9 +20,8 @@
 from __future__ import annotations
 
 import abc
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -62,19 +61,28 @@ def derive_seed(seed: int, *salt: int) -> int:
     return int(np.random.SeedSequence([int(seed), *(int(s) for s in salt)]).generate_state(1)[0])
 
 
-@contextlib.contextmanager
-def library_errors(backend: str, action: str) -> Iterator[None]:
+class library_errors:  # used like a function: ``with library_errors(...):``
     """Translate any exception a library raises while ``action`` into a BackendError.
 
     unitune's own errors pass through unchanged; KeyboardInterrupt and SystemExit are not
-    caught. ``raise BackendError(...) from exc`` keeps the library's traceback.
+    caught. ``raise BackendError(...) from exc`` keeps the library's traceback. (A class, not a
+    generator: adapters enter it around every ask and tell.)
     """
-    try:
-        yield
-    except UnituneError:
-        raise
-    except Exception as exc:
-        raise BackendError(f"backend {backend!r} failed to {action}: {type(exc).__name__}: {exc}") from exc
+
+    __slots__ = ("action", "backend")
+
+    def __init__(self, backend: str, action: str):
+        self.backend, self.action = backend, action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, UnituneError):
+            return False
+        raise BackendError(
+            f"backend {self.backend!r} failed to {self.action}: {exc_type.__name__}: {exc}"
+        ) from exc
 
 
 def minimizing_signs(directions: Sequence[Direction]) -> tuple[float, ...]:
