@@ -5,48 +5,30 @@ module (``unitune_<lib>/native.py``: ``run(algorithm, space, objective, n_trials
 ``CASES``, the same in every adapter), each listed algorithm runs the same cheap 5-dimensional
 Rosenbrock objective through ``unitune.optimize`` and through the library's own loop, with the
 same seed, in interleaved rounds (one native run and one unitune run per round, the side that
-goes first alternating, each round on its own seed), and checks that both sides proposed the
-same points. BLAS is limited to one thread on both sides.
+goes first alternating, each round on its own seed), after a warm-up past every model's start-up
+phase and with the heap frozen (``gc.freeze()``) after it. BLAS is limited to one thread.
 
-Reading the figures. On a shared machine a run is slowed by whatever else runs at that moment,
-by 10 % or more, and unevenly: with wall-clock seconds and the median of 5 per-round ratios (what
-this script printed before), the figures moved by 0.1 between two quiet runs, and could disagree
-with the ratio of their own median seconds (optuna.tpe once gave 1.095 with medians of 1.153 s
-native and 1.076 s unitune). Two changes make them steadier. Time is the process's CPU time
-(``time.process_time``, every thread of the process; ``--clock wall`` for wall-clock seconds), so
-the time a run spends waiting for a core while other jobs run is not counted; caches and the
-shared cores still add some. And interference only ever adds time, so the figure this script
-bases its verdict on is the ratio of the two minimums (``min ratio``, the usual choice for an
-overhead), over at least ``--min-rounds`` interleaved rounds. It also
-prints the ratio of the medians, the median of the paired per-round ratios with their
-interquartile range (how noisy the rounds were), and unitune's overhead per trial in
-microseconds, ``(unitune s - native s) / trials`` from the minimums: the honest figure when the
-library's own cost dominates (a ratio near 1 hides a fixed cost; a cost of some microseconds
-is no overhead worth chasing at milliseconds a trial). ``load`` is the 1-minute load average
-before and after each algorithm's rounds: quote it with the figures. Even CPU-time minimums
-scatter by several per cent on a loaded machine (6 rounds at load 5: hyperopt.tpe gave a min
-ratio of 1.051 with a median paired ratio of 0.957), so the script first prints the one figure
-that load barely moves: unitune's own cost per trial (study loop and kit around a backend that
-does nothing, the objective's time subtracted), about 30 us. An adapter adds its codec and
-bookkeeping to it (a few microseconds; the library's own calls are the same on both sides, as a
-cProfile call count shows), so ``1 + that / native cost per trial`` bounds the true ratio.
+Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per trial is above
+1 ms (``goal``: ``ok``, ``MISSED``, or ``-`` under 1 ms):
 
-The heap is frozen (``gc.freeze()``) after each algorithm's warm-up. This process imports every
-adapter's library (about 244,000 objects tracked by the collector); a full collection scans them
-all, about 0.15 s. In 200 trials of nevergrad.cma the unitune side kept just enough more objects
-(trial records) to cross the collector's full-collection threshold once and the native side did
-not: 0.22 s of collection against 0.07 s, which alone made CMA look 7 to 15 % slower through
-unitune (ratios of 1.14 to 1.26 in every run, quiet or loaded). With the import-time heap frozen
-both sides spend the same ~0.09 s collecting. A threshold artefact of this script's process, not
-a per-trial cost of unitune's.
+- Time (default): CPU time of the process (``--clock wall`` for wall-clock seconds). The verdict
+  is on the ratio of the minimums (interference only adds time); also printed: the ratio of the
+  medians, the median of the paired per-round ratios with its interquartile range, unitune's
+  overhead in microseconds per trial and the load average. Checks that both sides proposed the
+  same points (exit status 1 if not). First line: unitune's own cost per trial (the study loop
+  and the kit around a backend that does nothing), the figure load barely moves.
+- Instructions (``--instructions``): each algorithm's rounds run in a child process under
+  valgrind's callgrind, which dumps its counters at a marker before and after every timed run,
+  so each side's count holds exactly its own run. Deterministic: load, other processes, CPU
+  frequency and caches do not change it (two rounds agree to 0.07 %). It counts the work each
+  side executes, not the time the memory system adds; ``--cache-sim`` also simulates caches
+  and prints last-level data misses per trial. About 50x slower than the timed runs.
 
-Goal: ``min ratio`` <= 1.02 wherever the native cost per trial (``ms/trial``, from the native
-minimum) is above 1 ms; ``goal`` says ``ok``, ``MISSED`` or ``-`` (native under 1 ms a trial).
-Rounds continue until ``--rounds`` are done; an algorithm whose rounds take long (skopt's
-models) stops after ``--min-rounds`` once ``--max-seconds`` have passed. The exit status is 1 when
-any algorithm proposed different points on the two sides.
+Why time alone cannot settle a 2 % goal on a shared 2-core machine, and what both measures gave:
+docs/backends.md#adapter-overhead.
 
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py [--rounds 10] [--only nevergrad]
+    uv run --no-sync python benchmarks/scripts/adapter_overhead.py --instructions --only nevergrad
 """
 
 from __future__ import annotations
