@@ -1,0 +1,80 @@
+"""The two context managers entered around every ask and tell: error translation and held
+interrupts (real signals, sent to this process)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from unitune.errors import BackendError, SpaceError
+from unitune.execution import interrupts_deferred
+from unitune.kit import library_errors
+
+
+def _raise_in_library(exc: BaseException) -> None:
+    with library_errors("lib.algo", "tell a trial"):
+        raise exc
+
+
+def test_a_library_error_becomes_a_backend_error_naming_backend_and_action():
+    original = ValueError("bad shape")
+    with pytest.raises(BackendError, match=r"backend 'lib\.algo' failed to tell a trial: ValueError: bad shape") as info:
+        _raise_in_library(original)
+    assert info.value.__cause__ is original
+
+
+def test_unitune_errors_and_interrupts_pass_through_unchanged():
+    with pytest.raises(SpaceError, match="no such parameter"):
+        _raise_in_library(SpaceError("no such parameter"))
+    with pytest.raises(KeyboardInterrupt):
+        _raise_in_library(KeyboardInterrupt())
+    with library_errors("lib", "ask"):
+        done = True
+    assert done
+
+
+def _interrupted_block(steps: list[str], depth: int) -> None:
+    """Send Ctrl-C to this process inside ``depth`` nested deferred blocks."""
+    if depth == 0:
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("signalled")
+        return
+    with interrupts_deferred():
+        _interrupted_block(steps, depth - 1)
+        steps.append(f"block {depth} ran to its end")
+
+
+def test_ctrl_c_inside_the_block_is_raised_when_the_block_has_finished():
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        _interrupted_block(steps, 1)
+    assert steps == ["signalled", "block 1 ran to its end"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_nested_blocks_hold_ctrl_c_until_the_outermost_ends():
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        _interrupted_block(steps, 2)
+    assert steps == ["signalled", "block 1 ran to its end", "block 2 ran to its end"]
+
+
+def test_outside_the_main_thread_nothing_changes():
+    errors = []
+
+    def worker():
+        try:
+            with interrupts_deferred():
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert errors == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
