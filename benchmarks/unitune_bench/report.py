@@ -246,8 +246,8 @@ def _setup_section(manifest: dict[str, Any]) -> list[str]:
         pruner = "; ".join(entry.get("pruner_setup") or ()) or entry.get("pruner") or "none"
         if entry.get("pruner"):
             pruner += f"; PRUNED trials: {entry.get('pruned_trials') or 'policy not declared'}"
-        passed = ", ".join(filter(None, [_kv(given), _kv(entry.get("harness_options")) and
-                                         f"{_kv(entry.get('harness_options'))} (the run's budget)"]))
+        planned = _kv(entry.get("harness_options"))
+        passed = ", ".join(filter(None, [_kv(given), planned and f"{planned} (the run's budget)"]))
         lines.append(f"| {label} | {passed or 'none'} | {shown} | {pruner} | {_kv(versions) or 'n/a'} |")
     return [*lines, ""]
 
