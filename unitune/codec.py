@@ -214,7 +214,7 @@ class FlatCodec(Codec[list]):
     def decode(self, point: Sequence[Any]) -> dict[str, Any]:
         """A native point (one value per column) -> params with exactly the active parameters."""
         columns = self.columns
-        if self._flat:
+        if self._flat and len(point) == len(columns):
             from_native = self.from_native
             return {c.name: c.decode(from_native(c, v)) for c, v in zip(columns, point)}
         index, fixed = self._index, self._fixed
