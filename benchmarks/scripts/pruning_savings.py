@@ -101,7 +101,7 @@ def main() -> None:
     verdicts = []
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    records = (out / "savings.jsonl").open("w")
+    records = (out / "savings.jsonl").open("w")  # closed at the end; flushed per mode
     for name in args.problems:
         problem = make_fidelity_problem(KINDS[name])
         n_trials = args.trials or TRIALS[name]
@@ -120,13 +120,14 @@ def main() -> None:
                 runs = results[backend, mode]
                 curves[f"{backend} {mode}"] = [anytime_by_resource(s.trials, sign) for s, _ in runs]
                 best = [sign * s.best_value for s, _ in runs]
+                spent = [total_resource(s.trials) for s, _ in runs]
                 for seed, (study, wall) in enumerate(runs):
                     records.write(json.dumps({
-                        "problem": name, "backend": backend, "mode": mode, "seed": seed,
-                        "trials": len(study.trials), "resource": total_resource(study.trials),
-                        "wall_s": wall, "best": best[seed],
+                        "problem": name, "backend": backend, "mode": mode, "seed": seed, "best": best[seed],
+                        "trials": len(study.trials), "resource": spent[seed], "wall_s": wall,
                         "states": dict(Counter(t.state.name for t in study.trials))}) + "\n")
-                resource = statistics.median(total_resource(s.trials) for s, _ in runs)
+                records.flush()
+                resource = statistics.median(spent)
                 wall = statistics.median(w for _, w in runs)
                 reach = statistics.median(resource_to_reach(s.trials, level, sign) for s, _ in runs)
                 median = statistics.median(best)
