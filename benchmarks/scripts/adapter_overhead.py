@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,25 +193,32 @@ MARKER = "getloadavg"
 
 def _callgrind_child(args: argparse.Namespace) -> int:
     """Inside callgrind: warm up, then one marker before and one after every timed side, so that
-    every other dump file holds exactly one run; prints the sides in order as JSON."""
+    every other dump file holds exactly one run; prints the sides in order and whether both
+    proposed the same points, as JSON."""
+    from threadpoolctl import threadpool_limits
+
+    _quiet_libraries()
     family, algorithm = args.callgrind_child.split(".", 1)
     native = native_modules(family)[family]
-    native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up, as measure() does
-    _unitune(args.callgrind_child, WARM_UP, args.seed)
-    gc.collect()
-    gc.freeze()
-    order = []
-    for round_ in range(args.rounds):
-        seed = args.seed + round_
-        sides = [("native", native.run, (algorithm, SPACE, objective, args.trials, seed)),
-                 ("unitune", _unitune, (args.callgrind_child, args.trials, seed))]
-        for side, fn, fn_args in sides[::-1] if round_ % 2 else sides:
-            gc.collect()
-            os.getloadavg()  # dump: what came before (warm-up, collection) is left out
-            fn(*fn_args)
-            os.getloadavg()  # dump: exactly this run
-            order.append(side)
-    print(json.dumps(order))
+    order, same = [], True
+    with threadpool_limits(limits=1):
+        native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up, as measure() does
+        _unitune(args.callgrind_child, WARM_UP, args.seed)
+        gc.collect()
+        gc.freeze()
+        for round_ in range(args.rounds):
+            seed = args.seed + round_
+            sides = [("native", native.run, (algorithm, SPACE, objective, args.trials, seed)),
+                     ("unitune", _unitune, (args.callgrind_child, args.trials, seed))]
+            proposed = {}
+            for side, fn, fn_args in sides[::-1] if round_ % 2 else sides:
+                gc.collect()
+                os.getloadavg()  # dump: what came before (warm-up, collection) is left out
+                proposed[side] = fn(*fn_args)
+                os.getloadavg()  # dump: exactly this run
+                order.append(side)
+            same = same and proposed["native"] == proposed["unitune"]
+    print(json.dumps({"order": order, "same": same}))
     return 0
 
 
@@ -226,7 +234,7 @@ def _dump_totals(path: Path) -> dict[str, int]:
 
 
 def count_instructions(
-    family: str, algorithm: str, n_trials: int, args: argparse.Namespace
+    native: Any, family: str, algorithm: str, n_trials: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Instructions each side executes, counted by valgrind's callgrind in a child process
     (deterministic: neither load nor other processes change them); with ``--cache-sim``, also
@@ -245,7 +253,8 @@ def count_instructions(
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{name}: callgrind child failed ({done.returncode}):\n{done.stderr[-2000:]}")
-        order = json.loads(done.stdout.strip().splitlines()[-1])
+        child = json.loads(done.stdout.strip().splitlines()[-1])
+        order = child["order"]
         # Dump k (file suffix k) holds what ran before the k-th marker: runs are dumps 2, 4, ...
         dumps = [_dump_totals(Path(f"{out}.{2 * (i + 1)}")) for i in range(len(order))]
     per_side: dict[str, list[dict[str, int]]] = {"native": [], "unitune": []}
@@ -260,7 +269,8 @@ def count_instructions(
         "unitune_ir": statistics.median(d["Ir"] for d in per_side["unitune"]) / n_trials,
         "ratio": statistics.median(ratios),
         "ratio_range": (min(ratios), max(ratios)),
-        "ms_per_trial": _native_ms_per_trial(family, algorithm, n_trials, args.seed),
+        "ms_per_trial": _native_ms_per_trial(native, algorithm, n_trials, args.seed),
+        "same": child["same"],
     }
     if args.cache_sim:
         def misses(d: dict[str, int]) -> int:
@@ -270,9 +280,8 @@ def count_instructions(
     return result
 
 
-def _native_ms_per_trial(family: str, algorithm: str, n_trials: int, seed: int) -> float:
+def _native_ms_per_trial(native: Any, algorithm: str, n_trials: int, seed: int) -> float:
     """CPU milliseconds per trial of one native run (outside valgrind), for the goal's 1 ms test."""
-    native = native_modules()[family]
     native.run(algorithm, SPACE, objective, WARM_UP, seed)
     seconds, _ = _timed(time.process_time, native.run, algorithm, SPACE, objective, n_trials, seed)
     return 1000 * seconds / n_trials
@@ -280,7 +289,7 @@ def _native_ms_per_trial(family: str, algorithm: str, n_trials: int, seed: int) 
 
 INSTRUCTION_HEADER = (
     f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native Ir/trial':>16}{'unitune Ir/trial':>17}"
-    f"{'ratio':>8}{'range':>15}{'extra Ir/trial':>15}{'ms/trial':>9}  goal"
+    f"{'ratio':>8}{'range':>15}{'extra Ir/trial':>15}{'ms/trial':>9}  goal   same"
 )
 
 
@@ -291,7 +300,7 @@ def instruction_row(r: dict[str, Any]) -> str:
     line = (
         f"{r['name']:<21}{r['trials']:>6}{r['rounds']:>7}{r['native_ir']:>16,.0f}{r['unitune_ir']:>17,.0f}"
         f"{r['ratio']:>8.4f}{f'{low:.4f}-{high:.4f}':>15}{r['unitune_ir'] - r['native_ir']:>15,.0f}"
-        f"{r['ms_per_trial']:>9.2f}  {goal}"
+        f"{r['ms_per_trial']:>9.2f}  {goal:<7}{'yes' if r['same'] else 'NO'}"
     )
     if "native_llmiss" in r:
         line += f"   LL data misses/trial {r['native_llmiss']:,.0f} -> {r['unitune_llmiss']:,.0f}"
@@ -317,9 +326,31 @@ def row(r: dict[str, Any]) -> str:
     )
 
 
+def _quiet_libraries() -> None:
+    """The same quiet on both sides (Optuna logs every trial at INFO by default)."""
+    warnings.simplefilter("ignore")
+    logging.getLogger("hyperopt").setLevel(logging.WARNING)
+    try:
+        import optuna
+    except ImportError:
+        return
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _selected(args: argparse.Namespace) -> Iterator[tuple[Any, str, str, int]]:
+    """(native module, family, algorithm, trials) for every case ``--only`` lets through."""
+    for family, native in native_modules().items():
+        for algorithm, n_trials in native.CASES.items():
+            if args.only and family not in args.only and f"{family}.{algorithm}" not in args.only:
+                continue
+            yield native, family, algorithm, args.trials or n_trials
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds per algorithm")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds per algorithm (10; 2 with --instructions)"
+    )
     parser.add_argument(
         "--min-rounds", type=int, default=3, help="rounds always run, even past --max-seconds"
     )
@@ -342,38 +373,31 @@ def main() -> int:
         "--instructions",
         action="store_true",
         help="count instructions with valgrind's callgrind instead of timing (load-independent; "
-        "about 50x slower; rounds default to 2)",
+        "about 50x slower)",
     )
     parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also simulate caches")
     parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind_child:
         return _callgrind_child(args)
-    if args.instructions and "--rounds" not in sys.argv:
-        args.rounds = 2
+    if args.rounds is None:
+        args.rounds = 2 if args.instructions else 10
     if args.rounds < 1 or args.min_rounds < 1:
         parser.error("--rounds and --min-rounds must be at least 1")
-    warnings.simplefilter("ignore")
-    logging.getLogger("hyperopt").setLevel(logging.WARNING)
-    try:
-        import optuna
-    except ImportError:
-        pass
-    else:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # both sides equally quiet
+    _quiet_libraries()
     from threadpoolctl import threadpool_limits
 
     if args.instructions:
         print(f"python {sys.version.split()[0]}; instructions executed (callgrind Ir), medians over the "
               f"rounds; goal: ratio <= {GOAL} where native ms/trial > 1", flush=True)
         print(INSTRUCTION_HEADER, flush=True)
-        for family, native in native_modules().items():
-            for algorithm, n_trials in native.CASES.items():
-                if args.only and family not in args.only and f"{family}.{algorithm}" not in args.only:
-                    continue
-                print(instruction_row(count_instructions(family, algorithm, args.trials or n_trials, args)),
-                      flush=True)
-        return 0
+        status = 0
+        with threadpool_limits(limits=1):  # for the native ms/trial; the child limits its own
+            for native, family, algorithm, n_trials in _selected(args):
+                result = count_instructions(native, family, algorithm, n_trials, args)
+                status = status or (not result["same"])
+                print(instruction_row(result), flush=True)
+        return status
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.clock} seconds, minimums over "
         f"the rounds; goal: min ratio <= {GOAL} where native ms/trial > 1",
@@ -387,13 +411,10 @@ def main() -> int:
     print(HEADER, flush=True)
     status = 0
     with threadpool_limits(limits=1):
-        for family, native in native_modules().items():
-            for algorithm, n_trials in native.CASES.items():
-                if args.only and family not in args.only and f"{family}.{algorithm}" not in args.only:
-                    continue
-                result = measure(native, family, algorithm, args.trials or n_trials, args)
-                status = status or (not result["same"])
-                print(row(result), flush=True)
+        for native, family, algorithm, n_trials in _selected(args):
+            result = measure(native, family, algorithm, n_trials, args)
+            status = status or (not result["same"])
+            print(row(result), flush=True)
     return status
 
 
