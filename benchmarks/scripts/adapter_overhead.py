@@ -39,6 +39,7 @@ import importlib
 import json
 import logging
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -49,6 +50,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from unitune_bench.lockstep import crossover
 
 import unitune
 from unitune import Float, Space
@@ -82,9 +85,6 @@ def native_modules(only: str | None = None) -> dict[str, Any]:
         except ModuleNotFoundError:
             continue  # a native backend (random, grid): no library to compare with
     return found
-
-
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
 def _timed(clock, fn, *args) -> tuple[float, list[dict[str, Any]]]:
@@ -141,47 +141,57 @@ def _quartiles(values: list[float]) -> tuple[float, float]:
     return q1, q3
 
 
+def _bootstrap_median_ci(values: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the median (fixed seed: the same table every time)."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def measure(
     native: Any, family: str, algorithm: str, n_trials: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Interleaved rounds of one algorithm; the figures this script prints."""
+    """Rounds of one algorithm, each a lockstep crossover of the two sides; the figures printed."""
     name = f"{family}.{algorithm}"
     native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up: imports, caches
     _unitune(name, WARM_UP, args.seed)
     gc.collect()
     gc.freeze()  # the import-time heap leaves the collector's reach (see the module docstring)
     load_before = os.getloadavg()[0]
-    natives, unitunes, same = [], [], True
+    rounds, same = [], True
     started = time.monotonic()
     for round_ in range(args.rounds):
         if round_ >= args.min_rounds and time.monotonic() - started > args.max_seconds:
             break
         seed = args.seed + round_
-        sides = [
-            ("native", native.run, (algorithm, SPACE, objective, n_trials, seed)),
-            ("unitune", _unitune, (name, n_trials, seed)),
-        ]
-        if round_ % 2:
-            sides.reverse()
-        results = {side: _timed(CLOCKS[args.clock], fn, *fn_args) for side, fn, fn_args in sides}
-        (n_s, n_points), (u_s, u_points) = results["native"], results["unitune"]
-        natives.append(n_s)
-        unitunes.append(u_s)
-        same = same and n_points == u_points
-    ratios = [u / n for u, n in zip(unitunes, natives)]
-    n_min, u_min = min(natives), min(unitunes)
+
+        def native_loop(fn, seed=seed):
+            return native.run(algorithm, SPACE, fn, n_trials, seed)
+
+        def unitune_loop(fn, seed=seed):
+            study = unitune.optimize(
+                fn, SPACE, backend=name, seed=seed, n_trials=n_trials, show_progress=False
+            )
+            return [dict(t.params) for t in study.trials]
+
+        pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
+        rounds.append(pair)
+        same = same and all(n.result == u.result for n, u in zip(pair.a, pair.b))
+    ratios = [pair.ratio for pair in rounds]
+    native_s = [side.cpu_seconds for pair in rounds for side in pair.a]
+    unitune_s = [side.cpu_seconds for pair in rounds for side in pair.b]
+    slots = [pair.main_thread_ratios for pair in rounds]
     return {
         "name": name,
         "trials": n_trials,
-        "rounds": len(natives),
-        "native_s": n_min,
-        "unitune_s": u_min,
-        "ms_per_trial": 1000 * n_min / n_trials,
-        "min_ratio": u_min / n_min,
-        "median_ratio": statistics.median(unitunes) / statistics.median(natives),
-        "paired": statistics.median(ratios),
-        "paired_iqr": _quartiles(ratios),
-        "overhead_us": 1e6 * (u_min - n_min) / n_trials,
+        "rounds": len(rounds),
+        "native_s": statistics.median(native_s),
+        "unitune_s": statistics.median(unitune_s),
+        "ms_per_trial": 1000 * statistics.median(native_s) / n_trials,
+        "ratio": statistics.median(ratios),
+        "ratio_ci": _bootstrap_median_ci(ratios),
+        "overhead_us": 1e6 * (sum(unitune_s) - sum(native_s)) / (len(native_s) * n_trials),
+        "slots": (statistics.median(m for m, _ in slots), statistics.median(w for _, w in slots)),
         "same": same,
         "load": (load_before, os.getloadavg()[0]),
     }
@@ -309,20 +319,20 @@ def instruction_row(r: dict[str, Any]) -> str:
 
 HEADER = (
     f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native s':>9}{'unitune s':>10}{'ms/trial':>9}"
-    f"{'min ratio':>10}{'med ratio':>10}{'paired (IQR)':>22}{'us/trial':>9}  goal   same  load"
+    f"{'ratio [95% CI]':>24}{'us/trial':>9}{'main/thread':>13}  goal   same  load"
 )
 
 
 def row(r: dict[str, Any]) -> str:
-    """One line of the table (seconds are the minimums over the rounds)."""
-    q1, q3 = r["paired_iqr"]
-    goal = "-" if r["ms_per_trial"] <= 1.0 else ("ok" if r["min_ratio"] <= GOAL else "MISSED")
-    paired = f"{r['paired']:.3f} ({q1:.3f}-{q3:.3f})"
+    """One line of the table (seconds: medians of the runs; ratio: median of the rounds)."""
+    goal = "-" if r["ms_per_trial"] <= 1.0 else ("ok" if r["ratio"] <= GOAL else "MISSED")
+    low, high = r["ratio_ci"]
+    ratio = f"{r['ratio']:.3f} [{low:.3f}, {high:.3f}]"
+    slots = f"{r['slots'][0]:.2f}/{r['slots'][1]:.2f}"
     return (
         f"{r['name']:<21}{r['trials']:>6}{r['rounds']:>7}{r['native_s']:>9.3f}{r['unitune_s']:>10.3f}"
-        f"{r['ms_per_trial']:>9.2f}{r['min_ratio']:>10.3f}{r['median_ratio']:>10.3f}{paired:>22}"
-        f"{r['overhead_us']:>9.0f}  {goal:<7}{'yes' if r['same'] else 'NO':<6}"
-        f"{r['load'][0]:.1f}-{r['load'][1]:.1f}"
+        f"{r['ms_per_trial']:>9.2f}{ratio:>24}{r['overhead_us']:>9.0f}{slots:>13}  {goal:<7}"
+        f"{'yes' if r['same'] else 'NO':<6}{r['load'][0]:.1f}-{r['load'][1]:.1f}"
     )
 
 
@@ -364,12 +374,6 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=None, help="trials per run instead of each CASES entry")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--clock",
-        choices=sorted(CLOCKS),
-        default="cpu",
-        help="cpu: the process's CPU time (default); wall: wall-clock time",
-    )
-    parser.add_argument(
         "--instructions",
         action="store_true",
         help="count instructions with valgrind's callgrind instead of timing (load-independent; "
@@ -399,8 +403,8 @@ def main() -> int:
                 print(instruction_row(result), flush=True)
         return status
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.clock} seconds, minimums over "
-        f"the rounds; goal: min ratio <= {GOAL} where native ms/trial > 1",
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; thread CPU seconds, the two sides in "
+        f"lockstep, each round a crossover; goal: median ratio <= {GOAL} where native ms/trial > 1",
         flush=True,
     )
     print(
