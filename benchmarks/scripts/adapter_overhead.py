@@ -4,19 +4,23 @@ For each backend family registered under ``unitune.backends`` whose package has 
 module (``unitune_<lib>/native.py``: ``run(algorithm, space, objective, n_trials, seed)`` and
 ``CASES``, the same in every adapter), each listed algorithm runs the same cheap 5-dimensional
 Rosenbrock objective through ``unitune.optimize`` and through the library's own loop, with the
-same seed, in interleaved rounds (one native run and one unitune run per round, the side that
-goes first alternating, each round on its own seed), after a warm-up past every model's start-up
-phase and with the heap frozen (``gc.freeze()``) after it. BLAS is limited to one thread.
+same seed, after a warm-up past every model's start-up phase and with the heap frozen
+(``gc.freeze()``) after it. BLAS is limited to one thread.
 
 Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per trial is above
 1 ms (``goal``: ``ok``, ``MISSED``, or ``-`` under 1 ms):
 
-- Time (default): CPU time of the process (``--clock wall`` for wall-clock seconds). The verdict
-  is on the ratio of the minimums (interference only adds time); also printed: the ratio of the
-  medians, the median of the paired per-round ratios with its interquartile range, unitune's
-  overhead in microseconds per trial and the load average. Checks that both sides proposed the
-  same points (exit status 1 if not). First line: unitune's own cost per trial (the study loop
-  and the kit around a backend that does nothing), the figure load barely moves.
+- Time (default): the two sides run in lockstep (``unitune_bench.lockstep``): two threads that
+  take turns at every objective call, so each side's trial runs next to the other's and whatever
+  slows the machine slows both; each side's cost is its thread's CPU time. Each round is a
+  crossover: native in the new thread and unitune in the main one, then the other way round
+  (the main thread alone costs a few per cent more: ``main/thread`` prints unitune/native in each
+  orientation); the round's ratio is the geometric mean of the two, in which the thread's share
+  cancels. The verdict is on the median of the rounds' ratios, printed with its 95 % bootstrap
+  interval; also printed: the median seconds of a run, unitune's overhead in microseconds per
+  trial and the load average. Checks that both sides proposed the same points (exit status 1 if
+  not). First line: unitune's own cost per trial (the study loop and the kit around a backend
+  that does nothing).
 - Instructions (``--instructions``): each algorithm's rounds run in a child process under
   valgrind's callgrind, which dumps its counters at a marker before and after every timed run,
   so each side's count holds exactly its own run. Deterministic: load, other processes, CPU
@@ -101,28 +105,38 @@ def _unitune(name: str, n_trials: int, seed: int) -> list[dict[str, Any]]:
     return [dict(t.params) for t in study.trials]
 
 
-def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
-    """unitune's own cost per trial in microseconds (minimum CPU time): the study loop and the
-    adapter kit around a backend that proposes a fixed point and learns nothing, on the same
-    space and objective (the objective's own time subtracted). What an adapter costs beyond
-    this is its codec and bookkeeping, a few microseconds more."""
-    from unitune.backend import Algorithm
-    from unitune.kit import KitBackend
+class _Null:
+    """A backend that proposes one fixed point and learns nothing: what is left is unitune."""
 
     point = dict.fromkeys(NAMES, 0.5)
 
-    class Null(KitBackend):
-        name = "null"
-        algorithms = {"null": Algorithm("proposes one fixed point")}
+    @classmethod
+    def backend(cls) -> type:
+        from unitune.backend import Algorithm
+        from unitune.kit import KitBackend
 
-        def propose(self, numbers):
-            return [self.proposal(number, dict(point)) for number in numbers]
+        class Null(KitBackend):
+            name = "null"
+            algorithms = {"null": Algorithm("proposes one fixed point")}
 
-        def learn(self, trial, native):
-            pass
+            def propose(self, numbers):
+                return [self.proposal(number, dict(cls.point)) for number in numbers]
+
+            def learn(self, trial, native):
+                pass
+
+        return Null
+
+
+def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
+    """unitune's own cost per trial in microseconds, warm (minimum CPU time): the study loop and
+    the adapter kit around a backend that proposes a fixed point and learns nothing, on the same
+    space and objective (the objective's own time subtracted), trial after trial in a tight
+    loop, so its code and data stay in the caches."""
+    null, point = _Null.backend(), _Null.point
 
     def study():
-        unitune.optimize(objective, SPACE, backend=Null, seed=0, n_trials=n_trials, show_progress=False)
+        unitune.optimize(objective, SPACE, backend=null, seed=0, n_trials=n_trials, show_progress=False)
 
     def bare():
         for _ in range(n_trials):
@@ -134,11 +148,38 @@ def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
     return 1e6 * (best[study] - best[bare]) / n_trials
 
 
-def _quartiles(values: list[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return values[0], values[0]
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q3
+#: What the cold floor's objective streams through at every trial: more than the last-level cache.
+COLD_BYTES = 24 * 2**20
+
+
+def cold_floor_us(n_trials: int = 300, rounds: int = 8) -> float:
+    """The same cost, cold: each trial's objective first streams through COLD_BYTES (as a
+    library's ask and tell walk their own objects), so unitune's code and data have left the
+    caches by the next trial. The study against a bare loop calling the same objective, in
+    lockstep crossover rounds; median of the rounds, in microseconds per trial."""
+    import numpy as np
+
+    null, point = _Null.backend(), _Null.point
+    block = np.ones(COLD_BYTES // 8)
+
+    def evicting(params):
+        block.sum()
+        return objective(params)
+
+    def study(fn):
+        unitune.optimize(fn, SPACE, backend=null, seed=0, n_trials=n_trials, show_progress=False)
+
+    def bare(fn):
+        for _ in range(n_trials):
+            fn(dict(point))
+
+    extra = []
+    for _ in range(rounds):
+        pair = crossover(evicting, bare, study, between=gc.collect)
+        bare_s = sum(run.cpu_seconds for run in pair.a)
+        study_s = sum(run.cpu_seconds for run in pair.b)
+        extra.append(1e6 * (study_s - bare_s) / (2 * n_trials))
+    return statistics.median(extra)
 
 
 def _bootstrap_median_ci(values: list[float], resamples: int = 2000) -> tuple[float, float]:
@@ -409,7 +450,7 @@ def main() -> int:
     )
     print(
         f"unitune's own cost per trial (study loop and kit, a backend doing nothing): "
-        f"{floor_us():.0f} us (cpu)",
+        f"{floor_us():.0f} us warm, {cold_floor_us():.0f} us cold (caches evicted between trials)",
         flush=True,
     )
     print(HEADER, flush=True)
