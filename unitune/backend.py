@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import importlib.metadata
 import importlib.util
 from collections.abc import Iterable, Mapping, Sequence
@@ -278,7 +279,7 @@ class Backend(abc.ABC):
                 continue
         return found
 
-    @property
+    @functools.cached_property  # the algorithm is fixed at construction; read at every ask and tell
     def full_name(self) -> str:
         """``name`` or ``name.algorithm`` when the algorithm is not the default."""
         if self.algorithm == self.default_algorithm():

@@ -183,6 +183,18 @@ class FlatCodec(Codec[list]):
         self._flat = [c.name for c in self.columns] == list(space) and not any(
             type(dim) is Categorical and dim._conditional for dim in space.values()
         )
+        self._decoders = [(c.name, self._decoder(c)) for c in self.columns]
+
+    def _decoder(self, column: Column) -> Any:
+        """One column's native value -> its param value, as one call (the flat decode's per-column
+        step): a bare clip for a continuous float the library hands back unchanged."""
+        dim = column.dim
+        if (column.kind == "value" and type(dim) is Float and dim.step is None
+                and type(self).from_native is FlatCodec.from_native):
+            low, high = dim.low, dim.high
+            return lambda raw: min(max(float(raw), low), high)  # Float.snap without a step
+        from_native = self.from_native
+        return lambda raw: column.decode(from_native(column, raw))
 
     @property
     def empty(self) -> bool:
@@ -215,8 +227,7 @@ class FlatCodec(Codec[list]):
         """A native point (one value per column) -> params with exactly the active parameters."""
         columns = self.columns
         if self._flat and len(point) == len(columns):
-            from_native = self.from_native
-            return {c.name: c.decode(from_native(c, v)) for c, v in zip(columns, point)}
+            return {name: decode(v) for (name, decode), v in zip(self._decoders, point)}
         index, fixed = self._index, self._fixed
 
         def value(name: str, _dim: Dimension) -> Any:

@@ -101,6 +101,9 @@ class NevergradBackend(KitBackend):
         with library_errors(self.full_name, "prepare Nevergrad's optimizer"):
             guards.isolate_configs(optimizer)
         guards.track(optimizer)
+        from nevergrad.common.errors import TellNotAskedNotSupportedError
+
+        self._not_asked_error = TellNotAskedNotSupportedError  # looked up once, not at every tell
         return optimizer
 
     def first_ask(self) -> None:
@@ -202,13 +205,11 @@ class NevergradBackend(KitBackend):
         return min(max(loss, -LOSS_BOUND), LOSS_BOUND)
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
-        from nevergrad.common.errors import TellNotAskedNotSupportedError
-
         candidate, native = entry
         with library_errors(self.full_name, "tell a trial"):
             try:
                 self._opt.tell(candidate, loss)
-            except TellNotAskedNotSupportedError:
+            except self._not_asked_error:
                 if native:
                     raise
                 # Points Nevergrad did not ask for are ignored by optimizers that cannot learn
