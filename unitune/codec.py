@@ -187,12 +187,9 @@ class FlatCodec(Codec[list]):
 
     def _decoder(self, column: Column) -> Any:
         """One column's native value -> its param value, as one call (the flat decode's per-column
-        step): a bare clip for a continuous float the library hands back unchanged."""
-        dim = column.dim
-        if (column.kind == "value" and type(dim) is Float and dim.step is None
-                and type(self).from_native is FlatCodec.from_native):
-            low, high = dim.low, dim.high
-            return lambda raw: min(max(float(raw), low), high)  # Float.snap without a step
+        step): the dimension's own ``snap`` for a value the library hands back unchanged."""
+        if column.kind == "value" and type(self).from_native is FlatCodec.from_native:
+            return column.dim.snap  # what Column.decode does for a "value" column
         from_native = self.from_native
         return lambda raw: column.decode(from_native(column, raw))
 
