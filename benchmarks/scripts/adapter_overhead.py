@@ -98,34 +98,31 @@ def _timed(clock, fn, *args) -> tuple[float, list[dict[str, Any]]]:
     return clock() - start, proposals
 
 
-def _unitune(name: str, n_trials: int, seed: int) -> list[dict[str, Any]]:
-    study = unitune.optimize(
-        objective, SPACE, backend=name, seed=seed, n_trials=n_trials, show_progress=False
-    )
+def _unitune(name: str, n_trials: int, seed: int, fn=objective) -> list[dict[str, Any]]:
+    study = unitune.optimize(fn, SPACE, backend=name, seed=seed, n_trials=n_trials, show_progress=False)
     return [dict(t.params) for t in study.trials]
 
 
-class _Null:
-    """A backend that proposes one fixed point and learns nothing: what is left is unitune."""
+#: The point the null backend proposes at every trial.
+NULL_POINT = dict.fromkeys(NAMES, 0.5)
 
-    point = dict.fromkeys(NAMES, 0.5)
 
-    @classmethod
-    def backend(cls) -> type:
-        from unitune.backend import Algorithm
-        from unitune.kit import KitBackend
+def _null_backend() -> type:
+    """A backend that proposes NULL_POINT and learns nothing: what is left is unitune."""
+    from unitune.backend import Algorithm
+    from unitune.kit import KitBackend
 
-        class Null(KitBackend):
-            name = "null"
-            algorithms = {"null": Algorithm("proposes one fixed point")}
+    class Null(KitBackend):
+        name = "null"
+        algorithms = {"null": Algorithm("proposes one fixed point")}
 
-            def propose(self, numbers):
-                return [self.proposal(number, dict(cls.point)) for number in numbers]
+        def propose(self, numbers):
+            return [self.proposal(number, dict(NULL_POINT)) for number in numbers]
 
-            def learn(self, trial, native):
-                pass
+        def learn(self, trial, native):
+            pass
 
-        return Null
+    return Null
 
 
 def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
@@ -133,7 +130,7 @@ def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
     the adapter kit around a backend that proposes a fixed point and learns nothing, on the same
     space and objective (the objective's own time subtracted), trial after trial in a tight
     loop, so its code and data stay in the caches."""
-    null, point = _Null.backend(), _Null.point
+    null, point = _null_backend(), NULL_POINT
 
     def study():
         unitune.optimize(objective, SPACE, backend=null, seed=0, n_trials=n_trials, show_progress=False)
@@ -159,7 +156,7 @@ def cold_floor_us(n_trials: int = 300, rounds: int = 8) -> float:
     lockstep crossover rounds; median of the rounds, in microseconds per trial."""
     import numpy as np
 
-    null, point = _Null.backend(), _Null.point
+    null, point = _null_backend(), NULL_POINT
     block = np.ones(COLD_BYTES // 8)
 
     def evicting(params):
@@ -210,10 +207,7 @@ def measure(
             return native.run(algorithm, SPACE, fn, n_trials, seed)
 
         def unitune_loop(fn, seed=seed):
-            study = unitune.optimize(
-                fn, SPACE, backend=name, seed=seed, n_trials=n_trials, show_progress=False
-            )
-            return [dict(t.params) for t in study.trials]
+            return _unitune(name, n_trials, seed, fn)
 
         pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
         rounds.append(pair)

@@ -31,7 +31,6 @@ def test_sides_alternate_trial_by_trial_and_return_their_results():
     assert {thread for tag, thread, _ in log if tag == "b"} == {main}
     assert {thread for tag, thread, _ in log if tag == "a"} == {"unitune-lockstep"}
     assert first.result == second.result == [0, 10, 20, 30]
-    assert first.cpu_seconds >= 0.0 and second.cpu_seconds >= 0.0
 
 
 def test_a_side_with_fewer_trials_leaves_the_other_to_run_alone():
