@@ -66,7 +66,8 @@ class library_errors:  # used like a function: ``with library_errors(...):``
 
     unitune's own errors pass through unchanged; KeyboardInterrupt and SystemExit are not
     caught. ``raise BackendError(...) from exc`` keeps the library's traceback. (A class, not a
-    generator: adapters enter it around every ask and tell.)
+    generator: adapters enter it around every ask and tell. An instance keeps nothing between
+    uses, so an adapter may build one per action once and enter it at every call.)
     """
 
     __slots__ = ("action", "backend")
@@ -295,7 +296,7 @@ class KitBackend(Backend):
         return self.propose(numbers)
 
     def tell(self, trial: Trial) -> None:
-        if not trial.state.is_finished:
+        if trial.state is TrialState.RUNNING:
             raise BackendError(
                 f"backend {self.full_name!r}: tell needs a finished trial, trial {trial.number} "
                 f"is {trial.state.value}"

@@ -251,13 +251,13 @@ def ended_trial(
     metrics: Mapping[str, float] | None = None,
     failure: str | None = None,
 ) -> Trial:
-    """The finished record of ``handle``'s trial, ending now."""
+    """The finished record of ``handle``'s trial, ending now (its user attributes and
+    intermediate values copied, read-only)."""
+    attrs, intermediate = handle.user_attrs, handle.intermediate
     return Trial(handle.number, handle.params, state, values, metrics or _EMPTY, failure,
-                 handle.started_at, time.time(), _copy(handle.user_attrs), _copy(handle.intermediate))
-
-
-def _copy(mapping: dict) -> Mapping:
-    return MappingProxyType(dict(mapping)) if mapping else _EMPTY
+                 handle.started_at, time.time(),
+                 MappingProxyType(dict(attrs)) if attrs else _EMPTY,
+                 MappingProxyType(dict(intermediate)) if intermediate else _EMPTY)
 
 
 def as_sequence(value: str | Sequence[str] | None) -> tuple[str, ...] | None:

@@ -254,7 +254,12 @@ class Study:
 
     def _register(self, proposals: Sequence[Any], numbers: range, handles: list[TrialHandle]) -> None:
         """Turn the backend's proposals into running trials (written RUNNING to the store)."""
-        if len(proposals) > len(numbers) or [p.number for p in proposals] != list(numbers[: len(proposals)]):
+        if len(proposals) == 1:  # the common case, kept cheap
+            in_order = proposals[0].number == numbers[0]
+        else:
+            in_order = len(proposals) <= len(numbers) and [p.number for p in proposals] == list(
+                numbers[: len(proposals)])
+        if not in_order:
             raise UnituneError(
                 f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
                 f"trials {[getattr(p, 'number', p) for p in proposals]}; it must return one "
@@ -295,7 +300,8 @@ class Study:
             record = ended_trial(handle, ended, failure=failure or ended.value)
         else:
             record = self._record_from(handle, result)
-        return self._finish(handle, record)
+        with _interrupts_deferred():
+            return self._finish(handle, record)
 
     def _running_handle(self, trial: TrialHandle | int) -> TrialHandle:
         number = trial.number if isinstance(trial, TrialHandle) else trial
@@ -320,8 +326,9 @@ class Study:
     def _finish(self, handle: TrialHandle, trial: Trial) -> Trial:
         """Record a finished trial: store it, track the best, tell the backend.
 
-        The record is stored first; Ctrl-C during the backend's tell is held back until the
-        tell is over, so a backend is never left halfway through learning a trial.
+        The record is stored first. Callers hold Ctrl-C back around the call
+        (``_interrupts_deferred``), so a trial is never stored without leaving the running
+        set, and a backend is never left halfway through learning a trial.
         """
         self._store.finish(trial)  # committed before the backend hears of it
         del self._running[handle.number]
@@ -333,8 +340,7 @@ class Study:
             if trial.state is not TrialState.INTERRUPTED:
                 self._replay([trial])
         else:
-            with _interrupts_deferred():
-                self.backend.tell(trial)
+            self.backend.tell(trial)
         if trial.state is TrialState.FAILED:
             self._consecutive_failures += 1
             logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
@@ -498,7 +504,8 @@ class Study:
                     bar.set_postfix(best=f"{self._best.values[0]:.6g}", refresh=False)
             for callback in callbacks:
                 callback(self, trial)
-            self._check_failures(max_consecutive_failures)
+            if max_consecutive_failures is not None:
+                self._check_failures(max_consecutive_failures)
 
         def land(handle: TrialHandle, finished: Trial) -> None:
             if deterministic:
@@ -585,8 +592,9 @@ class Study:
                         f"trial_timeout of {runner.trial_timeout} s exceeded: {what}")))
                 if deadline is not None and time.monotonic() >= deadline and in_flight:
                     # the deadline passed with trials still running
-                    self._settle(in_flight, f"study timeout of {timeout} s reached while it ran",
-                                 ready, runner)
+                    with _interrupts_deferred():
+                        self._settle(in_flight, f"study timeout of {timeout} s reached while it ran",
+                                     ready, runner)
                     break
         except KeyboardInterrupt as exc:
             logger.warning("interrupted: keeping %d finished trials", len(self._store.trials))

@@ -96,7 +96,11 @@ class Trial:
             state = TrialState(state)
             object.__setattr__(self, "state", state)
         if state is TrialState.COMPLETE:
-            if not values or not all([type(v) is float and math.isfinite(v) for v in values]):
+            if len(values or ()) == 1:  # the common case, kept cheap
+                valid = type(values[0]) is float and math.isfinite(values[0])
+            else:
+                valid = bool(values) and all([type(v) is float and math.isfinite(v) for v in values])
+            if not valid:
                 raise UnituneError(
                     f"trial {self.number}: a COMPLETE trial needs finite float values, got {values!r}"
                 )

@@ -11,6 +11,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from threading import get_ident
 from typing import Any
 
 __all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "termination_handled"]
@@ -102,7 +103,7 @@ def pass_on_termination(exc: Terminated) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
 
-def interrupts_deferred() -> _Deferral:
+class interrupts_deferred:
     """Hold Ctrl-C (SIGINT) and a handled SIGTERM back until the block ends, then raise them.
 
     Used around a backend's ask and tell so that an interrupt never leaves a library halfway
@@ -111,19 +112,16 @@ def interrupts_deferred() -> _Deferral:
     block. Only the main thread receives signals; elsewhere this does nothing, and SIGINT is
     only held when its handler is Python's default (or ours). Held signals are raised when the
     block ends normally; if it raises, they wait for the next block to end.
+
+    (A class, not a generator or a function returning one: a study enters it around every ask
+    and tell.)
     """
-    return _Deferral()
-
-
-class _Deferral:
-    """The context manager of :func:`interrupts_deferred`: a class, not a generator, because a
-    study enters it around every ask and tell (a few microseconds a trial saved)."""
 
     __slots__ = ("_active", "_saved", "_term")
 
     def __enter__(self) -> None:
         self._active, self._saved, self._term = False, None, None
-        if not _main_thread():
+        if get_ident() != _MAIN_IDENT:
             return
         if not _Held.installed:  # a hand-driven ask/tell (the hot path inside optimize skips this)
             term = self._term = signal.getsignal(signal.SIGTERM)

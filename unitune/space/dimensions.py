@@ -260,11 +260,17 @@ class Float(_Numeric):
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
-        return min(max(float(value), self.low), self.high)
+        return self.snap(value)  # no step here: clipped into the bounds
 
     def snap(self, value: float) -> float:
         """Clip ``value`` into the bounds and round it onto the step grid, as a float."""
-        value = min(max(float(value), self.low), self.high)
+        # Comparisons, not min(max(...)): a flat codec snaps every float of every ask (a NaN
+        # passes through either way).
+        value, low, high = float(value), self.low, self.high
+        if value < low:
+            value = low
+        elif value > high:
+            value = high
         if self.step is not None:
             value = self.low + round((value - self.low) / self.step) * self.step
             # Round away float noise so that 0.1 * 3 comes out as 0.3.
@@ -359,8 +365,12 @@ class Int(_Numeric):
 
     def snap(self, value: float) -> int:
         """Clip ``value`` into the bounds and round it to the nearest step, as an int."""
-        value = min(max(float(value), self.low), self.high)
-        return int(self.low + round((value - self.low) / self.step) * self.step)
+        value, low, high = float(value), self.low, self.high
+        if value < low:
+            value = low
+        elif value > high:
+            value = high
+        return int(low + round((value - low) / self.step) * self.step)
 
     def contains(self, value: Any) -> bool:
         return (

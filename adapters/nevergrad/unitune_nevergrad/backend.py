@@ -43,7 +43,7 @@ from typing import Any
 
 from unitune.backend import Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError
-from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
+from unitune.kit import KitBackend, WorstLoss, library_errors, model_value
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
@@ -83,6 +83,9 @@ class NevergradBackend(KitBackend):
         self._sequential: bool | None = None  # known after the first ask (NGOpt chooses lazily)
         self._warned = False  # the warning about a sequential optimizer was given
         self._replayed: dict[tuple, float] = {}  # loss of each replayed COMPLETE configuration
+        # Entered at every ask and tell: built once.
+        self._ask_errors = library_errors(self.full_name, "ask")
+        self._tell_errors = library_errors(self.full_name, "tell a trial")
         self._opt = None if self.fixed else self._build(self.seed)
 
     @property
@@ -114,12 +117,12 @@ class NevergradBackend(KitBackend):
         if self.seed is not None:
             self._opt = self._build(self.start_seed())
         for value, trial in history:
-            self._learn((self._spawn(value), False), trial)
+            self.learn(trial, (self._spawn(value), False))
 
     # Asking.
     def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
-        with library_errors(self.full_name, "ask"):
+        with self._ask_errors:
             for number in numbers:
                 candidate, native, params = self._ask_candidate()
                 out.append(self.proposal(number, params, (candidate, native)))
@@ -168,7 +171,13 @@ class NevergradBackend(KitBackend):
 
     # Telling (an INTERRUPTED trial is forgotten: Nevergrad learns nothing).
     def learn(self, trial: Trial, native: tuple[Any, bool]) -> None:
-        self._learn(native, trial)  # the candidate Nevergrad proposed for this trial
+        """Tell Nevergrad the trial's candidate (``native``: the candidate it proposed, or a
+        spawned one for a replayed trial, and whether ask() proposed it) with its loss, or hold
+        a failure back until a loss stands for it (:class:`unitune.kit.WorstLoss`)."""
+        loss = self._loss(trial)
+        stand_in = self._stand_in
+        for told, value in stand_in.failed(native) if loss is None else stand_in.completed(native, loss):
+            self._tell(told, value)
 
     def learn_replayed(self, trials: Sequence[Trial]) -> None:
         for trial in trials:
@@ -177,19 +186,13 @@ class NevergradBackend(KitBackend):
             if loss is not None:
                 self._replayed[params_key(trial.params)] = loss
             if self.started:
-                self._learn((self._spawn(value), False), trial)
+                self.learn(trial, (self._spawn(value), False))
             else:
                 self._history.append((value, trial))
 
     def _spawn(self, value: dict[str, Any]) -> Any:
         with library_errors(self.full_name, f"take the point {value!r}"):
             return self._opt.parametrization.spawn_child(new_value=value)
-
-    def _learn(self, entry: tuple[Any, bool], trial: Trial) -> None:
-        loss = self._loss(trial)
-        stand_in = self._stand_in
-        for told, value in stand_in.failed(entry) if loss is None else stand_in.completed(entry, loss):
-            self._tell(told, value)
 
     def _loss(self, trial: Trial) -> float | None:
         """The loss Nevergrad minimizes, or None for a trial without a usable value."""
@@ -201,12 +204,12 @@ class NevergradBackend(KitBackend):
             )
         if not math.isfinite(trial.values[0]):
             return None
-        [loss] = to_minimized(trial.values, self.signs)
-        return min(max(loss, -LOSS_BOUND), LOSS_BOUND)
+        loss = model_value(self.signs[0] * trial.values[0])  # unitune.kit.to_minimized, one value
+        return -LOSS_BOUND if loss < -LOSS_BOUND else LOSS_BOUND if loss > LOSS_BOUND else loss
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
         candidate, native = entry
-        with library_errors(self.full_name, "tell a trial"):
+        with self._tell_errors:
             try:
                 self._opt.tell(candidate, loss)
             except self._not_asked_error:
