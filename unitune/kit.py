@@ -108,6 +108,8 @@ def model_value(value: float) -> float:
 def to_minimized(values: Sequence[float], signs: Sequence[float]) -> tuple[float, ...]:
     """Objective values in the user's sign, turned into safe values to minimize
     (signs applied, then :func:`model_value`)."""
+    if len(values) == 1:  # single-objective: every tell of most adapters, kept cheap
+        return (model_value(signs[0] * values[0]),)
     return tuple(model_value(s * v) for s, v in zip(signs, values))
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 from unitune.backend import Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError
-from unitune.kit import KitBackend, WorstLoss, library_errors, model_value
+from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
@@ -204,7 +204,7 @@ class NevergradBackend(KitBackend):
             )
         if not math.isfinite(trial.values[0]):
             return None
-        loss = model_value(self.signs[0] * trial.values[0])  # unitune.kit.to_minimized, one value
+        [loss] = to_minimized(trial.values, self.signs)
         return -LOSS_BOUND if loss < -LOSS_BOUND else LOSS_BOUND if loss > LOSS_BOUND else loss
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
