@@ -16,11 +16,20 @@ Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   crossover: native in the new thread and unitune in the main one, then the other way round
   (the main thread alone costs a few per cent more: ``main/thread`` prints unitune/native in each
   orientation); the round's ratio is the geometric mean of the two, in which the thread's share
-  cancels. The verdict is on the median of the rounds' ratios, printed with its 95 % bootstrap
-  interval; also printed: the median seconds of a run, unitune's overhead in microseconds per
-  trial and the load average. Checks that both sides proposed the same points (exit status 1 if
-  not). First line: unitune's own cost per trial (the study loop and the kit around a backend
-  that does nothing).
+  cancels. The cyclic garbage collector is paused while the two sides run (collected between
+  runs): the two threads share it, and the one full collection of a run walks both sides' heaps
+  yet is paid by whichever side triggers it, 2-3 % of a side (see docs/backends.md). The verdict
+  is on the median of the rounds' ratios, printed with its 95 % bootstrap interval; also
+  printed: the median seconds of a run, unitune's overhead in microseconds per trial and the
+  load average. Checks that both sides proposed the same points (exit status 1 if not). First
+  line: unitune's own cost per trial (the study loop and the kit around a backend that does
+  nothing).
+- Time in two processes (``--processes``): each side in a process of its own, forked for the
+  round (its own heap and garbage collector, running; warm-up and ``gc.freeze()`` in it), costed
+  by its process's CPU time, helper threads included (NGOpt's recast optimizers compute in
+  one); a round is native first, then unitune first (``second/first``). It counts everything,
+  but two processes lay out memory differently: Nevergrad's loop against itself scatters by
+  about +-5 % a round here, against +-0.5 % for two threads.
 - Instructions (``--instructions``): each algorithm's rounds run in a child process under
   valgrind's callgrind, which dumps its counters at a marker before and after every timed run,
   so each side's count holds exactly its own run. Deterministic: load, other processes, CPU
@@ -38,6 +47,8 @@ docs/backends.md#adapter-overhead.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -55,7 +66,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from unitune_bench.lockstep import crossover
+from unitune_bench.lockstep import crossover, run_lockstep_processes
 
 import unitune
 from unitune import Float, Space
@@ -186,15 +197,60 @@ def _bootstrap_median_ci(values: list[float], resamples: int = 2000) -> tuple[fl
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
+def _prepared(loop, warm_up) -> Any:
+    """In a side's process: one BLAS thread, quiet libraries, the warm-up run, the heap frozen;
+    returns ``loop``, the timed run."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    _quiet_libraries()
+    warm_up()
+    gc.collect()
+    gc.freeze()
+    return loop
+
+
+def _native_side(family: str, algorithm: str, n_trials: int, seed: int) -> Any:
+    """Builds the native loop in its process (:func:`unitune_bench.lockstep.run_lockstep_processes`)."""
+    native = native_modules(family)[family]
+    return _prepared(
+        lambda fn: native.run(algorithm, SPACE, fn, n_trials, seed),
+        lambda: native.run(algorithm, SPACE, objective, WARM_UP, seed),
+    )
+
+
+def _unitune_side(name: str, n_trials: int, seed: int) -> Any:
+    """Builds the unitune loop in its process."""
+    return _prepared(lambda fn: _unitune(name, n_trials, seed, fn), lambda: _unitune(name, WARM_UP, seed))
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off (``gc.collect()`` still works), on again after."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def measure(
     native: Any, family: str, algorithm: str, n_trials: int, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Rounds of one algorithm, each a lockstep crossover of the two sides; the figures printed."""
+    """Rounds of one algorithm, each a lockstep crossover of the two sides; the figures printed.
+
+    By default the sides are two threads of this process, the cyclic garbage collector paused
+    while they run; ``--processes``: each side in a process of its own (its own heap and
+    collector, costed by its process's CPU time)."""
     name = f"{family}.{algorithm}"
-    native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up: imports, caches
-    _unitune(name, WARM_UP, args.seed)
-    gc.collect()
-    gc.freeze()  # the import-time heap leaves the collector's reach (see the module docstring)
+    if not args.processes:
+        native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up: imports, caches
+        _unitune(name, WARM_UP, args.seed)
+        gc.collect()
+        gc.freeze()  # the import-time heap leaves the collector's reach (see the module docstring)
+    else:
+        for module in load_backend_class(family).requires:  # imported once, before the processes fork
+            importlib.import_module(module)
     load_before = os.getloadavg()[0]
     rounds, same = [], True
     started = time.monotonic()
@@ -202,14 +258,23 @@ def measure(
         if round_ >= args.min_rounds and time.monotonic() - started > args.max_seconds:
             break
         seed = args.seed + round_
+        if not args.processes:
 
-        def native_loop(fn, seed=seed):
-            return native.run(algorithm, SPACE, fn, n_trials, seed)
+            def native_loop(fn, seed=seed):
+                return native.run(algorithm, SPACE, fn, n_trials, seed)
 
-        def unitune_loop(fn, seed=seed):
-            return _unitune(name, n_trials, seed, fn)
+            def unitune_loop(fn, seed=seed):
+                return _unitune(name, n_trials, seed, fn)
 
-        pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
+            with collector_paused():
+                pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
+        else:
+            pair = crossover(
+                objective,
+                functools.partial(_native_side, family, algorithm, n_trials, seed),
+                functools.partial(_unitune_side, name, n_trials, seed),
+                runner=run_lockstep_processes,
+            )
         rounds.append(pair)
         same = same and all(n.result == u.result for n, u in zip(pair.a, pair.b))
     ratios = [pair.ratio for pair in rounds]
@@ -352,10 +417,13 @@ def instruction_row(r: dict[str, Any]) -> str:
     return line
 
 
-HEADER = (
-    f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native s':>9}{'unitune s':>10}{'ms/trial':>9}"
-    f"{'ratio [95% CI]':>24}{'us/trial':>9}{'main/thread':>13}  goal   same  load"
-)
+def header(processes: bool) -> str:
+    """The table's column names (the orientations: threads or processes)."""
+    slots = "second/first" if processes else "main/thread"
+    return (
+        f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native s':>9}{'unitune s':>10}{'ms/trial':>9}"
+        f"{'ratio [95% CI]':>24}{'us/trial':>9}{slots:>13}  goal   same  load"
+    )
 
 
 def row(r: dict[str, Any]) -> str:
@@ -414,6 +482,11 @@ def main() -> int:
         help="count instructions with valgrind's callgrind instead of timing (load-independent; "
         "about 50x slower)",
     )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="time each side in a process of its own (own collector, helper threads counted; noisier)",
+    )
     parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also simulate caches")
     parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -438,8 +511,9 @@ def main() -> int:
                 print(instruction_row(result), flush=True)
         return status
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; thread CPU seconds, the two sides in "
-        f"lockstep, each round a crossover; goal: median ratio <= {GOAL} where native ms/trial > 1",
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; "
+        f"{'process CPU seconds, two processes' if args.processes else 'thread CPU seconds, two threads'} "
+        f"in lockstep, each round a crossover; goal: median ratio <= {GOAL} where native ms/trial > 1",
         flush=True,
     )
     print(
@@ -447,7 +521,7 @@ def main() -> int:
         f"{floor_us():.0f} us warm, {cold_floor_us():.0f} us cold (caches evicted between trials)",
         flush=True,
     )
-    print(HEADER, flush=True)
+    print(header(args.processes), flush=True)
     status = 0
     with threadpool_limits(limits=1):
         for native, family, algorithm, n_trials in _selected(args):

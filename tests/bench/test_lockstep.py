@@ -1,11 +1,20 @@
-"""The lockstep timer: two loops take turns at every objective call, in threads, both orientations."""
+"""The lockstep timer: two loops take turns at every objective call, in threads or processes, both orientations."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 
 import pytest
-from unitune_bench.lockstep import Crossover, Side, crossover, run_lockstep
+from unitune_bench.lockstep import (
+    Crossover,
+    LockstepError,
+    Side,
+    crossover,
+    run_lockstep,
+    run_lockstep_processes,
+)
 
 
 def _loop(tag: str, n_trials: int, log: list[tuple[str, str, int]]):
@@ -97,3 +106,85 @@ def test_crossover_ratio_is_the_geometric_mean_of_both_orientations():
     pair = Crossover(a=(Side(1.0, None), Side(1.2, None)), b=(Side(2.4, None), Side(2.0, None)))
     assert pair.ratio == pytest.approx(2.0)
     assert pair.main_thread_ratios == pytest.approx((2.4, 2.0 / 1.2))
+
+
+# Two processes: the same turns, each side with its own heap and collector. The loops below are
+# closures: they reach the processes by fork, not by pickling.
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+
+
+def _shared_counter():
+    """An objective returning a sequence number shared by both processes (fork inherits it)."""
+    counter = multiprocessing.Value("i", 0)
+
+    def next_number(params):
+        with counter.get_lock():
+            counter.value += 1
+            return counter.value - 1
+
+    return next_number
+
+
+def _prepared(n_trials: int):
+    def prepare():
+        def loop(objective):
+            return [(os.getpid(), objective({"i": i})) for i in range(n_trials)]
+
+        return loop
+
+    return prepare
+
+
+@needs_fork
+def test_processes_take_turns_trial_by_trial_each_in_its_own_process():
+    first, second = run_lockstep_processes(_shared_counter(), _prepared(3), _prepared(5))
+    assert [n for _, n in first.result] == [0, 2, 4]
+    assert [n for _, n in second.result] == [1, 3, 5, 6, 7]  # alone once the first side is done
+    pids = {pid for pid, _ in first.result}, {pid for pid, _ in second.result}
+    assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1] and os.getpid() not in pids[0] | pids[1]
+
+
+@needs_fork
+def test_process_cpu_time_counts_a_sides_helper_threads():
+    def with_busy_helper():
+        def loop(objective):
+            helper = threading.Thread(target=lambda: sum(range(3_000_000)))
+            helper.start()
+            helper.join()  # the side's own thread waits; its helper computes
+            return [objective({"i": 0})]
+
+        return loop
+
+    helped, idle = run_lockstep_processes(lambda p: 0, with_busy_helper, _prepared(1))
+    assert helped.cpu_seconds > 5 * idle.cpu_seconds
+
+
+@needs_fork
+def test_a_side_failing_to_prepare_is_reported_with_its_traceback():
+    def broken():
+        raise ValueError("no such library")
+
+    with pytest.raises(LockstepError, match="no such library"):
+        run_lockstep_processes(lambda p: 0, _prepared(2), broken)
+
+
+@needs_fork
+def test_a_side_whose_process_dies_is_reported_and_the_other_runs_to_its_end():
+    def dying():
+        def loop(objective):
+            objective({"i": 0})
+            os._exit(3)
+
+        return loop
+
+    with pytest.raises(LockstepError, match=r"side 0 .*died \(exit code 3\)") as caught:
+        run_lockstep_processes(lambda p: 0, dying, _prepared(4))
+    assert "side 1" not in str(caught.value)  # the healthy side finished and reported
+
+
+@needs_fork
+def test_crossover_in_processes_starts_each_side_first_once():
+    pair = crossover(_shared_counter(), _prepared(2), _prepared(2), runner=run_lockstep_processes)
+    # a first: a gets 0, 2; then b first: b gets 4, 6 (the counter runs on across both runs).
+    assert [n for _, n in pair.a[0].result] == [0, 2] and [n for _, n in pair.b[0].result] == [1, 3]
+    assert [n for _, n in pair.b[1].result] == [4, 6] and [n for _, n in pair.a[1].result] == [5, 7]
