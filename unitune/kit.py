@@ -171,7 +171,10 @@ class WorstLoss(Generic[Native]):
 
     def completed(self, native: Native, loss: float) -> list[tuple[Native, float]]:
         """A completed trial: itself at ``loss``, then every held failure at the worst loss."""
-        self.worst = loss if self.worst is None else max(self.worst, loss)
+        if self.worst is None or loss > self.worst:  # comparisons, not max(): on every tell
+            self.worst = loss
+        if not self.held:
+            return [(native, loss)]
         held, self.held = self.held, []
         return [(native, loss), *((point, self.worst) for point in held)]
 

@@ -527,8 +527,8 @@ class Study:
                 free = slots - len(in_flight) - (runner.held() if runner is not None else 0)
                 if deterministic and in_flight:
                     free = 0
-                if n_trials is not None:
-                    free = min(free, n_trials - asked)
+                if n_trials is not None and n_trials - asked < free:
+                    free = n_trials - asked
                 out_of_time = deadline is not None and time.monotonic() >= deadline
                 if free > 0 and not (exhausted or out_of_time or self._stop_requested):
                     try:

@@ -16,9 +16,10 @@ Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   crossover: native in the new thread and unitune in the main one, then the other way round
   (the main thread alone costs a few per cent more: ``main/thread`` prints unitune/native in each
   orientation); the round's ratio is the geometric mean of the two, in which the thread's share
-  cancels. The cyclic garbage collector is paused while the two sides run (collected between
-  runs): the two threads share it, and the one full collection of a run walks both sides' heaps
-  yet is paid by whichever side triggers it, 2-3 % of a side (see docs/backends.md). The verdict
+  cancels. No full garbage collection runs while the two sides run (young ones do; a full one
+  between runs): the two threads share the collector, and the one full collection of a run walks
+  both sides' heaps yet is paid by whichever side triggers it, 2-3 % of a side (docs/backends.md
+  has the measurement). The verdict
   is on the median of the rounds' ratios, printed with its 95 % bootstrap interval; also
   printed: the median seconds of a run, unitune's overhead in microseconds per trial and the
   load average. Checks that both sides proposed the same points (exit status 1 if not). First
@@ -225,13 +226,14 @@ def _unitune_side(name: str, n_trials: int, seed: int) -> Any:
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off (``gc.collect()`` still works), on again after."""
-    gc.disable()
+def full_collections_held() -> Iterator[None]:
+    """No full (oldest-generation) garbage collection until the block ends; the young ones go on."""
+    young, middle, oldest = gc.get_threshold()
+    gc.set_threshold(young, middle, 2**31 - 1)
     try:
         yield
     finally:
-        gc.enable()
+        gc.set_threshold(young, middle, oldest)
 
 
 def measure(
@@ -239,8 +241,8 @@ def measure(
 ) -> dict[str, Any]:
     """Rounds of one algorithm, each a lockstep crossover of the two sides; the figures printed.
 
-    By default the sides are two threads of this process, the cyclic garbage collector paused
-    while they run; ``--processes``: each side in a process of its own (its own heap and
+    By default the sides are two threads of this process, with no full garbage collection while
+    they run; ``--processes``: each side in a process of its own (its own heap and
     collector, costed by its process's CPU time)."""
     name = f"{family}.{algorithm}"
     if not args.processes:
@@ -266,7 +268,7 @@ def measure(
             def unitune_loop(fn, seed=seed):
                 return _unitune(name, n_trials, seed, fn)
 
-            with collector_paused():
+            with full_collections_held():
                 pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
         else:
             pair = crossover(

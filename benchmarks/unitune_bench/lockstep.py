@@ -19,8 +19,9 @@ with inline execution do).
 Two threads of one process share one cyclic garbage collector: a full collection walks both
 sides' heaps and is paid by whichever side's allocation triggers it (measured with Nevergrad's
 PSO: one such collection per run, 20-35 ms, 2-3 % of a side, on unitune's side in 8 runs of 8);
-callers pause the collector while the sides run (``benchmarks/scripts/adapter_overhead.py``
-does). Threads also leave out the CPU time of a library's own helper threads.
+callers hold full collections back while the sides run (``adapter_overhead.py`` does; pausing
+the collector altogether lets cyclic garbage pile up instead). Threads also leave out the CPU
+time of a library's own helper threads.
 :func:`run_lockstep_processes` runs each side in its own process instead, with its own heap and
 collector, costed by its process's CPU time (every thread of it), still taking turns at every
 objective call. Two processes lay out memory differently, though: the same loop against itself
