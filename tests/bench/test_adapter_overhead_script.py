@@ -1,0 +1,32 @@
+"""benchmarks/scripts/adapter_overhead.py end to end, in both time measures, on a tiny run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nevergrad")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "scripts" / "adapter_overhead.py"
+
+
+@pytest.mark.slow  # the script's first line measures unitune's own cost: about 20 s
+@pytest.mark.parametrize("measure", [[], ["--processes"]], ids=["threads", "processes"])
+def test_a_tiny_run_times_both_sides_and_finds_the_same_points(measure):
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--only", "nevergrad.random", "--rounds", "1", "--trials", "15", *measure],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert ("process CPU seconds" if measure else "thread CPU seconds") in lines[0]
+    assert ("second/first" if measure else "main/thread") in lines[2]
+    [row] = [line for line in lines if line.startswith("nevergrad.random")]
+    fields = row.split()
+    assert fields[1:3] == ["15", "1"]  # trials, rounds
+    assert float(fields[3]) > 0 and float(fields[4]) > 0  # both sides' CPU seconds
+    assert fields[-2] == "yes"  # both sides proposed the same points
