@@ -547,7 +547,7 @@ class Study:
                         submit(handle)
                 if self._pruning is not None and (exhausted or out_of_time or self._stop_requested
                                                   or (n_trials is not None and asked >= n_trials)):
-                    self._pruning.close()  # synchronous schedules stop waiting for more trials
+                    self._pruning.close(self._next_number)  # synchronous schedules stop waiting
                 if not in_flight:
                     if ready:
                         continue

@@ -27,8 +27,9 @@ def test_a_channel_holds_reports_states_and_the_closed_flag(make):
         seen: set = set()
         assert channel.new_reports(seen) == [(0, 1, 0.5), (0, 2, 0.4), (1, 1, 0.7)]
         assert channel.new_reports(seen) == []
-        channel.close()
-        assert channel.history("minimize").closed is True
+        channel.close(4)
+        closed = channel.history("minimize")
+        assert (closed.closed, closed.asked) == (True, 4)  # trials 0-3 were asked, 2 and 3 silent so far
         # A finished record replaces what the channel held for the trial (a dead attempt's steps).
         channel.publish(1, 5, 0.01)
         channel.finish(Trial(1, {}, TrialState.PRUNED, intermediate={1: 0.7}))

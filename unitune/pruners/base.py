@@ -83,12 +83,15 @@ class History:
     """Every trial's reports, as seen at one moment, plus the study's direction.
 
     ``closed`` is True once the study will ask no more trials (synchronous schedules stop
-    waiting for trials that will never come).
+    waiting for trials that will never come); ``asked`` is then how many it asked: a trial
+    numbered below it was asked, and comes even if it has not reported yet (a worker still
+    starting it).
     """
 
     direction: Direction
     trials: Mapping[int, TrialReports]
     closed: bool = False
+    asked: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction.parse(self.direction))

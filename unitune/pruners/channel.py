@@ -63,9 +63,10 @@ class Channel(abc.ABC):
         for trial in trials:
             self.finish(trial)
 
-    def close(self) -> None:
-        """Say that the study asks no more trials (synchronous schedules stop waiting)."""
-        self._set_state(_CLOSED, "closed")
+    def close(self, asked: int) -> None:
+        """Say that the study asks no more trials than the ``asked`` it has (synchronous schedules
+        stop waiting for others)."""
+        self._set_state(_CLOSED, str(asked))
 
     def history(self, direction: Direction | str, own: TrialReports | None = None) -> History:
         """A snapshot of every trial, with ``own`` (the asking trial's local view) in place of
@@ -74,13 +75,13 @@ class Channel(abc.ABC):
         steps: dict[int, dict[int, float]] = {}
         for (number, step), value in reports.items():
             steps.setdefault(number, {})[step] = value
-        closed = states.pop(_CLOSED, None) is not None
+        asked = states.pop(_CLOSED, None)
         trials = {n: TrialReports(n, TrialState(states.get(n, "running")), s) for n, s in steps.items()}
         for number, state in states.items():
             trials.setdefault(number, TrialReports(number, TrialState(state), {}))
         if own is not None:  # the asking trial's own view (a retried trial starts afresh)
             trials[own.number] = own
-        return History(direction, trials, closed)
+        return History(direction, trials, asked is not None, None if asked is None else int(asked))
 
     def new_reports(self, seen: set[tuple[int, int]]) -> list[tuple[int, int, float]]:
         """Reports not in ``seen`` (which is updated), as ``(number, step, value)`` in order."""
@@ -128,7 +129,7 @@ class LocalChannel(Channel):
 
     def history(self, direction: Direction | str, own: TrialReports | None = None) -> History:
         with self._lock:
-            closed = _CLOSED in self._states
+            asked = self._states.get(_CLOSED)
             for number in self._steps.keys() | self._states.keys() - {_CLOSED}:
                 if number not in self._views:
                     state = TrialState(self._states.get(number, "running"))
@@ -136,7 +137,7 @@ class LocalChannel(Channel):
             trials = dict(self._views)
             if own is not None:  # the asking trial's own view (a retried trial starts afresh)
                 trials[own.number] = own
-        return History(direction, trials, closed)
+        return History(direction, trials, asked is not None, None if asked is None else int(asked))
 
     def __reduce__(self):
         raise PrunerError("a LocalChannel stays in its process; use a ManagerChannel or DaskChannel")

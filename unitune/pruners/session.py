@@ -67,9 +67,9 @@ class PruningSession:
         self.channel.new_reports(self._seen)  # the history's reports are not news
         self.link = self._make_link(local=executor is None)
 
-    def close(self) -> None:
-        """The run asks no more trials."""
-        self.channel.close()
+    def close(self, asked: int) -> None:
+        """The run asks no more trials than the ``asked`` it has."""
+        self.channel.close(asked)
 
     def forward(self, running: Container[int]) -> None:
         """Pass reports made in workers since the last call to ``Backend.report``, for the trials
