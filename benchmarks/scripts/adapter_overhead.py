@@ -19,12 +19,11 @@ Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   cancels. No full garbage collection runs while the two sides run (young ones do; a full one
   between runs): the two threads share the collector, and the one full collection of a run walks
   both sides' heaps yet is paid by whichever side triggers it, 2-3 % of a side (docs/backends.md
-  has the measurement). The verdict
-  is on the median of the rounds' ratios, printed with its 95 % bootstrap interval; also
-  printed: the median seconds of a run, unitune's overhead in microseconds per trial and the
-  load average. Checks that both sides proposed the same points (exit status 1 if not). First
-  line: unitune's own cost per trial (the study loop and the kit around a backend that does
-  nothing).
+  has the measurement). The verdict is on the median of the rounds' ratios, printed with its
+  95 % bootstrap interval; also printed: the median seconds of a run, unitune's overhead in
+  microseconds per trial and the load average. Checks that both sides proposed the same
+  points (exit status 1 if not). First line: unitune's own cost per trial (the study loop and
+  the kit around a backend that does nothing).
 - Time in two processes (``--processes``): each side in a process of its own, forked for the
   round (its own heap and garbage collector, running; warm-up and ``gc.freeze()`` in it), costed
   by its process's CPU time, helper threads included (NGOpt's recast optimizers compute in
