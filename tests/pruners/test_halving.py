@@ -14,8 +14,8 @@ from unitune.trial import TrialState
 C, P, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING
 
 
-def hist(trials: dict[int, tuple[TrialState, dict[int, float]]], direction="minimize", closed=False, asked=None):
-    return History(direction, {n: TrialReports(n, s, steps) for n, (s, steps) in trials.items()}, closed, asked)
+def hist(trials: dict[int, tuple[TrialState, dict[int, float]]], direction="minimize", asked=None):
+    return History(direction, {n: TrialReports(n, s, steps) for n, (s, steps) in trials.items()}, asked)
 
 
 def test_asha_rungs_and_budgets():
@@ -121,14 +121,15 @@ def test_successive_halving_waits_for_its_cohort_and_stops_waiting_when_closed()
     assert sha.rungs() == [1] and sha.max_resource == 3 and sha.cohort == 3
     # Trial 1 has not reported at rung 1 yet and trial 2 was not asked: wait.
     assert sha.should_prune(0, hist({0: (R, {1: 0.5}), 1: (R, {})})) is None
-    # Trial 1 failed before the rung (it ended without reaching it), trial 2 never comes (closed):
-    # trial 0 is alone at the rung -> kept.
-    assert sha.should_prune(0, hist({0: (R, {1: 0.5}), 1: (TrialState.FAILED, {})}, closed=True)) is False
+    # Trial 1 failed before the rung (it ended without reaching it), trial 2 never comes (the study
+    # closed after asking 2 trials): trial 0 is alone at the rung -> kept.
+    alone = hist({0: (R, {1: 0.5}), 1: (TrialState.FAILED, {})}, asked=2)
+    assert alone.closed
+    assert sha.should_prune(0, alone) is False
     # Closed after asking 3 trials: trial 2 was asked, and its worker has not started it yet
     # (no report, no state in the history): it comes, so trial 0 waits for it.
-    waiting = hist({0: (R, {1: 0.5}), 1: (TrialState.FAILED, {})}, closed=True, asked=3)
+    waiting = hist({0: (R, {1: 0.5}), 1: (TrialState.FAILED, {})}, asked=3)
     assert sha.should_prune(0, waiting) is None
-    assert sha.should_prune(0, hist({0: (R, {1: 0.5}), 1: (TrialState.FAILED, {})}, closed=True, asked=2)) is False
     # All three reached rung 1: keep floor(3/3) = 1, the best (0.2).
     full = {0: (R, {1: 0.5}), 1: (R, {1: 0.2}), 2: (R, {1: 0.7})}
     assert [sha.should_prune(c, hist(full)) for c in range(3)] == [True, False, True]

@@ -82,16 +82,20 @@ class TrialReports:
 class History:
     """Every trial's reports, as seen at one moment, plus the study's direction.
 
-    ``closed`` is True once the study will ask no more trials (synchronous schedules stop
-    waiting for trials that will never come); ``asked`` is then how many it asked: a trial
-    numbered below it was asked, and comes even if it has not reported yet (a worker still
-    starting it).
+    ``asked`` is None while the study may still ask trials; once it will ask no more, it is how
+    many it asked (``closed`` is then True): a trial numbered below it was asked and comes even
+    if it has not reported yet (a worker still starting it); one numbered at or above it never
+    comes, so synchronous schedules stop waiting for it.
     """
 
     direction: Direction
     trials: Mapping[int, TrialReports]
-    closed: bool = False
     asked: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True once the study will ask no more trials."""
+        return self.asked is not None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction.parse(self.direction))

@@ -81,7 +81,7 @@ class Channel(abc.ABC):
             trials.setdefault(number, TrialReports(number, TrialState(state), {}))
         if own is not None:  # the asking trial's own view (a retried trial starts afresh)
             trials[own.number] = own
-        return History(direction, trials, asked is not None, None if asked is None else int(asked))
+        return History(direction, trials, None if asked is None else int(asked))
 
     def new_reports(self, seen: set[tuple[int, int]]) -> list[tuple[int, int, float]]:
         """Reports not in ``seen`` (which is updated), as ``(number, step, value)`` in order."""
@@ -137,7 +137,7 @@ class LocalChannel(Channel):
             trials = dict(self._views)
             if own is not None:  # the asking trial's own view (a retried trial starts afresh)
                 trials[own.number] = own
-        return History(direction, trials, asked is not None, None if asked is None else int(asked))
+        return History(direction, trials, None if asked is None else int(asked))
 
     def __reduce__(self):
         raise PrunerError("a LocalChannel stays in its process; use a ManagerChannel or DaskChannel")

@@ -159,7 +159,7 @@ class SuccessiveHalving(Pruner):
             for member in range(first, first + self.n_configs):
                 other = history.trials.get(member)
                 if other is None:
-                    if not history.closed or (history.asked is not None and member < history.asked):
+                    if history.asked is None or member < history.asked:
                         return None  # not started or not asked yet: it will come
                     continue
                 at = other.value_at(rung)
@@ -232,7 +232,7 @@ class Hyperband(Pruner):
         """ASHA within the trial's bracket, against the trials of the same bracket only."""
         bracket = self.bracket(number)
         members = {n: t for n, t in history.trials.items() if self.bracket(n) == bracket}
-        narrowed = History(history.direction, members, history.closed, history.asked)
+        narrowed = History(history.direction, members, history.asked)
         return self._brackets[bracket].should_prune(number, narrowed)
 
     def budgets(self, number: int) -> Sequence[int]:
