@@ -30,6 +30,9 @@ Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   one); a round is native first, then unitune first (``second/first``). It counts everything,
   but two processes lay out memory differently: Nevergrad's loop against itself scatters by
   about +-5 % a round here, against +-0.5 % for two threads.
+- A/A (``--aa``, with either time measure): the native loop against itself, in the same
+  columns: how far the measure alone strays from 1 and how much it scatters, next to the
+  verdicts it gives.
 - Instructions (``--instructions``): each algorithm's rounds run in a child process under
   valgrind's callgrind, which dumps its counters at a marker before and after every timed run,
   so each side's count holds exactly its own run. Deterministic: load, other processes, CPU
@@ -41,6 +44,7 @@ Why time alone cannot settle a 2 % goal on a shared 2-core machine, and what bot
 docs/backends.md#adapter-overhead.
 
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py [--rounds 10] [--only nevergrad]
+    uv run --no-sync python benchmarks/scripts/adapter_overhead.py --aa --only nevergrad
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py --instructions --only nevergrad
 """
 
@@ -267,13 +271,17 @@ def measure(
             def unitune_loop(fn, seed=seed):
                 return _unitune(name, n_trials, seed, fn)
 
+            if args.aa:  # the measure against itself: a second native loop in unitune's place
+                unitune_loop = functools.partial(native_loop, seed=seed)
+
             with full_collections_held():
                 pair = crossover(objective, native_loop, unitune_loop, between=gc.collect)
         else:
             pair = crossover(
                 objective,
                 functools.partial(_native_side, family, algorithm, n_trials, seed),
-                functools.partial(_unitune_side, name, n_trials, seed),
+                functools.partial(_native_side, family, algorithm, n_trials, seed) if args.aa
+                else functools.partial(_unitune_side, name, n_trials, seed),
                 runner=run_lockstep_processes,
             )
         rounds.append(pair)
@@ -488,6 +496,12 @@ def main() -> int:
         action="store_true",
         help="time each side in a process of its own (own collector, helper threads counted; noisier)",
     )
+    parser.add_argument(
+        "--aa",
+        action="store_true",
+        help="time the native loop against itself (A/A): the measure's own bias and scatter, in the "
+        "same columns ('unitune' is then a second native loop)",
+    )
     parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also simulate caches")
     parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -497,6 +511,8 @@ def main() -> int:
         args.rounds = 2 if args.instructions else 10
     if args.rounds < 1 or args.min_rounds < 1:
         parser.error("--rounds and --min-rounds must be at least 1")
+    if args.aa and args.instructions:
+        parser.error("--aa times the measure against itself; --instructions counts are deterministic")
     _quiet_libraries()
     from threadpoolctl import threadpool_limits
 
@@ -517,11 +533,15 @@ def main() -> int:
         f"in lockstep, each round a crossover; goal: median ratio <= {GOAL} where native ms/trial > 1",
         flush=True,
     )
-    print(
-        f"unitune's own cost per trial (study loop and kit, a backend doing nothing): "
-        f"{floor_us():.0f} us warm, {cold_floor_us():.0f} us cold (caches evicted between trials)",
-        flush=True,
-    )
+    if args.aa:
+        print("A/A: the native loop against itself, the same seed on both sides ('unitune' columns: "
+              "the second native loop); a ratio away from 1 is the measure's own bias", flush=True)
+    else:
+        print(
+            f"unitune's own cost per trial (study loop and kit, a backend doing nothing): "
+            f"{floor_us():.0f} us warm, {cold_floor_us():.0f} us cold (caches evicted between trials)",
+            flush=True,
+        )
     print(header(args.processes), flush=True)
     status = 0
     with threadpool_limits(limits=1):

@@ -30,3 +30,26 @@ def test_a_tiny_run_times_both_sides_and_finds_the_same_points(measure):
     assert fields[1:3] == ["15", "1"]  # trials, rounds
     assert float(fields[3]) > 0 and float(fields[4]) > 0  # both sides' CPU seconds
     assert fields[-2] == "yes"  # both sides proposed the same points
+
+
+def test_the_measure_against_itself_runs_the_native_loop_on_both_sides():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--aa", "--only", "nevergrad.random", "--rounds", "2", "--trials", "15"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].startswith("A/A: the native loop against itself")
+    assert "unitune's own cost" not in proc.stdout  # the floor is unitune's: not measured in A/A
+    [row] = [line for line in lines if line.startswith("nevergrad.random")]
+    fields = row.split()
+    assert fields[1:3] == ["15", "2"]
+    assert float(fields[3]) > 0 and float(fields[4]) > 0
+    assert fields[-2] == "yes"  # the same loop and seed on both sides: the same points
+
+
+def test_aa_and_instructions_together_are_refused():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--aa", "--instructions"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--aa times the measure against itself" in proc.stderr
