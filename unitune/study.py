@@ -1,4 +1,5 @@
-"""The study: the one ask -> evaluate -> tell -> record loop, by hand or with :func:`optimize`.
+"""The study: the one ask -> evaluate -> tell -> record loop, by hand or with :func:`optimize`
+(whose run loop is :mod:`unitune.execution.loop`).
 
 >>> from unitune import Float, Study
 >>> study = Study({"x": Float(-2.0, 2.0)}, backend="random", seed=0)
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import Executor
 from typing import Any
 
 from unitune.backend import Backend
-from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
-from unitune.execution.runners import Lost, Runner, make_runner
+from unitune.errors import SearchExhausted, UnituneError
+from unitune.execution.loop import check_budget, run_trials
+from unitune.execution.runners import make_runner
 from unitune.execution.signals import Terminated, pass_on_termination, termination_handled
 from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
 from unitune.objective import (
@@ -28,7 +29,6 @@ from unitune.objective import (
     TrialHandle,
     as_sequence,
     ended_trial,
-    evaluate,
     interpret,
     wants_trial,
 )
@@ -441,7 +441,7 @@ class Study:
         (see :class:`unitune.pruners.session.BudgetLoop`); with ``pruner=``, reports travel
         between workers as docs/pruning.md describes.
         """
-        self._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+        check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
         if trial_timeout is not None and (isinstance(trial_timeout, bool) or not trial_timeout > 0):
             raise UnituneError(
                 f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}"
@@ -465,8 +465,11 @@ class Study:
                 self._pruning.start(executor, self.trials, batch_size)
             with termination_handled():
                 try:
-                    self._loop(objective, pass_trial, runner, n_trials, timeout, batch_size, callbacks,
-                               max_consecutive_failures, show_progress, max_retries, deterministic)
+                    run_trials(self, objective, pass_trial, runner, n_trials=n_trials, timeout=timeout,
+                               batch_size=batch_size, callbacks=callbacks,
+                               max_consecutive_failures=max_consecutive_failures,
+                               show_progress=show_progress, max_retries=max_retries,
+                               deterministic=deterministic)
                 except Terminated as exc:
                     terminated = exc
         finally:
@@ -479,198 +482,10 @@ class Study:
             pass_on_termination(terminated)
         return self
 
-    def _loop(self, objective, pass_trial: bool, runner: Runner | None, n_trials, timeout, batch_size,
-              callbacks, max_consecutive_failures, show_progress, max_retries, deterministic) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        self._stop_requested = False
-        bar = _progress_bar(show_progress, n_trials)
-        in_flight: dict[Future, TrialHandle] = {}
-        ready: dict[int, Trial] = {}  # deterministic mode: finished, told when the batch is done
-        attempts: dict[int, int] = {}
-        asked = 0
-        exhausted = False
-        # Trials kept in flight: batch_size, or more where the runner hides its round trip behind
-        # queued trials (Dask). Deterministic batches and synchronous pruning cohorts stay exact.
-        slots = batch_size
-        if runner is not None and not deterministic and (self.pruner is None or self.pruner.cohort <= 1):
-            slots = runner.slots(batch_size)
-
-        def record(handle: TrialHandle, finished: Trial) -> None:
-            with _interrupts_deferred():
-                trial = self._finish(handle, finished)
-            if bar is not None:
-                bar.update(1)
-                if self._best is not None:
-                    bar.set_postfix(best=f"{self._best.values[0]:.6g}", refresh=False)
-            for callback in callbacks:
-                callback(self, trial)
-            if max_consecutive_failures is not None:
-                self._check_failures(max_consecutive_failures)
-
-        def land(handle: TrialHandle, finished: Trial) -> None:
-            if deterministic:
-                ready[handle.number] = finished
-            else:
-                record(handle, finished)
-
-        def submit(handle: TrialHandle) -> None:
-            in_flight[runner.submit(handle, evaluate, objective, handle, self._spec, pass_trial)] = handle
-
-        try:
-            while True:
-                if deterministic and ready and not in_flight:  # the batch is done: tell in order
-                    while ready:
-                        number = min(ready)
-                        record(self._running[number], ready.pop(number))
-                # Keep up to `slots` trials in flight while the budget allows (deterministic:
-                # ask the next batch only when the last one has been told).
-                free = slots - len(in_flight) - (runner.held() if runner is not None else 0)
-                if deterministic and in_flight:
-                    free = 0
-                if n_trials is not None and n_trials - asked < free:
-                    free = n_trials - asked
-                out_of_time = deadline is not None and time.monotonic() >= deadline
-                if free > 0 and not (exhausted or out_of_time or self._stop_requested):
-                    try:
-                        handles = self.ask_batch(free)
-                    except SearchExhausted as exc:
-                        logger.info("stopping: %s", exc)
-                        exhausted = True
-                        handles = []
-                    asked += len(handles)
-                    if runner is None:  # inline: the fast path, no futures
-                        for handle in handles:
-                            record(handle, evaluate(objective, handle, self._spec, pass_trial))
-                        if handles:
-                            continue
-                    for handle in handles:
-                        submit(handle)
-                if self._pruning is not None and (exhausted or out_of_time or self._stop_requested
-                                                  or (n_trials is not None and asked >= n_trials)):
-                    self._pruning.close(self._next_number)  # synchronous schedules stop waiting
-                if not in_flight:
-                    if ready:
-                        continue
-                    budget_left = n_trials is None or asked < n_trials
-                    if (runner is not None and runner.held() and budget_left
-                            and not (exhausted or out_of_time or self._stop_requested)):
-                        time.sleep(0.05)  # every slot is held by an abandoned trial: wait for one
-                        continue
-                    break
-                # With a pruner, wake every 0.1 s to pass workers' reports on to the backend.
-                poll = 0.1 if self._pruning is not None else None
-                waits = [t for t in (None if deadline is None else deadline - time.monotonic(),
-                                     runner.next_deadline(), poll) if t is not None]
-                finished, _ = wait(in_flight, timeout=max(0.0, min(waits)) if waits else None,
-                                   return_when=FIRST_COMPLETED)
-                if self._pruning is not None:
-                    self._pruning.forward(self._running.keys() - self._foreign)
-                for future in finished:
-                    handle = in_flight.pop(future)
-                    if handle.number not in self._running or handle.number in ready:
-                        logger.warning("trial %d finished twice; keeping the first result", handle.number)
-                        continue
-                    outcome = runner.outcome(future, handle)
-                    if isinstance(outcome, Lost):
-                        tries = attempts.get(handle.number, 0)
-                        if outcome.retryable and tries < max_retries:
-                            attempts[handle.number] = tries + 1
-                            logger.warning("trial %d: %s; running it again (retry %d of %d)",
-                                           handle.number, outcome.reason, tries + 1, max_retries)
-                            submit(handle)
-                            continue
-                        state = TrialState.FAILED if outcome.retryable else TrialState.INTERRUPTED
-                        reason = outcome.reason
-                        if outcome.retryable:
-                            reason += f"; gave up after {tries + 1} attempt(s) (max_retries={max_retries})"
-                        outcome = ended_trial(handle, state, failure=reason)
-                    land(handle, outcome)
-                for future in runner.overdue():  # trials past trial_timeout the driver must end
-                    handle = in_flight.pop(future)
-                    what = runner.abandon(future)
-                    land(handle, ended_trial(handle, TrialState.FAILED, failure=(
-                        f"trial_timeout of {runner.trial_timeout} s exceeded: {what}")))
-                if deadline is not None and time.monotonic() >= deadline and in_flight:
-                    # the deadline passed with trials still running
-                    with _interrupts_deferred():
-                        self._settle(in_flight, f"study timeout of {timeout} s reached while it ran",
-                                     ready, runner)
-                    break
-        except KeyboardInterrupt as exc:
-            logger.warning("interrupted: keeping %d finished trials", len(self._store.trials))
-            with _interrupts_deferred():
-                self._settle(in_flight, f"interrupted ({str(exc) or type(exc).__name__})", ready, runner)
-            self._close_store()
-            if isinstance(exc, Terminated):
-                raise
-        except BaseException as exc:
-            with _interrupts_deferred():
-                self._settle(in_flight, f"study stopped: {type(exc).__name__}: {exc}", ready, runner)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _settle(self, in_flight: dict[Future, TrialHandle], reason: str,
-                ready: dict[int, Trial] | None = None, runner: Runner | None = None) -> None:
-        """Record every trial still open when the loop ends early, exactly once: results that
-        already arrived as they are (in trial-number order), the rest INTERRUPTED (their futures
-        cancelled if queued, their workers killed if unitune owns them)."""
-        for number in sorted(ready or ()):
-            if number in self._running:
-                self._finish(self._running[number], ready[number])
-        if ready:
-            ready.clear()
-        if runner is not None:
-            runner.stop([f for f in in_flight if not f.done()])
-        for future, handle in list(in_flight.items()):
-            if handle.number not in self._running:
-                continue
-            outcome = None
-            if future.done() and not future.cancelled() and runner is not None:
-                outcome = runner.outcome(future, handle)
-            if isinstance(outcome, Trial):
-                self._finish(handle, outcome)
-            else:
-                future.cancel()
-                self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
-        in_flight.clear()
-        for handle in list(self._running.values()):  # asked but never submitted
-            self._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
-
     def _close_store(self) -> None:
         """After Ctrl-C or SIGTERM: close the study's store cleanly when it can be closed
         (its lease is given back; the trials stay readable)."""
         self.close()
-
-    @staticmethod
-    def _check_budget(n_trials, timeout, batch_size, max_failures) -> None:
-        for name, value in (("n_trials", n_trials), ("max_consecutive_failures", max_failures)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise UnituneError(f"{name} must be a positive integer or None, got {value!r}")
-        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-            raise UnituneError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise UnituneError(f"batch_size must be a positive integer, got {batch_size!r}")
-
-    def _check_failures(self, limit: int | None) -> None:
-        if limit is not None and self._consecutive_failures >= limit:
-            last = next(t for t in reversed(self.trials) if t.state is TrialState.FAILED)
-            reason = (last.failure or "").strip().splitlines()
-            raise TooManyFailuresError(
-                f"{self._consecutive_failures} trials failed in a row (limit "
-                f"max_consecutive_failures={limit}); last failure: {reason[0] if reason else '?'}"
-            )
-
-
-def _progress_bar(show: bool | None, total: int | None):
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="unitune", unit="trial")
 
 
 def optimize(
@@ -717,7 +532,7 @@ def optimize(
     try:
         left = n_trials
         if n_trials is not None:
-            Study._check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+            check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
             if study.storage.durable:
                 study._store.set_target(n_trials)
             left = n_trials - study.n_finished

@@ -1,0 +1,249 @@
+"""The run loop of one :meth:`unitune.Study.optimize` call.
+
+:func:`run_trials` asks the study for trials, evaluates them inline or submits them to a
+runner, and records each result through the study: lost trials run again, trials past
+``trial_timeout`` are FAILED, deterministic batches are told in trial-number order, and at the
+study timeout, on Ctrl-C/SIGTERM or on an error every trial still open is settled exactly once.
+The study owns the state (store, backend, running trials, best trial, pruning); the loop only
+drives it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import TYPE_CHECKING, Any
+
+from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
+from unitune.execution.runners import Lost, Runner
+from unitune.execution.signals import Terminated
+from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
+from unitune.objective import TrialHandle, ended_trial, evaluate
+from unitune.trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from unitune.study import Callback, Study
+
+__all__ = ["check_budget", "run_trials"]
+
+logger = logging.getLogger("unitune")
+
+
+def check_budget(n_trials: int | None, timeout: float | None, batch_size: int,
+                 max_failures: int | None) -> None:
+    """Refuse a budget the loop cannot run (UnituneError naming the value received)."""
+    for name, value in (("n_trials", n_trials), ("max_consecutive_failures", max_failures)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise UnituneError(f"{name} must be a positive integer or None, got {value!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise UnituneError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UnituneError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def run_trials(
+    study: Study,
+    objective: Callable[..., Any],
+    pass_trial: bool,
+    runner: Runner | None,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    batch_size: int,
+    callbacks: Sequence[Callback],
+    max_consecutive_failures: int | None,
+    show_progress: bool | None,
+    max_retries: int,
+    deterministic: bool,
+) -> None:
+    """Run trials of ``study`` until the budget is spent, the deadline passes, the backend runs
+    out of candidates or ``study.stop()`` is called; ``runner`` None evaluates inline.
+
+    The arguments are those of :meth:`unitune.Study.optimize`, already checked. Ctrl-C settles
+    the open trials and closes the study's store (a :class:`Terminated` then propagates; a
+    plain Ctrl-C ends the call); any other exception settles them and propagates.
+    """
+    # The inline path (runner None) is measured per trial: the closures below read locals, not
+    # attributes, and add no call beyond `record`.
+    deadline = None if timeout is None else time.monotonic() + timeout
+    study._stop_requested = False
+    spec = study._spec
+    pruning = study._pruning
+    bar = _progress_bar(show_progress, n_trials)
+    in_flight: dict[Future, TrialHandle] = {}
+    ready: dict[int, Trial] = {}  # deterministic mode: finished, told when the batch is done
+    attempts: dict[int, int] = {}
+    asked = 0
+    exhausted = False
+    # Trials kept in flight: batch_size, or more where the runner hides its round trip behind
+    # queued trials (Dask). Deterministic batches and synchronous pruning cohorts stay exact.
+    slots = batch_size
+    if runner is not None and not deterministic and (study.pruner is None or study.pruner.cohort <= 1):
+        slots = runner.slots(batch_size)
+
+    def record(handle: TrialHandle, finished: Trial) -> None:
+        with _interrupts_deferred():
+            trial = study._finish(handle, finished)
+        if bar is not None:
+            bar.update(1)
+            if study._best is not None:
+                bar.set_postfix(best=f"{study._best.values[0]:.6g}", refresh=False)
+        for callback in callbacks:
+            callback(study, trial)
+        if max_consecutive_failures is not None:
+            _check_failures(study, max_consecutive_failures)
+
+    def land(handle: TrialHandle, finished: Trial) -> None:
+        if deterministic:
+            ready[handle.number] = finished
+        else:
+            record(handle, finished)
+
+    def submit(handle: TrialHandle) -> None:
+        in_flight[runner.submit(handle, evaluate, objective, handle, spec, pass_trial)] = handle
+
+    try:
+        while True:
+            if deterministic and ready and not in_flight:  # the batch is done: tell in order
+                while ready:
+                    number = min(ready)
+                    record(study._running[number], ready.pop(number))
+            # Keep up to `slots` trials in flight while the budget allows (deterministic:
+            # ask the next batch only when the last one has been told).
+            free = slots - len(in_flight) - (runner.held() if runner is not None else 0)
+            if deterministic and in_flight:
+                free = 0
+            if n_trials is not None and n_trials - asked < free:
+                free = n_trials - asked
+            out_of_time = deadline is not None and time.monotonic() >= deadline
+            if free > 0 and not (exhausted or out_of_time or study._stop_requested):
+                try:
+                    handles = study.ask_batch(free)
+                except SearchExhausted as exc:
+                    logger.info("stopping: %s", exc)
+                    exhausted = True
+                    handles = []
+                asked += len(handles)
+                if runner is None:  # inline: the fast path, no futures
+                    for handle in handles:
+                        record(handle, evaluate(objective, handle, spec, pass_trial))
+                    if handles:
+                        continue
+                for handle in handles:
+                    submit(handle)
+            if pruning is not None and (exhausted or out_of_time or study._stop_requested
+                                        or (n_trials is not None and asked >= n_trials)):
+                pruning.close(study._next_number)  # synchronous schedules stop waiting
+            if not in_flight:
+                if ready:
+                    continue
+                budget_left = n_trials is None or asked < n_trials
+                if (runner is not None and runner.held() and budget_left
+                        and not (exhausted or out_of_time or study._stop_requested)):
+                    time.sleep(0.05)  # every slot is held by an abandoned trial: wait for one
+                    continue
+                break
+            # With a pruner, wake every 0.1 s to pass workers' reports on to the backend.
+            poll = 0.1 if pruning is not None else None
+            waits = [t for t in (None if deadline is None else deadline - time.monotonic(),
+                                 runner.next_deadline(), poll) if t is not None]
+            finished, _ = wait(in_flight, timeout=max(0.0, min(waits)) if waits else None,
+                               return_when=FIRST_COMPLETED)
+            if pruning is not None:
+                pruning.forward(study._running.keys() - study._foreign)
+            for future in finished:
+                handle = in_flight.pop(future)
+                if handle.number not in study._running or handle.number in ready:
+                    logger.warning("trial %d finished twice; keeping the first result", handle.number)
+                    continue
+                outcome = runner.outcome(future, handle)
+                if isinstance(outcome, Lost):
+                    tries = attempts.get(handle.number, 0)
+                    if outcome.retryable and tries < max_retries:
+                        attempts[handle.number] = tries + 1
+                        logger.warning("trial %d: %s; running it again (retry %d of %d)",
+                                       handle.number, outcome.reason, tries + 1, max_retries)
+                        submit(handle)
+                        continue
+                    state = TrialState.FAILED if outcome.retryable else TrialState.INTERRUPTED
+                    reason = outcome.reason
+                    if outcome.retryable:
+                        reason += f"; gave up after {tries + 1} attempt(s) (max_retries={max_retries})"
+                    outcome = ended_trial(handle, state, failure=reason)
+                land(handle, outcome)
+            for future in runner.overdue():  # trials past trial_timeout the driver must end
+                handle = in_flight.pop(future)
+                what = runner.abandon(future)
+                land(handle, ended_trial(handle, TrialState.FAILED, failure=(
+                    f"trial_timeout of {runner.trial_timeout} s exceeded: {what}")))
+            if deadline is not None and time.monotonic() >= deadline and in_flight:
+                # the deadline passed with trials still running
+                with _interrupts_deferred():
+                    _settle(study, in_flight, f"study timeout of {timeout} s reached while it ran",
+                            ready, runner)
+                break
+    except KeyboardInterrupt as exc:
+        logger.warning("interrupted: keeping %d finished trials", len(study._store.trials))
+        with _interrupts_deferred():
+            _settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})", ready, runner)
+        study._close_store()
+        if isinstance(exc, Terminated):
+            raise
+    except BaseException as exc:
+        with _interrupts_deferred():
+            _settle(study, in_flight, f"study stopped: {type(exc).__name__}: {exc}", ready, runner)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,
+            ready: dict[int, Trial], runner: Runner | None) -> None:
+    """Record every trial still open when the loop ends early, exactly once: results that
+    already arrived as they are (in trial-number order), the rest INTERRUPTED (their futures
+    cancelled if queued, their workers killed if unitune owns them)."""
+    running = study._running
+    for number in sorted(ready):
+        if number in running:
+            study._finish(running[number], ready[number])
+    ready.clear()
+    if runner is not None:
+        runner.stop([f for f in in_flight if not f.done()])
+    for future, handle in list(in_flight.items()):
+        if handle.number not in running:
+            continue
+        outcome = None
+        if future.done() and not future.cancelled() and runner is not None:
+            outcome = runner.outcome(future, handle)
+        if isinstance(outcome, Trial):
+            study._finish(handle, outcome)
+        else:
+            future.cancel()
+            study._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+    in_flight.clear()
+    for handle in list(running.values()):  # asked but never submitted
+        study._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+
+
+def _check_failures(study: Study, limit: int) -> None:
+    if study._consecutive_failures >= limit:
+        last = next(t for t in reversed(study.trials) if t.state is TrialState.FAILED)
+        reason = (last.failure or "").strip().splitlines()
+        raise TooManyFailuresError(
+            f"{study._consecutive_failures} trials failed in a row (limit "
+            f"max_consecutive_failures={limit}); last failure: {reason[0] if reason else '?'}"
+        )
+
+
+def _progress_bar(show: bool | None, total: int | None) -> Any:
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="unitune", unit="trial")
