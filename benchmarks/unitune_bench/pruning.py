@@ -3,7 +3,9 @@
 A label ``BACKEND+PRUNER`` runs ``BACKEND`` with the harness pruner ``PRUNER`` (one of
 :data:`PRUNERS`) on the multi-fidelity problems, whose objectives report a value per unit of
 resource (epoch) and stop when told to. The label is the run's identity in ``runs.jsonl``, so a
-pruned run and its unpruned twin are distinct runs, resumed separately.
+pruned run and its unpruned twin are distinct runs, resumed separately. ``+asha`` puts its
+first rung at ``max(1, R // 9)`` of the problem's full resource ``R`` (docs/pruning.md's rule,
+:func:`asha_min_resource`); the manifest records each pruner as built.
 
 >>> split_label("optuna.tpe+asha")
 ('optuna.tpe', 'asha')
@@ -22,7 +24,9 @@ from unitune_bench.problem import Problem
 
 __all__ = [
     "PRUNERS",
+    "REDUCTION_FACTOR",
     "SEPARATOR",
+    "asha_min_resource",
     "is_multi_fidelity",
     "make_harness_pruner",
     "pruned_twins",
@@ -31,13 +35,38 @@ __all__ = [
 
 SEPARATOR = "+"
 
+#: ASHA's reduction factor in the harness (``+asha``), and Hyperband's (``+hyperband``).
+REDUCTION_FACTOR = 3
+
+
+def asha_min_resource(max_resource: int) -> int:
+    """The first rung of the harness's ``+asha`` for a full resource ``R``: ``max(1, R // 9)``.
+
+    docs/pruning.md's rule (measured by benchmarks/scripts/pruning_savings.py): put ASHA's
+    first rung where a learning curve begins to rank its configuration, ``R / eta**2`` with
+    ``eta = 3``, so that two rungs (``R/9`` and ``R/3``) decide. With 27 epochs that is 3: the
+    target (2x less resource, no loss) was met on 9 of 9 problem x backend pairs, against 3 of 9
+    with the first rung at 1 epoch. Under 18 the first rung is 1 (under 9, ``R // 9`` is 0).
+
+    >>> [asha_min_resource(r) for r in (1, 8, 9, 26, 27, 81)]
+    [1, 1, 1, 2, 3, 9]
+    """
+    return max(1, int(max_resource) // REDUCTION_FACTOR**2)
+
+
 #: The harness pruners, by name: each is built for a problem's full resource ``R``
-#: (``problem.meta["max_resource"]``). The knobs are fixed so that every run of a name is alike.
+#: (``problem.meta["max_resource"]``). The knobs are fixed so that every run of a name is alike;
+#: the manifest records each pruner as built (``backend_setup[label]["pruner_setup"]``) and the
+#: report's setup table shows it.
 PRUNERS: Mapping[str, Callable[[int], Pruner]] = {
-    # Li et al. 2020's defaults: rungs at 1, 3, 9 (< R = 27), one trial in 3 goes on.
-    "asha": lambda r: ASHA(min_resource=1, reduction_factor=3, max_resource=r),
-    # Li et al. 2018 with eta = 3 from 1 to R, brackets run asynchronously.
-    "hyperband": lambda r: Hyperband(min_resource=1, max_resource=r, reduction_factor=3),
+    # Li et al. 2020 with eta = 3 and the first rung at R // 9 (docs/pruning.md's rule, see
+    # asha_min_resource): rungs at 3 and 9 for R = 27, one trial in 3 goes on.
+    "asha": lambda r: ASHA(min_resource=asha_min_resource(r), reduction_factor=REDUCTION_FACTOR,
+                           max_resource=r),
+    # Li et al. 2018 with eta = 3 from 1 to R, brackets run asynchronously. Its first rung stays
+    # at 1: Hyperband hedges over the first rung itself (its brackets start at 1, 3, 9 and R for
+    # R = 27), and docs/pruning.md measured it so, with optuna.tpe, losing nothing measurable.
+    "hyperband": lambda r: Hyperband(min_resource=1, max_resource=r, reduction_factor=REDUCTION_FACTOR),
     # Optuna's MedianPruner defaults: 5 startup trials, no warm-up, every step.
     "median": lambda r: MedianPruner(max_resource=r),
 }

@@ -11,14 +11,23 @@ import pytest
 from unitune_bench import render_report, run_benchmark
 from unitune_bench.cli import main
 from unitune_bench.cost import resource_scores
-from unitune_bench.fidelity import MAX_EPOCHS, make_fidelity_problem
+from unitune_bench.fidelity import MAX_EPOCHS, EpochObjective, make_fidelity_problem
 from unitune_bench.plots import plot_resource
-from unitune_bench.pruning import PRUNERS, pruned_twins, split_label
+from unitune_bench.problem import Problem, builtin_problems
+from unitune_bench.pruning import (
+    PRUNERS,
+    asha_min_resource,
+    is_multi_fidelity,
+    make_harness_pruner,
+    pruned_twins,
+    split_label,
+)
 from unitune_bench.runner import read_runs
 
 import unitune
+from unitune import Float
 from unitune.errors import UnituneError
-from unitune.pruners import ASHA
+from unitune.pruners import ASHA, Hyperband
 
 
 def _run(out, **kwargs):
@@ -54,14 +63,15 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
         assert [t["state"] for t in full["trials"]] == ["complete"] * 12
         assert [t["resource"] for t in full["trials"]] == [MAX_EPOCHS] * 12
         assert full["resource"] == 12 * MAX_EPOCHS
-        # The harness's hand-driven run prunes exactly as Study.optimize does with the same ASHA.
+        # The harness's hand-driven run prunes exactly as Study.optimize does with the same ASHA:
+        # docs/pruning.md's rule, the first rung at R // 9 = 3 epochs of 27.
         native = unitune.optimize(
             problem.objective,
             problem.space,
             "random",
             n_trials=12,
             seed=seed,
-            pruner=ASHA(min_resource=1, reduction_factor=3, max_resource=MAX_EPOCHS),
+            pruner=ASHA(min_resource=3, reduction_factor=3, max_resource=MAX_EPOCHS),
             show_progress=False,
         )
         expected = [(t.state.value, max(t.intermediate)) for t in native.trials]
@@ -69,7 +79,7 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
         assert "pruned" in {t["state"] for t in pruned["trials"]}
         for trial in pruned["trials"]:
             if trial["state"] == "pruned":
-                assert trial["value"] is None and trial["resource"] in (1, 3, 9)
+                assert trial["value"] is None and trial["resource"] in (3, 9)
                 assert trial["failure"].startswith("pruned at epoch")
             else:
                 assert trial["state"] == "complete" and trial["resource"] == MAX_EPOCHS
@@ -83,7 +93,7 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
     assert manifest["backends"] == ["random", "random+asha"]
     assert manifest["problems"]["mf-branin"]["max_resource"] == MAX_EPOCHS
     assert manifest["backend_setup"]["random+asha"]["pruner_setup"] == [
-        "ASHA(min_resource=1, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)"
+        "ASHA(min_resource=3, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)"
     ]
     # The report's text and tables (the other plots are covered by test_runner.py), then the
     # plot of best value against cumulative resource on its own.
@@ -91,7 +101,7 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
     assert summary.startswith("# unitune benchmark: custom run (defaults of the quick suite)")
     assert manifest["suite"] == "custom"
     assert "## Cost on the resource axis" in summary and "### mf-branin (resource: epochs)" in summary
-    assert "| random+asha | none | none declared | ASHA(min_resource=1, reduction_factor=3" in summary
+    assert "| random+asha | none | none declared | ASHA(min_resource=3, reduction_factor=3" in summary
     assert "max_resource=27); PRUNED trials: not_used |" in summary
     assert manifest["backend_setup"]["random+asha"]["pruned_trials"] == "not_used"
     cost = resource_scores(read_runs(tmp_path), manifest["problems"], budget=12)
@@ -115,6 +125,92 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
         tmp_path, backends=["random+asha"], pruners=None, problems=["mf-branin"], seeds=3, report=False
     )
     assert sorted((r["backend"], r["seed"]) for r in more.new_runs) == [("random", 2), ("random+asha", 2)]
+
+
+def _fidelity_problem(name: str, max_resource: int) -> Problem:
+    """A multi-fidelity problem with full resource ``max_resource`` (anything for the rule tests)."""
+    return Problem(name, {"x": Float(0.0, 1.0)}, EpochObjective(_short_curve, max_resource),
+                   tags=("fidelity",), meta={"max_resource": max_resource, "resource": "epochs"})
+
+
+def _short_curve(params):
+    """Learning curves that end at (x - 0.3)^2 and start high, the steepest for small x."""
+    x = params["x"]
+    return lambda epoch: (x - 0.3) ** 2 + (1.0 - x) / epoch
+
+
+def test_asha_first_rung_follows_the_documented_rule() -> None:
+    # docs/pruning.md: the first rung at R / 9 with reduction factor 3 (3 epochs of 27).
+    asha = PRUNERS["asha"](MAX_EPOCHS)
+    assert isinstance(asha, ASHA)
+    assert (asha.min_resource, asha.reduction_factor, asha.max_resource) == (3, 3, 27)
+    assert asha.rungs() == [3, 9] and asha.budgets(0) == [3, 9, 27]
+    # Every multi-fidelity problem of the harness: each harness pruner is accepted for its R.
+    fidelity = [f() for f in builtin_problems().values()]
+    fidelity = [p for p in fidelity if is_multi_fidelity(p)]
+    assert sorted(p.name for p in fidelity) == ["mf-branin", "mf-mlp-digits", "mf-sgd-digits"]
+    for problem in fidelity:
+        assert problem.meta["max_resource"] == MAX_EPOCHS
+        assert make_harness_pruner("asha", problem).min_resource == 3
+        for name in PRUNERS:
+            assert make_harness_pruner(name, problem).budgets(0)[-1] == MAX_EPOCHS
+    # A small R (a user's problem): R // 9 == 0, so the first rung is at 1.
+    for small, rungs in [(1, []), (2, [1]), (5, [1, 3]), (8, [1, 3])]:
+        pruner = make_harness_pruner("asha", _fidelity_problem("short", small))
+        assert (pruner.min_resource, pruner.rungs(), pruner.budgets(0)[-1]) == (1, rungs, small)
+    assert [asha_min_resource(r) for r in (9, 17, 18, 26, 80, 81, 100)] == [1, 1, 2, 2, 8, 9, 11]
+    # Every harness pruner builds for any R, and ends every trial's schedule at R.
+    for r in range(1, 120):
+        assert PRUNERS["asha"](r).min_resource == max(1, r // 9)
+        for name, build in PRUNERS.items():
+            assert build(r).budgets(0)[-1] == r, (name, r)
+    # Hyperband keeps its first rung at 1: its brackets hedge over the first rung themselves.
+    hyperband = PRUNERS["hyperband"](MAX_EPOCHS)
+    assert isinstance(hyperband, Hyperband) and hyperband.min_resource == 1
+    assert [b.rungs() for b in hyperband._brackets] == [[1, 3, 9], [3, 9], [9], []]
+
+
+@pytest.mark.timeout(600)
+def test_a_pruned_run_stops_trials_only_at_rungs_from_the_first_rung_on(tmp_path) -> None:
+    # A real harness run of pruned labels on a built-in problem (R = 27, first rung 3) and on a
+    # user's problem with a small R (R = 5: R // 9 == 0, first rung 1).
+    short = _fidelity_problem("mf-short", 5)
+    _run(tmp_path, backends=["optuna.tpe"], problems=["mf-sgd-digits", "mf-short"],
+         extra_problems=[short], seeds=1, budget=10)
+    runs = {(r["backend"], r["problem"]): r for r in read_runs(tmp_path)}
+    assert sorted(runs) == sorted((b, p) for b in ("random", "random+asha", "optuna.tpe", "optuna.tpe+asha")
+                                  for p in ("mf-sgd-digits", "mf-short"))
+    first_rungs = {"mf-sgd-digits": 3, "mf-short": 1}
+    full = {"mf-sgd-digits": MAX_EPOCHS, "mf-short": 5}
+    for (label, problem), run in runs.items():
+        assert run["status"] == "ok" and len(run["trials"]) == 10
+        states = [t["state"] for t in run["trials"]]
+        assert set(states) <= {"complete", "pruned"}, states
+        if split_label(label)[1] is None:
+            assert states == ["complete"] * 10
+            continue
+        rungs = ASHA(first_rungs[problem], 3, 0, full[problem]).rungs()
+        for trial in run["trials"]:
+            if trial["state"] == "pruned":
+                assert trial["resource"] >= first_rungs[problem] and trial["resource"] in rungs, trial
+                assert trial["value"] is None and trial["failure"] == f"pruned at epoch {trial['resource']}"
+            else:
+                assert trial["resource"] == full[problem] and trial["value"] is not None
+        assert run["resource"] == sum(t["resource"] for t in run["trials"])
+    # No trial of the 27-epoch problem stopped before 3 epochs, and some were stopped.
+    for label in ("random+asha", "optuna.tpe+asha"):
+        assert "pruned" in {t["state"] for t in runs[label, "mf-sgd-digits"]["trials"]}
+    # The manifest and the report say which ASHA ran: one per full resource among the problems.
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    setups = [
+        "ASHA(min_resource=1, reduction_factor=3, min_early_stopping_rate=0, max_resource=5)",
+        "ASHA(min_resource=3, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)",
+    ]
+    for label in ("random+asha", "optuna.tpe+asha"):
+        assert manifest["backend_setup"][label]["pruner_setup"] == setups
+    [line] = [x for x in (tmp_path / "summary.md").read_text().splitlines()
+              if x.startswith("| optuna.tpe+asha | none | ")]  # the setup table's row
+    assert f" | {'; '.join(setups)}; PRUNED trials: native | " in line
 
 
 def test_pruned_labels_are_validated_with_clear_errors(tmp_path) -> None:
