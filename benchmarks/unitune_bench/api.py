@@ -222,7 +222,9 @@ def run_benchmark(
     for label in pruned:
         pruner_name = split_label(label)[1]
         setup[label]["pruner"] = pruner_name
-        setup[label]["pruner_setup"] = sorted({repr(make_harness_pruner(pruner_name, p)) for p in fidelity})
+        built = {p.name: repr(make_harness_pruner(pruner_name, p)) for p in fidelity}
+        setup[label]["pruner_by_problem"] = built
+        setup[label]["pruner_setup"] = sorted(set(built.values()))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _merge_manifest(out_dir, name, suite, budget, seed_list, labels, chosen, timeout, jobs,
@@ -295,6 +297,33 @@ def _progress(show: bool, total: int, initial: int, name: str):
                 file=sys.stderr, dynamic_ncols=True, mininterval=interval)
 
 
+def _check_same_pruners(out_dir: Path, label: str, before: dict[str, Any], entry: dict[str, Any],
+                        old_problems: Mapping[str, Any]) -> None:
+    """Refuse to resume a pruned label whose pruner, as built for a problem it already ran on,
+    changed (e.g. ``+asha``'s first rung); on success ``entry`` keeps every problem's pruner."""
+    known = before.get("pruner_by_problem")
+    if known is None:  # written before pruners were recorded per problem: their list only
+        listed = set(before.get("pruner_setup") or ())
+        known = {problem: built for problem, built in entry["pruner_by_problem"].items()
+                 if listed and problem in old_problems and built in listed}
+        changed = [problem for problem, built in entry["pruner_by_problem"].items()
+                   if listed and problem in old_problems and built not in listed]
+        was = "; ".join(sorted(listed))
+    else:
+        changed = [problem for problem, built in entry["pruner_by_problem"].items()
+                   if known.get(problem, built) != built]
+        was = "; ".join(sorted({known[problem] for problem in changed}))
+    if changed:
+        now_built = "; ".join(sorted({entry["pruner_by_problem"][problem] for problem in changed}))
+        raise UnituneError(
+            f"{out_dir} ran {label!r} on {sorted(changed)} with the pruner {was}, not {now_built} "
+            "(the harness's pruner settings changed since); choose another --out"
+        )
+    merged = {**known, **entry["pruner_by_problem"]}
+    entry["pruner_by_problem"] = merged
+    entry["pruner_setup"] = sorted(set(merged.values()))
+
+
 def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: list[int],
                     labels: list[str], problems: list[Problem], timeout: float | None, jobs: int,
                     command: Sequence[str] | None, setup: dict[str, dict[str, Any]],
@@ -323,6 +352,8 @@ def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: 
                 f"{out_dir} ran {label!r} with the options {before!r}, not {entry['options']!r}; "
                 "resume with the same --backend-options or choose another --out"
             )
+        if "pruner_by_problem" in entry:
+            _check_same_pruners(out_dir, label, old_setup.get(label, {}), entry, old["problems"])
         old_setup[label] = entry
     if old.get("suite") != name:
         old["suite"] = "custom"

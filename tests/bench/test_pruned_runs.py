@@ -276,3 +276,36 @@ def test_resource_scores_by_hand() -> None:
     assert rows["random+asha"].reached == 1 and math.isinf(rows["random+asha"].to_reach)
     xs, ys = scores.curves["random+asha"][0]
     assert xs.tolist() == [1, 4, 5] and ys.tolist() == [math.inf, 1.5, 1.5]
+
+
+@pytest.mark.timeout(300)
+def test_resuming_with_changed_pruner_settings_is_refused(tmp_path, monkeypatch) -> None:
+    first = _run(tmp_path, problems=["mf-branin"], seeds=1, budget=6, jobs=1)
+    assert all(r["status"] == "ok" for r in first.new_runs)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    entry = manifest["backend_setup"]["random+asha"]
+    built = "ASHA(min_resource=3, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)"
+    assert entry["pruner_by_problem"] == {"mf-branin": built} and entry["pruner_setup"] == [built]
+
+    # The same settings resume (nothing left to run) and the record is kept.
+    again = _run(tmp_path, problems=["mf-branin"], seeds=1, budget=6, jobs=1)
+    assert again.new_runs == [] and again.skipped == 2
+
+    # Another first rung for a problem already run: refused, naming both settings.
+    monkeypatch.setitem(PRUNERS, "asha", lambda r: ASHA(min_resource=1, reduction_factor=3, max_resource=r))
+    with pytest.raises(UnituneError, match=r"ran 'random\+asha' on \['mf-branin'\] with the pruner "
+                                           r"ASHA\(min_resource=3.*not ASHA\(min_resource=1"):
+        _run(tmp_path, problems=["mf-branin"], seeds=1, budget=6, jobs=1)
+
+
+@pytest.mark.timeout(300)
+def test_a_results_folder_from_before_per_problem_pruners_is_checked_too(tmp_path) -> None:
+    _run(tmp_path, problems=["mf-branin"], seeds=1, budget=6, jobs=1)
+    path = tmp_path / "manifest.json"
+    manifest = json.loads(path.read_text())
+    entry = manifest["backend_setup"]["random+asha"]
+    del entry["pruner_by_problem"]  # as written before this record existed, by a +asha at 1 epoch
+    entry["pruner_setup"] = ["ASHA(min_resource=1, reduction_factor=3, min_early_stopping_rate=0, max_resource=27)"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(UnituneError, match=r"with the pruner ASHA\(min_resource=1.*not ASHA\(min_resource=3"):
+        _run(tmp_path, problems=["mf-branin"], seeds=1, budget=6, jobs=1)
