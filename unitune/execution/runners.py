@@ -41,6 +41,12 @@ _RESTART_LIMIT = 30.0
 _FETCH_LIMIT = 120.0
 #: Dask: trials kept queued behind each busy worker thread (see DaskRunner.slots).
 _QUEUED_PER_THREAD = 1
+#: Seconds to remove a finished optimize's Dask event topic from the scheduler.
+_CLEANUP_LIMIT = 10.0
+#: Seconds after that removal until the scheduler removes the topic once more, in case a start
+#: event or the subscription itself (sent when optimize began) was still on its way; the client
+#: drops the topic's handler twice as late.
+_LATE_EVENTS = 30.0
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,9 @@ class DaskRunner(Runner):
     forever when a finished result is lost with its worker. With ``trial_timeout``, each task
     announces its start (and its worker) as a Dask event the client subscribes to, so the
     driver times it from then and, past its limit, cancels it and restarts that worker through
-    its nanny; nothing is polled on the workers.
+    its nanny; nothing is polled on the workers. The event topic is this runner's own (two
+    studies on one client each have theirs), and :meth:`close` removes it from the scheduler,
+    which would otherwise keep every topic's last events for as long as it runs.
     """
 
     frees_workers = True
@@ -283,12 +291,87 @@ class DaskRunner(Runner):
             self._forget(future)
 
     def close(self) -> None:
-        if self._topic is not None:
-            topic, self._topic = self._topic, None
-            try:
+        """Remove this runner's event topic from the scheduler (the subscription with it).
+
+        ``Client.unsubscribe_topic`` alone would leave the topic and its last events on the
+        scheduler for as long as it runs (one topic per ``optimize`` call), and this runner
+        in the client's event handlers. A failure is logged, never raised: the study is done.
+        """
+        if self._topic is None:
+            return
+        topic, self._topic = self._topic, None
+        if getattr(self.client, "status", None) in ("closing", "closed"):  # nothing to reach
+            logger.debug("Dask event topic %s not removed from the scheduler: the client is %s",
+                         topic, self.client.status)
+            return
+        try:
+            problem = self.client.run_on_scheduler(_remove_topic, topic, _LATE_EVENTS,
+                                                   callback_timeout=_CLEANUP_LIMIT)
+        except Exception as exc:  # an unreachable scheduler, or one refusing to run functions
+            problem = f"{type(exc).__name__}: {exc}"
+            try:  # at least stop the events coming to this client
                 self.client.unsubscribe_topic(topic)
-            except Exception as exc:  # the client was closed first: its subscription went with it
-                logger.debug("could not unsubscribe from Dask topic %s: %s", topic, exc)
+            except Exception as unsubscribe_exc:  # the client broke too
+                logger.debug("could not unsubscribe from Dask topic %s: %s", topic, unsubscribe_exc)
+        if problem:
+            logger.warning("could not remove Dask event topic %s from the scheduler (%s); it keeps "
+                           "the topic's last events until it restarts", topic, problem)
+        self._drop_handler(topic)
+
+    def _drop_handler(self, topic: str) -> None:
+        """Forget our handler in the client once events already sent have arrived: a late one
+        finding no handler makes the client log an error (``Client.unsubscribe_topic`` keeps
+        handlers, and through this one the runner)."""
+        handlers = getattr(self.client, "_event_handlers", None)
+        if not isinstance(handlers, dict):  # another distributed: it keeps its handler
+            return
+        try:
+            loop = self.client.loop
+            loop.add_callback(loop.call_later, 2 * _LATE_EVENTS, handlers.pop, topic, None)
+        except Exception as exc:  # the client's loop is gone: so are its handlers
+            logger.debug("could not drop the client's handler of Dask topic %s: %s", topic, exc)
+
+
+def _topic_remover() -> Callable[..., str | None]:
+    """The function ``close`` runs on the Dask scheduler. Made here, not at module level, so
+    that it travels by value: the scheduler's machine need not have unitune installed.
+
+    ``remove(topic, later)`` deletes ``topic`` (its events, count and subscribers) from the
+    scheduler's state, and once more ``later`` seconds on, in case the client's subscription
+    (an optimize that ended at once) or a task that started as optimize stopped reached the
+    scheduler after the first removal, and made the topic again. Dask has no public call for
+    this; the state is read as distributed keeps it: a ``Broker`` of topics (since mid-2024), or
+    ``events``, ``event_counts`` and ``event_subscriber`` tables (before). Returns None, or
+    what went wrong.
+    """
+
+    def remove(topic: str, later: float | None = None, dask_scheduler: Any = None) -> str | None:
+        def drop() -> bool:
+            broker = getattr(dask_scheduler, "_broker", None)
+            tables = [getattr(broker, "_topics", None)]
+            tables += [getattr(dask_scheduler, name, None)
+                       for name in ("events", "event_counts", "event_subscriber")]
+            tables = [table for table in tables if isinstance(table, dict)]
+            for table in tables:
+                table.pop(topic, None)
+            return bool(tables)
+
+        if not drop():
+            return "this version of distributed keeps its events where unitune does not look"
+        if later:
+            import asyncio
+
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not run by the scheduler's event loop: no second sweep
+                return None
+            loop.call_later(later, drop)
+        return None
+
+    return remove
+
+
+_remove_topic = _topic_remover()
 
 
 def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
