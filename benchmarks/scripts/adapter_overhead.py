@@ -201,6 +201,15 @@ def _bootstrap_median_ci(values: list[float], resamples: int = 2000) -> tuple[fl
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
+def _warmed_up(*warm_ups: Any) -> None:
+    """Run each warm-up (imports, caches, every model's start-up phase), then freeze the heap:
+    the import-time objects leave the collector's reach (see the module docstring)."""
+    for warm_up in warm_ups:
+        warm_up()
+    gc.collect()
+    gc.freeze()
+
+
 def _prepared(loop, warm_up) -> Any:
     """In a side's process: one BLAS thread, quiet libraries, the warm-up run, the heap frozen;
     returns ``loop``, the timed run."""
@@ -208,9 +217,7 @@ def _prepared(loop, warm_up) -> Any:
 
     threadpool_limits(limits=1)
     _quiet_libraries()
-    warm_up()
-    gc.collect()
-    gc.freeze()
+    _warmed_up(warm_up)
     return loop
 
 
@@ -249,10 +256,8 @@ def measure(
     collector, costed by its process's CPU time)."""
     name = f"{family}.{algorithm}"
     if not args.processes:
-        native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up: imports, caches
-        _unitune(name, WARM_UP, args.seed)
-        gc.collect()
-        gc.freeze()  # the import-time heap leaves the collector's reach (see the module docstring)
+        _warmed_up(lambda: native.run(algorithm, SPACE, objective, WARM_UP, args.seed),
+                   lambda: _unitune(name, WARM_UP, args.seed))
     else:
         for module in load_backend_class(family).requires:  # imported once, before the processes fork
             importlib.import_module(module)
@@ -321,10 +326,8 @@ def _callgrind_child(args: argparse.Namespace) -> int:
     native = native_modules(family)[family]
     order, same = [], True
     with threadpool_limits(limits=1):
-        native.run(algorithm, SPACE, objective, WARM_UP, args.seed)  # warm-up, as measure() does
-        _unitune(args.callgrind_child, WARM_UP, args.seed)
-        gc.collect()
-        gc.freeze()
+        _warmed_up(lambda: native.run(algorithm, SPACE, objective, WARM_UP, args.seed),  # as measure()
+                   lambda: _unitune(args.callgrind_child, WARM_UP, args.seed))
         for round_ in range(args.rounds):
             seed = args.seed + round_
             sides = [("native", native.run, (algorithm, SPACE, objective, args.trials, seed)),
