@@ -363,6 +363,7 @@ def test_interrupted_trial_is_forgotten():
     backend.tell(Trial.failed(2, c, "boom"))
     docs = backend.trials.trials
     assert [d["result"]["status"] for d in docs] == ["ok", "fail"]  # trial 1's document is gone
+    assert [d["tid"] for d in docs] == [0, 2]
     assert len(backend.pending) == 0
     [d] = ask_params(backend, 1, 3)
     backend.tell(Trial.complete(3, d, 0.25))

@@ -110,8 +110,11 @@ class HyperoptBackend(KitBackend):
         self._insert([self._foreign_doc(t, self._result(t)) for t in trials])
 
     def forget(self, trial: Trial, doc: dict) -> None:
-        """Drop a pending document that never ran (Hyperopt learns nothing from it)."""
-        self._trials._dynamic_trials = [d for d in self._trials._dynamic_trials if d is not doc]
+        """Cancel a pending document that never ran: Hyperopt's own state for a job that will
+        not run, which ``Trials.refresh`` leaves out of ``trials.trials`` (all its algorithms
+        read), so Hyperopt learns nothing from it."""
+        doc["state"] = self._base.JOB_STATE_CANCEL
+        doc["refresh_time"] = _now()
         self._trials.refresh()
 
     def _result(self, trial: Trial) -> dict[str, Any]:
