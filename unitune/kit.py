@@ -54,6 +54,9 @@ MODEL_LIMIT = 1e100
 
 Native = TypeVar("Native")
 
+#: Enum members read at every trial, as globals (why: unitune.trial).
+_RUNNING, _INTERRUPTED = TrialState.RUNNING, TrialState.INTERRUPTED
+
 
 def derive_seed(seed: int, *salt: int) -> int:
     """A deterministic 32-bit seed derived from ``seed`` and ``salt`` (e.g. the number of
@@ -301,7 +304,7 @@ class KitBackend(Backend):
         return self.propose(numbers)
 
     def tell(self, trial: Trial) -> None:
-        if trial.state is TrialState.RUNNING:
+        if trial.state is _RUNNING:
             raise BackendError(
                 f"backend {self.full_name!r}: tell needs a finished trial, trial {trial.number} "
                 f"is {trial.state.value}"
@@ -309,7 +312,7 @@ class KitBackend(Backend):
         if self.fixed is not None:
             return
         native = self.pending.pop(trial.number)
-        if trial.state is TrialState.INTERRUPTED:
+        if trial.state is _INTERRUPTED:
             self.forget(trial, native)
         else:
             self.learn(trial, native)

@@ -23,6 +23,9 @@ from unitune.trial import Trial, TrialState
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
+#: Enum members read at every trial, as globals (why: unitune.trial).
+_COMPLETE = TrialState.COMPLETE
+
 __all__ = ["Result", "ResultSpec", "TrialHandle", "TrialPruned", "ended_trial", "evaluate", "interpret"]
 
 
@@ -241,7 +244,7 @@ def evaluate(
         return ended_trial(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
     if user_attrs:
         handle.user_attrs.update(user_attrs)
-    return ended_trial(handle, TrialState.COMPLETE, values, metrics)
+    return ended_trial(handle, _COMPLETE, values, metrics)
 
 
 def ended_trial(

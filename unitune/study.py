@@ -44,6 +44,9 @@ __all__ = ["Callback", "Study", "optimize"]
 
 logger = logging.getLogger("unitune")
 
+#: Enum members read at every trial, as globals (why: unitune.trial).
+_COMPLETE, _FAILED = TrialState.COMPLETE, TrialState.FAILED
+
 #: ``callback(study, trial)`` runs after each trial is recorded; it may call ``study.stop()``.
 Callback = Callable[["Study", Trial], None]
 
@@ -341,15 +344,15 @@ class Study:
                 self._replay([trial])
         else:
             self.backend.tell(trial)
-        if trial.state is TrialState.FAILED:
+        if trial.state is _FAILED:
             self._consecutive_failures += 1
             logger.info("trial %d failed: %s", trial.number, (trial.failure or "").splitlines()[0])
-        elif trial.state is TrialState.COMPLETE:
+        elif trial.state is _COMPLETE:
             self._consecutive_failures = 0
         return trial
 
     def _note_best(self, trial: Trial) -> None:
-        if trial.state is not TrialState.COMPLETE or len(self.directions) != 1:
+        if trial.state is not _COMPLETE or len(self.directions) != 1:
             return
         if self._best is None or self.directions[0].better(trial.values[0], self._best.values[0]):
             self._best = trial

@@ -52,7 +52,12 @@ class Direction(str, enum.Enum):
 
     def better(self, a: float, b: float) -> bool:
         """True when ``a`` is strictly better than ``b`` in this direction."""
-        return a < b if self is Direction.MINIMIZE else a > b
+        return a < b if self is _MINIMIZE else a > b
+
+
+#: Read at every trial: in Python 3.11 a member read off its enum class (``TrialState.X``) takes
+#: EnumType's __getattr__ hook, several times slower than a module global.
+_COMPLETE, _MINIMIZE = TrialState.COMPLETE, Direction.MINIMIZE
 
 
 def _json_numbers(mapping: Mapping[Any, float]) -> dict[Any, float | None]:
@@ -95,7 +100,7 @@ class Trial:
         if type(state) is not TrialState:
             state = TrialState(state)
             object.__setattr__(self, "state", state)
-        if state is TrialState.COMPLETE:
+        if state is _COMPLETE:
             if len(values or ()) == 1:  # the common case, kept cheap
                 valid = type(values[0]) is float and math.isfinite(values[0])
             else:

@@ -55,6 +55,9 @@ __all__ = ["LOSS_BOUND", "NevergradBackend"]
 LOSS_BOUND = 1e20
 _REDRAWS = 8  # asks tried before a replayed configuration is proposed again
 
+#: Enum members read at every trial, as globals (why: unitune.trial).
+_COMPLETE = TrialState.COMPLETE
+
 
 class NevergradBackend(KitBackend):
     """A Nevergrad optimizer driven through unitune's ask/tell protocol.
@@ -196,7 +199,7 @@ class NevergradBackend(KitBackend):
 
     def _loss(self, trial: Trial) -> float | None:
         """The loss Nevergrad minimizes, or None for a trial without a usable value."""
-        if trial.state is not TrialState.COMPLETE:
+        if trial.state is not _COMPLETE:
             return None
         if len(trial.values) != 1:
             raise BackendError(
