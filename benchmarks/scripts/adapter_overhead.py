@@ -7,7 +7,7 @@ Rosenbrock objective through ``unitune.optimize`` and through the library's own 
 same seed, after a warm-up past every model's start-up phase and with the heap frozen
 (``gc.freeze()``) after it. BLAS is limited to one thread.
 
-Two measures, each with the goal ``ratio <= 1.02`` wherever the native cost per trial is above
+The measures, each with the goal ``ratio <= 1.02`` wherever the native cost per trial is above
 1 ms (``goal``: ``ok``, ``MISSED``, or ``-`` under 1 ms):
 
 - Time (default): the two sides run in lockstep (``unitune_bench.lockstep``): two threads that
