@@ -301,27 +301,23 @@ def _check_same_pruners(out_dir: Path, label: str, before: dict[str, Any], entry
                         old_problems: Mapping[str, Any]) -> None:
     """Refuse to resume a pruned label whose pruner, as built for a problem it already ran on,
     changed (e.g. ``+asha``'s first rung); on success ``entry`` keeps every problem's pruner."""
+    built = entry["pruner_by_problem"]
     known = before.get("pruner_by_problem")
     if known is None:  # written before pruners were recorded per problem: their list only
         listed = set(before.get("pruner_setup") or ())
-        known = {problem: built for problem, built in entry["pruner_by_problem"].items()
-                 if listed and problem in old_problems and built in listed}
-        changed = [problem for problem, built in entry["pruner_by_problem"].items()
-                   if listed and problem in old_problems and built not in listed]
-        was = "; ".join(sorted(listed))
+        changed = [p for p, b in built.items() if listed and p in old_problems and b not in listed]
+        was, known = "; ".join(sorted(listed)), {}
     else:
-        changed = [problem for problem, built in entry["pruner_by_problem"].items()
-                   if known.get(problem, built) != built]
-        was = "; ".join(sorted({known[problem] for problem in changed}))
+        changed = [p for p, b in built.items() if known.get(p, b) != b]
+        was = "; ".join(sorted({known[p] for p in changed}))
     if changed:
-        now_built = "; ".join(sorted({entry["pruner_by_problem"][problem] for problem in changed}))
         raise UnituneError(
-            f"{out_dir} ran {label!r} on {sorted(changed)} with the pruner {was}, not {now_built} "
-            "(the harness's pruner settings changed since); choose another --out"
+            f"{out_dir} ran {label!r} on {sorted(changed)} with the pruner {was}, not "
+            f"{'; '.join(sorted({built[p] for p in changed}))} (the harness's pruner settings "
+            "changed since); choose another --out"
         )
-    merged = {**known, **entry["pruner_by_problem"]}
-    entry["pruner_by_problem"] = merged
-    entry["pruner_setup"] = sorted(set(merged.values()))
+    entry["pruner_by_problem"] = {**known, **built}
+    entry["pruner_setup"] = sorted(set(entry["pruner_by_problem"].values()))
 
 
 def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: list[int],
