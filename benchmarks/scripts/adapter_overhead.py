@@ -164,19 +164,27 @@ def floor_us(n_trials: int = 2000, repeats: int = 7) -> float:
 COLD_BYTES = 24 * 2**20
 
 
+def evicting_objective(n_bytes: int) -> Any:
+    """:func:`objective`, after streaming through ``n_bytes`` of memory at every call, as a
+    library's ask and tell walk their own objects: what unitune left in the caches is gone."""
+    import numpy as np
+
+    block = np.ones(n_bytes // 8)
+
+    def evicting(params: dict[str, Any]) -> float:
+        block.sum()
+        return objective(params)
+
+    return evicting
+
+
 def cold_floor_us(n_trials: int = 300, rounds: int = 8) -> float:
     """The same cost, cold: each trial's objective first streams through COLD_BYTES (as a
     library's ask and tell walk their own objects), so unitune's code and data have left the
     caches by the next trial. The study against a bare loop calling the same objective, in
     lockstep crossover rounds; median of the rounds, in microseconds per trial."""
-    import numpy as np
-
     null, point = _null_backend(), NULL_POINT
-    block = np.ones(COLD_BYTES // 8)
-
-    def evicting(params):
-        block.sum()
-        return objective(params)
+    evicting = evicting_objective(COLD_BYTES)
 
     def study(fn):
         unitune.optimize(fn, SPACE, backend=null, seed=0, n_trials=n_trials, show_progress=False)

@@ -38,18 +38,12 @@ WARM_UP = 50
 
 def _child(side: str, n_trials: int, ll_bytes: int) -> None:
     """Inside callgrind: warm up, freeze the heap, then run ``n_trials`` of ``side``."""
-    import numpy as np
-    from adapter_overhead import NULL_POINT, SPACE, _null_backend, _quiet_libraries, objective
+    from adapter_overhead import NULL_POINT, SPACE, _null_backend, _quiet_libraries, evicting_objective
 
     import unitune
 
     _quiet_libraries()
-    block = np.ones(2 * ll_bytes // 8)
-
-    def evicting(params):
-        block.sum()
-        return objective(params)
-
+    evicting = evicting_objective(2 * ll_bytes)
     null = _null_backend()
 
     def run(n: int) -> None:
