@@ -33,6 +33,10 @@ The measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
 - A/A (``--aa``, with either time measure): the native loop against itself, in the same
   columns: how far the measure alone strays from 1 and how much it scatters, next to the
   verdicts it gives.
+- The adapter alone (``--adapter-alone``, with any measure): in unitune's place, the backend
+  driven by hand through ``ask([number])`` / ``tell(Trial.complete(...))``, without the study
+  (its loop, store, trial records, best trial). Next to a full run it splits unitune's overhead
+  into the adapter's share and the study's.
 - Instructions (``--instructions``): each algorithm's rounds run in a child process under
   valgrind's callgrind, which dumps its counters at a marker before and after every timed run,
   so each side's count holds exactly its own run. Deterministic: load, other processes, CPU
@@ -45,6 +49,7 @@ docs/backends.md#adapter-overhead.
 
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py [--rounds 10] [--only nevergrad]
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py --aa --only nevergrad
+    uv run --no-sync python benchmarks/scripts/adapter_overhead.py --adapter-alone --only nevergrad
     uv run --no-sync python benchmarks/scripts/adapter_overhead.py --instructions --only nevergrad
 """
 
@@ -74,7 +79,8 @@ from unitune_bench.lockstep import crossover, run_lockstep_processes
 
 import unitune
 from unitune import Float, Space
-from unitune.registry import list_backends, load_backend_class
+from unitune.registry import list_backends, load_backend_class, make_backend
+from unitune.trial import Trial
 
 DIMS = 5
 SPACE = Space({f"x{i}": Float(-5.0, 5.0) for i in range(DIMS)})
@@ -116,6 +122,27 @@ def _timed(clock, fn, *args) -> tuple[float, list[dict[str, Any]]]:
 def _unitune(name: str, n_trials: int, seed: int, fn=objective) -> list[dict[str, Any]]:
     study = unitune.optimize(fn, SPACE, backend=name, seed=seed, n_trials=n_trials, show_progress=False)
     return [dict(t.params) for t in study.trials]
+
+
+def _adapter_alone(name: str, n_trials: int, seed: int, fn=objective) -> list[dict[str, Any]]:
+    """The backend without the study: each trial asked by number, evaluated, told COMPLETE."""
+    backend = make_backend(name, SPACE, seed=seed)
+    proposed = []
+    try:
+        for number in range(n_trials):
+            (proposal,) = backend.ask([number])
+            value = fn(dict(proposal.params))
+            backend.tell(Trial.complete(number, proposal.params, value))
+            proposed.append(dict(proposal.params))
+    finally:
+        backend.close()
+    return proposed
+
+
+def _unitune_run(args: argparse.Namespace) -> Any:
+    """What runs in unitune's place: the study (``_unitune``) or, with ``--adapter-alone``, the
+    backend alone."""
+    return _adapter_alone if args.adapter_alone else _unitune
 
 
 #: The point the null backend proposes at every trial.
@@ -238,9 +265,9 @@ def _native_side(family: str, algorithm: str, n_trials: int, seed: int) -> Any:
     )
 
 
-def _unitune_side(name: str, n_trials: int, seed: int) -> Any:
-    """Builds the unitune loop in its process."""
-    return _prepared(lambda fn: _unitune(name, n_trials, seed, fn), lambda: _unitune(name, WARM_UP, seed))
+def _unitune_side(name: str, n_trials: int, seed: int, run: Any = _unitune) -> Any:
+    """Builds the unitune loop (``run``: :func:`_unitune_run`'s choice) in its process."""
+    return _prepared(lambda fn: run(name, n_trials, seed, fn), lambda: run(name, WARM_UP, seed))
 
 
 @contextlib.contextmanager
@@ -263,9 +290,10 @@ def measure(
     they run; ``--processes``: each side in a process of its own (its own heap and
     collector, costed by its process's CPU time)."""
     name = f"{family}.{algorithm}"
+    run = _unitune_run(args)
     if not args.processes:
         _warmed_up(lambda: native.run(algorithm, SPACE, objective, WARM_UP, args.seed),
-                   lambda: _unitune(name, WARM_UP, args.seed))
+                   lambda: run(name, WARM_UP, args.seed))
     else:
         for module in load_backend_class(family).requires:  # imported once, before the processes fork
             importlib.import_module(module)
@@ -282,7 +310,7 @@ def measure(
                 return native.run(algorithm, SPACE, fn, n_trials, seed)
 
             def unitune_loop(fn, seed=seed):
-                return _unitune(name, n_trials, seed, fn)
+                return run(name, n_trials, seed, fn)
 
             if args.aa:  # the measure against itself: a second native loop in unitune's place
                 unitune_loop = functools.partial(native_loop, seed=seed)
@@ -294,7 +322,7 @@ def measure(
                 objective,
                 functools.partial(_native_side, family, algorithm, n_trials, seed),
                 functools.partial(_native_side, family, algorithm, n_trials, seed) if args.aa
-                else functools.partial(_unitune_side, name, n_trials, seed),
+                else functools.partial(_unitune_side, name, n_trials, seed, run),
                 runner=run_lockstep_processes,
             )
         rounds.append(pair)
@@ -333,13 +361,14 @@ def _callgrind_child(args: argparse.Namespace) -> int:
     family, algorithm = args.callgrind_child.split(".", 1)
     native = native_modules(family)[family]
     order, same = [], True
+    run = _unitune_run(args)
     with threadpool_limits(limits=1):
         _warmed_up(lambda: native.run(algorithm, SPACE, objective, WARM_UP, args.seed),  # as measure()
-                   lambda: _unitune(args.callgrind_child, WARM_UP, args.seed))
+                   lambda: run(args.callgrind_child, WARM_UP, args.seed))
         for round_ in range(args.rounds):
             seed = args.seed + round_
             sides = [("native", native.run, (algorithm, SPACE, objective, args.trials, seed)),
-                     ("unitune", _unitune, (args.callgrind_child, args.trials, seed))]
+                     ("unitune", run, (args.callgrind_child, args.trials, seed))]
             proposed = {}
             for side, fn, fn_args in sides[::-1] if round_ % 2 else sides:
                 gc.collect()
@@ -378,7 +407,7 @@ def count_instructions(
         command = [valgrind, "--tool=callgrind", f"--dump-before={MARKER}", f"--callgrind-out-file={out}",
                    f"--cache-sim={'yes' if args.cache_sim else 'no'}", sys.executable, __file__,
                    "--callgrind-child", name, "--trials", str(n_trials), "--rounds", str(args.rounds),
-                   "--seed", str(args.seed)]
+                   "--seed", str(args.seed), *(["--adapter-alone"] if args.adapter_alone else [])]
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same string hashes in every child
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -513,6 +542,12 @@ def main() -> int:
         help="time the native loop against itself (A/A): the measure's own bias and scatter, in the "
         "same columns ('unitune' is then a second native loop)",
     )
+    parser.add_argument(
+        "--adapter-alone",
+        action="store_true",
+        help="in unitune's place, the backend alone driven through ask/tell by hand, without the "
+        "study: the adapter's share of the overhead",
+    )
     parser.add_argument("--cache-sim", action="store_true", help="with --instructions: also simulate caches")
     parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -524,12 +559,18 @@ def main() -> int:
         parser.error("--rounds and --min-rounds must be at least 1")
     if args.aa and args.instructions:
         parser.error("--aa times the measure against itself; --instructions counts are deterministic")
+    if args.aa and args.adapter_alone:
+        parser.error("--aa runs the native loop in unitune's place; --adapter-alone runs the adapter there")
     _quiet_libraries()
     from threadpoolctl import threadpool_limits
 
+    alone = ("adapter alone: the backend driven through ask/tell by hand, without the study "
+             "('unitune' columns); the adapter's share of unitune's overhead")
     if args.instructions:
         print(f"python {sys.version.split()[0]}; instructions executed (callgrind Ir), medians over the "
               f"rounds; goal: ratio <= {GOAL} where native ms/trial > 1", flush=True)
+        if args.adapter_alone:
+            print(alone, flush=True)
         print(INSTRUCTION_HEADER, flush=True)
         status = 0
         with threadpool_limits(limits=1):  # for the native ms/trial; the child limits its own
@@ -547,6 +588,8 @@ def main() -> int:
     if args.aa:
         print("A/A: the native loop against itself, the same seed on both sides ('unitune' columns: "
               "the second native loop); a ratio away from 1 is the measure's own bias", flush=True)
+    elif args.adapter_alone:
+        print(alone, flush=True)
     else:
         print(
             f"unitune's own cost per trial (study loop and kit, a backend doing nothing): "

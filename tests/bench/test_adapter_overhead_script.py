@@ -53,3 +53,40 @@ def test_aa_and_instructions_together_are_refused():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "--aa times the measure against itself" in proc.stderr
+
+
+def test_the_adapter_alone_runs_in_unitunes_place_and_finds_the_same_points():
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--adapter-alone", "--only", "nevergrad.de", "--rounds", "2",
+         "--trials", "15"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].startswith("adapter alone: the backend driven through ask/tell by hand")
+    assert "unitune's own cost" not in proc.stdout  # the floor is the study's: not measured here
+    [row] = [line for line in lines if line.startswith("nevergrad.de")]
+    fields = row.split()
+    assert fields[1:3] == ["15", "2"]
+    assert float(fields[3]) > 0 and float(fields[4]) > 0
+    assert fields[-2] == "yes"  # the adapter proposes Nevergrad's own points, trial by trial
+
+
+def test_the_adapter_alone_proposes_what_the_study_proposes():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import adapter_overhead
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    for name in ("nevergrad.de", "random"):
+        alone = adapter_overhead._adapter_alone(name, 12, 3)
+        study = adapter_overhead._unitune(name, 12, 3)
+        assert len(alone) == 12
+        assert alone == study
+
+
+def test_aa_and_adapter_alone_together_are_refused():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--aa", "--adapter-alone"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--adapter-alone runs the adapter there" in proc.stderr
