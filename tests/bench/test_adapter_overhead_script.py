@@ -90,3 +90,11 @@ def test_aa_and_adapter_alone_together_are_refused():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "--adapter-alone runs the adapter there" in proc.stderr
+
+
+def test_cache_simulation_with_an_odd_number_of_rounds_is_refused():
+    # The side that runs first after the warm-up misses more: each must run first as often.
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--instructions", "--cache-sim", "--rounds", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--cache-sim needs an even number of rounds" in proc.stderr
