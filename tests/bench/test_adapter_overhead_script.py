@@ -48,13 +48,6 @@ def test_the_measure_against_itself_runs_the_native_loop_on_both_sides():
     assert fields[-2] == "yes"  # the same loop and seed on both sides: the same points
 
 
-def test_aa_and_instructions_together_are_refused():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--aa", "--instructions"],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert "--aa times the measure against itself" in proc.stderr
-
-
 def test_the_adapter_alone_runs_in_unitunes_place_and_finds_the_same_points():
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--adapter-alone", "--only", "nevergrad.de", "--rounds", "2",
@@ -85,16 +78,13 @@ def test_the_adapter_alone_proposes_what_the_study_proposes():
         assert alone == study
 
 
-def test_aa_and_adapter_alone_together_are_refused():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--aa", "--adapter-alone"],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert "--adapter-alone runs the adapter there" in proc.stderr
-
-
-def test_cache_simulation_with_an_odd_number_of_rounds_is_refused():
+@pytest.mark.parametrize(("flags", "reason"), [
+    (["--aa", "--instructions"], "--aa times the measure against itself"),
+    (["--aa", "--adapter-alone"], "--adapter-alone runs the adapter there"),
     # The side that runs first after the warm-up misses more: each must run first as often.
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--instructions", "--cache-sim", "--rounds", "1"],
-                          capture_output=True, text=True, timeout=120)
+    (["--instructions", "--cache-sim", "--rounds", "1"], "--cache-sim needs an even number of rounds"),
+], ids=["aa-instructions", "aa-adapter-alone", "cache-sim-odd-rounds"])
+def test_contradictory_or_biased_flags_are_refused_with_the_reason(flags, reason):
+    proc = subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "--cache-sim needs an even number of rounds" in proc.stderr
+    assert reason in proc.stderr
