@@ -210,18 +210,23 @@ def _read_metrics(mapping: Mapping[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def wants_trial(objective: Callable[..., Any]) -> bool:
-    """True when the objective takes a second positional argument (the trial handle)."""
+def wants_trial(objective: Callable[..., Any], ignore: tuple[str, ...] = ()) -> bool:
+    """True when the objective takes the trial handle: a second positional parameter without a
+    default (or one named ``trial``, default or not), or ``*args``. A second parameter with a
+    default, as in ``lambda params, lr=lr: ...``, is the user's own and keeps its default.
+    Parameters named in ``ignore`` (e.g. ``budget``) are left out of the count."""
     try:
-        signature = inspect.signature(objective)
+        parameters = inspect.signature(objective).parameters.values()
     except (TypeError, ValueError):
         return False
-    positional = [
-        p for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    has_varargs = any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values())
-    return len(positional) >= 2 or has_varargs
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return True
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ignore]
+    if len(positional) < 2:
+        return False
+    second = positional[1]
+    return second.default is second.empty or second.name == "trial"
 
 
 def evaluate(

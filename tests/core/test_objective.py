@@ -137,3 +137,38 @@ def test_report_rejects_bad_steps():
     assert "report step must be a non-negative integer, got -1" in trial.failure
     with pytest.raises(UnituneError, match="user attribute keys must be strings"):
         unitune.TrialHandle(0, {}).set_user_attr(1, "x")
+
+
+def _scaled(params, scale=2.0):
+    return params["x"] * scale
+
+
+def _with_optional_trial(params, trial=None):
+    trial.set_user_attr("got", "handle")
+    return params["x"]
+
+
+def _with_trial(params, trial):
+    trial.set_user_attr("got", "handle")
+    return params["x"]
+
+
+def _varargs(params, *rest):
+    rest[0].set_user_attr("got", "handle")
+    return params["x"]
+
+
+@pytest.mark.parametrize("objective, factor, handle", [
+    (_scaled, 2.0, False),                       # a parameter with a default keeps its default
+    ((lambda p, lr=0.5: p["x"] * lr), 0.5, False),  # the loop-closure idiom
+    (_with_optional_trial, 1.0, True),           # named trial: the handle, default or not
+    (_with_trial, 1.0, True),
+    (_varargs, 1.0, True),
+])
+def test_the_handle_goes_only_to_an_objective_that_asks_for_it(objective, factor, handle):
+    study = unitune.optimize(objective, {"x": Float(0.0, 1.0)}, "random", n_trials=3, seed=0)
+    for trial in study.trials:
+        assert trial.state is TrialState.COMPLETE, trial.failure
+        assert trial.value == pytest.approx(trial.params["x"] * factor)
+        assert dict(trial.user_attrs) == ({"got": "handle"} if handle else {})
+

@@ -255,3 +255,14 @@ def test_a_budget_objective_under_synchronous_halving():
         study = unitune.optimize(budget_objective, SPACE, "grid", n_trials=6, batch_size=2, executor=pool,
                                  pruner=SuccessiveHalving(n_configs=2, min_resource=1, reduction_factor=2))
     assert outcome(study) == [("complete", 2), ("pruned", 1)] * 3
+
+
+def test_a_budget_objective_keeps_its_own_defaulted_parameter():
+    # `scale` has a default: it is the user's, not a slot for the trial handle.
+    def objective(params, scale=10.0, budget=1):
+        return params["k"] * scale + budget
+
+    study = unitune.optimize(objective, SPACE, "grid", n_trials=2, pruner=MedianPruner(max_resource=2))
+    for trial in study.trials:
+        assert trial.state is TrialState.COMPLETE, trial.failure
+        assert dict(trial.intermediate) == {1: trial.params["k"] * 10 + 1, 2: trial.params["k"] * 10 + 2}

@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from unitune.backend import Backend
-from unitune.objective import ResultSpec, TrialPruned, interpret
+from unitune.objective import ResultSpec, TrialPruned, interpret, wants_trial
 from unitune.pruners.base import Pruner, PrunerError
 from unitune.pruners.channel import Channel, LocalChannel, channel_for
 from unitune.pruners.link import PruningLink
@@ -120,9 +120,7 @@ class BudgetLoop:
     def __init__(self, objective: Callable[..., Any], spec: ResultSpec):
         self.objective = objective
         self.spec = spec
-        positional = [p for p in inspect.signature(objective).parameters.values()
-                      if p.name != "budget" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        self.pass_trial = len(positional) >= 2
+        self.pass_trial = wants_trial(objective, ignore=("budget",))
 
     @classmethod
     def checked(cls, objective: Callable[..., Any], spec: ResultSpec, pruner: Pruner | None) -> BudgetLoop:
