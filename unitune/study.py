@@ -464,6 +464,8 @@ class Study:
         runner = make_runner(executor, workers=batch_size, trial_timeout=trial_timeout)
         terminated: Terminated | None = None
         try:
+            if runner is not None:
+                runner.check_objective(objective)
             if self._pruning is not None:
                 self._pruning.start(executor, self.trials, batch_size)
             with termination_handled():

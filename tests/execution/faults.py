@@ -106,3 +106,12 @@ def dies_when_its_result_is_fetched(params, trial):
     if trial.number == params["victim"]:
         trial.set_user_attr("shipped", _DiesWhenShipped(str(Path(params["dir"]) / "shipped")))
     return value_of(params)
+
+
+def unpicklable_result(params):
+    """Completes, but with a user attribute no pickle can carry back to the driver."""
+    import threading
+
+    from unitune import Result
+
+    return Result(value_of(params), user_attrs={"lock": threading.Lock()})

@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from faults import always_exits, hangs, killed_once, pid_alive, sleeps_forever, value_of, wait_for
+from faults import (
+    always_exits,
+    hangs,
+    killed_once,
+    pid_alive,
+    sleeps_forever,
+    unpicklable_result,
+    value_of,
+    wait_for,
+)
 
 from unitune import Float, Study, TrialState, UnituneError
 
@@ -174,3 +184,37 @@ def test_a_pool_broken_by_an_idle_worker_dying_is_replaced(tmp_path):
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     _assert_complete(study.trials, range(4))
     assert int((tmp_path / "pid-1").read_text()) != int(first.read_text())
+
+
+def _nested_objective():
+    def objective(params):
+        return value_of(params)
+    return objective
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("objective", [lambda p: value_of(p), _nested_objective()], ids=["lambda", "nested"])
+@pytest.mark.parametrize("pool", ["processes", "user ProcessPoolExecutor"])
+def test_an_objective_workers_cannot_receive_is_refused_before_any_trial(objective, pool):
+    # Before, every trial came back INTERRUPTED ("the executor lost the trial"), uncounted, so a
+    # timeout-bound study asked thousands of them and optimize returned as if nothing was wrong.
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    with contextlib.ExitStack() as stack:
+        executor = "processes" if pool == "processes" else stack.enter_context(ProcessPoolExecutor(1))
+        with pytest.raises(UnituneError, match=r"objective cannot be sent to worker processes .*top level"):
+            study.optimize(objective, timeout=30, batch_size=2, executor=executor)
+    assert list(study.trials) == []
+    # The same objective in threads runs (nothing to pickle there).
+    with ThreadPoolExecutor(2) as threads:
+        study.optimize(objective, n_trials=2, executor=threads)
+    _assert_complete(study.trials, range(2))
+
+
+@pytest.mark.timeout(120)
+def test_a_result_that_cannot_travel_back_fails_its_trial_and_counts():
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    study.optimize(unpicklable_result, n_trials=3, batch_size=2, executor="processes")
+    assert [t.state for t in study.trials] == [TrialState.FAILED] * 3
+    for trial in study.trials:
+        assert "result could not be sent back from its worker" in trial.failure
+        assert "pickle" in trial.failure

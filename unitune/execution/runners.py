@@ -17,11 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
 import signal
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future, InvalidStateError
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    InvalidStateError,
+    ProcessPoolExecutor,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +74,8 @@ class Runner:
 
     #: True when a trial past its limit frees its worker (killed, or restarted).
     frees_workers = False
+    #: True when trials travel to the workers by pickle (processes; Dask uses cloudpickle).
+    pickles = False
 
     def __init__(self, executor: Any, trial_timeout: float | None = None):
         self.executor = executor
@@ -90,6 +100,20 @@ class Runner:
 
     def _submit(self, handle: TrialHandle, fn: Callable[..., Trial], args: tuple) -> Future:
         return self.executor.submit(fn, *args)
+
+    def check_objective(self, objective: Callable[..., Any]) -> None:
+        """Refuse, before any trial is asked, an objective the workers cannot receive."""
+        if not self.pickles:
+            return
+        try:
+            pickle.dumps(objective)
+        except Exception as exc:  # PicklingError, or TypeError/AttributeError from pickle
+            raise UnituneError(
+                f"the objective cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
+                "define it with def at the top level of a module (not a lambda or a nested "
+                "function) and keep unpicklable things (open files, locks, clients) out of it, "
+                "or run it inline (executor=None) or in threads"
+            ) from exc
 
     def slots(self, batch_size: int) -> int:
         """How many trials the loop keeps in flight for ``batch_size`` (free-running mode)."""
@@ -118,6 +142,10 @@ class Runner:
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if isinstance(exc, BrokenExecutor):
             return Lost(f"a worker died and the executor broke ({type(exc).__name__}: {exc})", False)
+        if _is_pickling_error(exc):  # the objective was checked: its result could not travel back
+            return ended_trial(handle, TrialState.FAILED, failure=(
+                f"the trial's result could not be sent back from its worker ({type(exc).__name__}: "
+                f"{exc}); keep metrics and user attributes picklable"))
         return Lost(f"the executor lost the trial ({type(exc).__name__}: {exc})", False)
 
     def next_deadline(self) -> float | None:
@@ -172,6 +200,10 @@ class Runner:
 
 class PlainRunner(Runner):
     """A user's ``concurrent.futures.Executor``: unitune cannot kill its workers."""
+
+    def __init__(self, executor: Any, trial_timeout: float | None = None):
+        super().__init__(executor, trial_timeout)
+        self.pickles = isinstance(executor, ProcessPoolExecutor)
 
 
 class DaskRunner(Runner):
@@ -411,6 +443,7 @@ class OwnedProcessRunner(Runner):
     """A pebble process pool owned by unitune for one ``optimize`` call."""
 
     frees_workers = True
+    pickles = True
 
     def __init__(self, workers: int, trial_timeout: float | None = None):
         super().__init__(None, trial_timeout)
@@ -456,6 +489,13 @@ class OwnedProcessRunner(Runner):
     def _shut(pool: Any) -> None:
         pool.stop()
         pool.join()
+
+
+def _is_pickling_error(exc: BaseException) -> bool:
+    """True for what pickle raises on an object it cannot serialize."""
+    if isinstance(exc, pickle.PicklingError):
+        return True
+    return isinstance(exc, (TypeError, AttributeError)) and "pickle" in str(exc).lower()
 
 
 def _exit_text(code: int | None) -> str:
