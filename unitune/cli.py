@@ -104,12 +104,20 @@ def _conversion(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(path: str, *, readonly: bool = True):
-    from unitune.storage import SQLiteStorage, StorageError
+def _existing(path: str) -> str:
+    """The store's file path; StorageError when there is none (a command must not create one)."""
+    from unitune.storage import StorageError
 
-    if not Path(path.removeprefix("sqlite:///")).exists():
+    file = path.removeprefix("sqlite:///")
+    if not Path(file).is_file():
         raise StorageError(f"no store at {path!r}")
-    return SQLiteStorage(path, readonly=readonly)
+    return file
+
+
+def _open(path: str, *, readonly: bool = True):
+    from unitune.storage import SQLiteStorage
+
+    return SQLiteStorage(_existing(path), readonly=readonly)
 
 
 def _study_names(store, wanted: str | None) -> list[str]:
@@ -185,7 +193,7 @@ def _resume(args: argparse.Namespace) -> int:
     from unitune.study import optimize
 
     objective = _load_objective(args.objective)
-    store = SQLiteStorage(args.file.removeprefix("sqlite:///"), lease_ttl=args.lease_ttl)
+    store = SQLiteStorage(_existing(args.file), lease_ttl=args.lease_ttl)
     try:
         name = _single(store, args.study)
         info = store.load_study(name)

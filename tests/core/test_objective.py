@@ -158,7 +158,7 @@ def _varargs(params, *rest):
     return params["x"]
 
 
-@pytest.mark.parametrize("objective, factor, handle", [
+@pytest.mark.parametrize(("objective", "factor", "handle"), [
     (_scaled, 2.0, False),                       # a parameter with a default keeps its default
     ((lambda p, lr=0.5: p["x"] * lr), 0.5, False),  # the loop-closure idiom
     (_with_optional_trial, 1.0, True),           # named trial: the handle, default or not

@@ -80,3 +80,11 @@ def test_readers_refuse_missing_and_damaged_files_with_a_clear_message(tmp_path,
     assert main(["resume", str(noise), "--objective", "storage_driver:objective"]) == 2
     assert "is not a SQLite database" in capsys.readouterr().err
     assert noise.read_bytes() == before
+
+
+@pytest.mark.parametrize("study", [[], ["--study", "s"]], ids=["no study", "a study"])
+def test_resume_of_a_mistyped_path_says_so_and_creates_nothing(tmp_path, capsys, study):
+    typo = tmp_path / "typo.db"
+    assert main(["resume", str(typo), "--objective", "storage_driver:objective", *study]) == 2
+    assert f"no store at '{typo}'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no empty store, no -wal or -shm file left behind
