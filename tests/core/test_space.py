@@ -130,6 +130,9 @@ def test_random_spaces_round_trip_through_json(space):
     params = space.sample(seed=0)
     assert space.contains(params)
     assert again.contains(params)
+    through_text = Space.from_json(space.to_json())
+    assert through_text.names == space.names  # the order sets the grid and what a seed draws
+    assert through_text.sample(seed=0) == params
 
 
 @settings(max_examples=60, deadline=None)
@@ -243,3 +246,14 @@ def test_native_backends_use_the_logit_scale() -> None:
     assert float(np.mean(np.array(values) < 0.01)) > 0.1
     study = unitune.optimize(lambda p: p["p"], space, backend="grid", backend_options={"resolution": 3})
     assert sorted(t.params["p"] for t in study.trials) == [0.001, pytest.approx(0.5), 0.999]
+
+
+def test_json_keeps_the_parameter_order_and_equal_spaces_hash_alike():
+    space = Space({"z": Int(0, 4), "a": Float(0.0, 1.0)})
+    again = Space.from_json(space.to_json())
+    assert again.names == ("z", "a")
+    assert [again.grid(3)[i] for i in range(3)] == [space.grid(3)[i] for i in range(3)] == [
+        {"z": 0, "a": 0.0}, {"z": 0, "a": 0.5}, {"z": 0, "a": 1.0}]
+    assert again.sample(seed=0) == space.sample(seed=0)
+    reordered = Space({"a": Float(0.0, 1.0), "z": Int(0, 4)})
+    assert reordered == space and hash(reordered) == hash(space)

@@ -85,8 +85,8 @@ class Space(Mapping[str, Dimension]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Space) and self.to_dict() == other.to_dict()
 
-    def __hash__(self) -> int:
-        return hash(self.to_json())
+    def __hash__(self) -> int:  # equal spaces (same dimensions, any order) hash alike
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
 
     def __reduce__(self):
         # Rebuilt from the JSON-ready form: picklable and deep-copyable although immutable.
@@ -222,8 +222,9 @@ class Space(Mapping[str, Dimension]):
         return cls(dims)
 
     def to_json(self) -> str:
-        """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """:meth:`to_dict` as a JSON string, parameters in the space's order (which sets a grid's
+        order and what a seed samples)."""
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> Space:
