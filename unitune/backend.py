@@ -24,6 +24,7 @@ import enum
 import functools
 import importlib.metadata
 import importlib.util
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,6 +43,7 @@ __all__ = [
     "Proposal",
     "PrunedPolicy",
     "check_options",
+    "check_seed",
     "params_key",
 ]
 
@@ -182,6 +184,24 @@ class Proposal:
     params: dict[str, Any]
 
 
+#: The largest seed: every backend's library accepts 0 to 2**32 - 1 (numpy's RandomState).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as a plain int (numpy integers accepted), or None; BackendError outside 0 to
+    2**32 - 1, the one range every backend takes, so a seed that works on one backend works on all."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise BackendError(f"seed must be an integer from 0 to 2**32 - 1, or None; got {seed!r} "
+                           f"({type(seed).__name__})")
+    if not 0 <= seed <= MAX_SEED:
+        raise BackendError(f"seed must be an integer from 0 to 2**32 - 1 ({MAX_SEED}), the range every "
+                           f"backend's library accepts, or None; got {seed!r}")
+    return int(seed)
+
+
 class Backend(abc.ABC):
     """Base class of every optimizer backend.
 
@@ -215,9 +235,7 @@ class Backend(abc.ABC):
         **options: Any,
     ):
         self.space = Space.coerce(space)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise BackendError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.directions = tuple(Direction.parse(d) for d in directions)
         if not self.directions:
             raise BackendError("a backend needs at least one direction")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from unitune.backend import Backend
+from unitune.backend import Backend, check_seed
 from unitune.errors import SearchExhausted, UnituneError
 from unitune.execution.loop import check_budget, run_trials
 from unitune.execution.runners import make_runner
@@ -102,7 +102,7 @@ class Study:
                 f"metric names {list(self.metric)!r} must match the directions "
                 f"{[d.value for d in self.directions]!r} one to one"
             )
-        self.seed = seed
+        self.seed = seed = check_seed(seed)
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
         self._store = StudyStore(
@@ -296,10 +296,8 @@ class Study:
         trial without a value. A bad result records a FAILED trial; it does not raise.
         """
         handle = self._running_handle(trial)
-        if state is not None and TrialState(state) is not TrialState.COMPLETE:
-            ended = TrialState(state)
-            if ended is TrialState.RUNNING:
-                raise UnituneError("tell needs a finished state: complete, failed or pruned")
+        ended = None if state is None else _told_state(state)
+        if ended is not None and ended is not TrialState.COMPLETE:
             record = ended_trial(handle, ended, failure=failure or ended.value)
         else:
             record = self._record_from(handle, result)
@@ -491,6 +489,18 @@ class Study:
         """After Ctrl-C or SIGTERM: close the study's store cleanly when it can be closed
         (its lease is given back; the trials stay readable)."""
         self.close()
+
+
+def _told_state(state: TrialState | str) -> TrialState:
+    """The finished state ``tell`` was given; UnituneError naming the states it takes."""
+    told = ("complete", "failed", "pruned", "interrupted")
+    try:
+        ended = TrialState(state)
+    except ValueError:
+        ended = None
+    if ended is None or ended.value not in told:
+        raise UnituneError(f"tell takes state= one of {list(told)}, got {state!r}")
+    return ended
 
 
 def optimize(

@@ -6,6 +6,7 @@ import math
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 import unitune
@@ -239,3 +240,39 @@ def test_a_study_resumed_from_storage_tells_the_backend_its_history():
     resumed.optimize(lambda p: -p["k"])
     assert [t.params["k"] for t in resumed.trials] == [0, 1, 2, 3, 4, 5]
     assert [t.number for t in resumed.trials] == list(range(6))
+
+
+_SEED_BACKENDS = ["random", "grid", "optuna.tpe", "hyperopt.tpe", "skopt.gp", "nevergrad.cma"]
+
+
+@pytest.mark.parametrize("backend", _SEED_BACKENDS)
+def test_one_seed_range_on_every_backend_numpy_integers_welcome(backend):
+    # A seed that works on one backend works on all (a one-word backend change never breaks it).
+    pytest.importorskip(f"unitune_{backend.split('.')[0]}" if "." in backend else "unitune")
+    space = {"x": unitune.Float(0.0, 1.0)}
+
+    def proposals(seed):
+        study = unitune.optimize(lambda p: p["x"], space, backend, n_trials=3, seed=seed)
+        assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+        return [dict(t.params) for t in study.trials]
+
+    assert proposals(np.int64(7)) == proposals(7)
+    assert len(proposals(2**32 - 1)) == 3
+    for bad in (2**32, -1):
+        with pytest.raises(unitune.UnituneError, match=r"seed must be an integer from 0 to 2\*\*32 - 1 "
+                                                       r"\(4294967295\), the range every backend"):
+            proposals(bad)
+    with pytest.raises(unitune.UnituneError, match=r"got 1\.5 \(float\)"):
+        proposals(1.5)
+
+
+@pytest.mark.parametrize("state", ["bogus", "running", TrialState.RUNNING])
+def test_tell_with_a_state_it_does_not_take_names_the_ones_it_does(state):
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    handle = study.ask()
+    with pytest.raises(UnituneError, match=r"tell takes state= one of \['complete', 'failed', 'pruned', "
+                                           r"'interrupted'\], got "):
+        study.tell(handle, state=state)
+    told = study.tell(handle, state="pruned")  # nothing was lost: the trial is still running
+    assert told.state is TrialState.PRUNED and told.failure == "pruned"
+    assert [t.state for t in study.trials] == [TrialState.PRUNED]
