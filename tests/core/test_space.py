@@ -257,3 +257,15 @@ def test_json_keeps_the_parameter_order_and_equal_spaces_hash_alike():
     assert again.sample(seed=0) == space.sample(seed=0)
     reordered = Space({"a": Float(0.0, 1.0), "z": Int(0, 4)})
     assert reordered == space and hash(reordered) == hash(space)
+
+
+@pytest.mark.parametrize(("params", "hint"), [
+    ({"a": np.float64(0.5), "n": 1}, r"np.float64\(0.5\) \(float64\) is not a value of Float\(0.0, 1.0\); a Float "
+                                     r"takes a Python float: convert it with float\(\.\.\.\)"),
+    ({"a": 1, "n": 1}, r"1 \(int\) is not a value of Float\(0.0, 1.0\); a Float takes a Python float"),
+    ({"a": 0.5, "n": np.int64(1)}, r"\(int64\) is not a value of Int\(0, 5, step=1\); an Int takes a Python int"),
+    ({"a": 2.0, "n": 1}, r"2.0 \(float\) is not a value of Float\(0.0, 1.0\)$"),
+])
+def test_a_number_of_the_wrong_python_type_is_refused_with_the_conversion_to_make(params, hint):
+    with pytest.raises(SpaceError, match=hint):
+        Space({"a": Float(0.0, 1.0), "n": Int(0, 5)}).validate(params)

@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +182,7 @@ class Space(Mapping[str, Dimension]):
             if not dim.contains(value):
                 raise SpaceError(
                     f"parameter {name!r}: {value!r} ({type(value).__name__}) is not a value of {dim!r}"
+                    f"{_type_hint(dim, value)}"
                 )
             active.add(name)
             if type(dim) is Categorical and dim.is_conditional:
@@ -230,6 +232,17 @@ class Space(Mapping[str, Dimension]):
     def from_json(cls, text: str) -> Space:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+
+def _type_hint(dim: Dimension, value: Any) -> str:
+    """What to do about a number of the right kind but not the declared Python type."""
+    if isinstance(value, bool):
+        return ""
+    if type(dim) is Float and isinstance(value, numbers.Real) and type(value) is not float:
+        return "; a Float takes a Python float: convert it with float(...)"
+    if type(dim) is Int and isinstance(value, numbers.Integral) and type(value) is not int:
+        return "; an Int takes a Python int: convert it with int(...)"
+    return ""
 
 
 def dimension_from_dict(spec: Mapping[str, Any]) -> Dimension:
