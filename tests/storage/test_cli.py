@@ -88,3 +88,15 @@ def test_resume_of_a_mistyped_path_says_so_and_creates_nothing(tmp_path, capsys,
     assert main(["resume", str(typo), "--objective", "storage_driver:objective", *study]) == 2
     assert f"no store at '{typo}'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no empty store, no -wal or -shm file left behind
+
+
+def test_status_after_a_run_that_asked_for_a_smaller_total(tmp_path, capsys):
+    import unitune
+
+    path = str(tmp_path / "s.db")
+    for total in (4, 6, 3):  # the study's total: the last run has nothing left to do
+        unitune.optimize(lambda p: p["x"], {"x": unitune.Float(0.0, 1.0)}, "random", n_trials=total,
+                         seed=0, storage=path, study_name="s", resume=True)
+    assert main(["status", path]) == 0
+    out = capsys.readouterr().out
+    assert "trials      6 finished (the last run asked for 3 in all); 6 complete" in out

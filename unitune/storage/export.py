@@ -30,7 +30,9 @@ def status_text(store: Storage, name: str) -> str:
     trials = store.trials(name, running=True)
     counts = Counter(t.state.value for t in trials)
     finished = sum(n for s, n in counts.items() if s not in ("running", "interrupted"))
-    target = f" of {info.n_trials}" if info.n_trials else ""
+    progress = f"{finished} of {info.n_trials} finished" if info.n_trials else f"{finished} finished"
+    if info.n_trials and finished > info.n_trials:  # a later run asked for a smaller total
+        progress = f"{finished} finished (the last run asked for {info.n_trials} in all)"
     options = f" {dict(info.backend_options)}" if info.backend_options else ""
     metric = f" (metric {', '.join(info.metric)})" if info.metric else ""
     by_state = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
@@ -39,7 +41,7 @@ def status_text(store: Storage, name: str) -> str:
         f"  backend     {info.backend}{options}",
         f"  seed        {info.seed}",
         f"  directions  {', '.join(info.directions)}{metric}",
-        f"  trials      {finished}{target} finished; {by_state}",
+        f"  trials      {progress}; {by_state}",
     ]
     best = _best(trials, info.directions)
     if best is not None:
