@@ -135,9 +135,13 @@ def test_resume_checks_the_stored_study(tmp_path):
         unitune.optimize(_objective, SPACE, "random", n_trials=3, seed=0, storage=path, study_name="c")
     with pytest.raises(StudyMismatchError, match="the seed differs"):
         unitune.Study(SPACE, "random", seed=1, storage=path, study_name="c", resume=True)
-    with pytest.raises(StudyMismatchError, match="the space differs"):
-        unitune.Study(Space({"x": Float(0.0, 2.0), "k": Int(0, 4)}), "random", seed=0, storage=path,
-                      study_name="c", resume=True)
+    with pytest.raises(StudyMismatchError, match="the space differs") as changed:
+        unitune.Study(Space({"x": Float(0.0, 2.0), "k": Int(0, 4), "new": Int(0, 1)}), "random", seed=0,
+                      storage=path, study_name="c", resume=True)
+    # Parameter by parameter, so the difference shows however large the space.
+    assert "'new' only in the given space" in str(changed.value)
+    assert "'x' stored {" in str(changed.value) and "'high': 1.0" in str(changed.value)
+    assert "'high': 2.0" in str(changed.value) and "'k'" not in str(changed.value).split("differs")[1]
     with pytest.raises(StudyMismatchError, match="the directions differ"):
         unitune.Study(SPACE, "random", seed=0, direction="maximize", storage=path, study_name="c", resume=True)
     with pytest.raises(StudyMismatchError, match="allow_backend_change=True"):

@@ -281,7 +281,7 @@ def check_same(info: StudyInfo, wanted: StudyInfo, location: str) -> list[str]:
     """The differences between a stored study and the one a resume asks for, as sentences."""
     diffs = []
     if dict(info.space) != dict(wanted.space):
-        diffs.append(f"the space differs (stored {_short(info.space)}, given {_short(wanted.space)})")
+        diffs.append(f"the space differs ({_space_diff(info.space, wanted.space)})")
     if info.seed != wanted.seed:
         diffs.append(f"the seed differs (stored {info.seed!r}, given {wanted.seed!r})")
     if tuple(info.directions) != tuple(wanted.directions):
@@ -291,6 +291,15 @@ def check_same(info: StudyInfo, wanted: StudyInfo, location: str) -> list[str]:
             None if wanted.metric is None else tuple(wanted.metric)):
         diffs.append(f"the metric differs (stored {info.metric!r}, given {wanted.metric!r})")
     return diffs
+
+
+def _space_diff(stored: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+    """Parameter by parameter, what differs between two spaces' dict forms."""
+    parts = [f"{name!r} only in the stored space" for name in stored if name not in given]
+    parts += [f"{name!r} only in the given space" for name in given if name not in stored]
+    parts += [f"{name!r} stored {_short(stored[name])}, given {_short(given[name])}"
+              for name in stored if name in given and stored[name] != given[name]]
+    return "; ".join(parts)
 
 
 def _short(value: Any, limit: int = 160) -> str:
