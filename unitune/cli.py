@@ -204,7 +204,7 @@ def _resume(args: argparse.Namespace) -> int:
         study = optimize(objective, Space.from_dict(info.space), info.backend, n_trials=n_trials,
                          direction=list(info.directions), metric=metric, seed=info.seed,
                          backend_options=dict(info.backend_options), batch_size=args.batch_size,
-                         storage=store, study_name=name, resume=True)
+                         pruner=args.pruner, storage=store, study_name=name, resume=True)
         done = [t for t in study.trials if t.state.value != "interrupted"]
         print(f"study {name!r}: {len(done)} of {n_trials} trials finished")
     finally:
@@ -251,6 +251,8 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--objective", required=True, help="the objective, as module:function")
     resume.add_argument("--n-trials", type=int, help="total trials wanted (default: the recorded budget)")
     resume.add_argument("--batch-size", type=int, default=1)
+    resume.add_argument("--pruner", help="a pruner by name (asha, median, hyperband, optuna.<name>) with "
+                        "its default settings; the store does not keep the pruner a study ran with")
     resume.add_argument("--lease-ttl", type=float, default=30.0, help=argparse.SUPPRESS)
     sub.add_parser("bench", help="run the benchmark harness (see 'unitune bench --help')", add_help=False)
     return parser

@@ -22,6 +22,18 @@ def objective(params: dict) -> float:
     return (params["x"] - 0.3) ** 2 + params["k"]
 
 
+def staged(params: dict, trial) -> float:
+    """Nine reports on the way to ``objective``'s value; stops when the study's pruner says so."""
+    from unitune import TrialPruned
+
+    final = (params["x"] - 0.3) ** 2 + params["k"]
+    for step in range(1, 10):
+        trial.report(final + 1.0 / step, step)
+        if trial.should_prune():
+            raise TrialPruned()
+    return final
+
+
 def start(path: Path, n_trials: int, *, sleep: float = 0.01, backend: str = "random") -> subprocess.Popen:
     """Start a driver process on study "s" of ``path``."""
     env = {**os.environ, "DRIVER_SLEEP": str(sleep)}

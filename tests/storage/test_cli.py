@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from storage_driver import HERE, finished, start, wait_for
+from storage_driver import HERE, SPACE_JSON, finished, staged, start, wait_for
 
+import unitune
 from unitune import Trial, TrialState
 from unitune.cli import main
 from unitune.storage import SQLiteStorage
@@ -91,8 +92,6 @@ def test_resume_of_a_mistyped_path_says_so_and_creates_nothing(tmp_path, capsys,
 
 
 def test_status_after_a_run_that_asked_for_a_smaller_total(tmp_path, capsys):
-    import unitune
-
     path = str(tmp_path / "s.db")
     for total in (4, 6, 3):  # the study's total: the last run has nothing left to do
         unitune.optimize(lambda p: p["x"], {"x": unitune.Float(0.0, 1.0)}, "random", n_trials=total,
@@ -100,3 +99,22 @@ def test_status_after_a_run_that_asked_for_a_smaller_total(tmp_path, capsys):
     assert main(["status", path]) == 0
     out = capsys.readouterr().out
     assert "trials      6 finished (the last run asked for 3 in all); 6 complete" in out
+
+
+@pytest.mark.parametrize("pruner", [None, "asha"])
+def test_resume_prunes_only_with_a_pruner_given_again(tmp_path, capsys, pruner):
+    path = str(tmp_path / "p.db")
+    first = unitune.optimize(staged, unitune.Space.from_dict(SPACE_JSON), "random", n_trials=8, seed=0,
+                             pruner="asha", storage=path, study_name="s")
+    assert TrialState.PRUNED in {t.state for t in first.trials}
+    wanted = ["--pruner", pruner] if pruner else []
+    assert main(["resume", path, "--objective", "storage_driver:staged", "--n-trials", "24", *wanted]) == 0
+    assert "24 of 24 trials finished" in capsys.readouterr().out
+    with SQLiteStorage(path, readonly=True) as reader:
+        later = [t for t in reader.trials("s") if t.number >= 8]
+    assert len(later) == 16
+    if pruner is None:  # the store keeps no pruner: every later trial runs its nine steps
+        assert all(t.state is TrialState.COMPLETE and len(t.intermediate) == 9 for t in later)
+    else:  # judged against the stored trials' reports as well as the new ones
+        pruned = [t for t in later if t.state is TrialState.PRUNED]
+        assert pruned and all(len(t.intermediate) < 9 for t in pruned)
