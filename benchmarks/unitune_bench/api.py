@@ -17,6 +17,7 @@ from typing import Any
 
 from unitune.errors import UnituneError
 from unitune.registry import list_backends, split_name
+from unitune_bench.coverage import check_extension
 from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
 from unitune_bench.problem import Problem, discover_problems, load_problem_path, select_problems
 from unitune_bench.pruning import is_multi_fidelity, make_harness_pruner, pruned_twins, split_label
@@ -172,8 +173,11 @@ def run_benchmark(
     ``label+pruner`` of every backend for each harness pruner named
     (:data:`unitune_bench.pruning.PRUNERS`); pruned labels, given here or in ``backends``, run on
     the multi-fidelity problems only. A run that changes the suite's selection (problems,
-    backends, seeds, budget, options, pruners) is reported as a custom run. Returns where the
-    report was written.
+    backends, seeds, budget, options, pruners) is reported as a custom run. Into an existing
+    ``out``, a selection that would leave the comparison incomplete (a backend without some
+    problem or seed the others have; :func:`unitune_bench.coverage.check_extension`) is refused
+    before anything runs, as are another budget and other options. Returns where the report was
+    written.
     """
     started = time.monotonic()
     custom = any(v not in (None, (), [], {}) for v in (backends, problems, seeds, budget, problem_paths,
@@ -340,6 +344,7 @@ def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: 
             f"{out_dir} holds a benchmark with a budget of {old.get('budget')} trials, not {budget}; "
             "resume with the same --budget or choose another --out"
         )
+    check_extension(out_dir, old, labels, {p.name: p for p in problems}, seeds)
     old_setup = old.setdefault("backend_setup", {})
     for label, entry in setup.items():
         before = old_setup.get(label, {}).get("options")

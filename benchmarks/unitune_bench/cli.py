@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds per run before it is killed and recorded as timeout")
     parser.add_argument("--out", type=Path, default=None,
                         help="results directory (default bench-results/<suite>); an existing one "
-                             "is resumed")
+                             "is resumed or extended, as long as every backend ends up with every "
+                             "problem and seed (else refused before anything runs)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true", help="skip rendering the report")
     parser.add_argument("--list-problems", action="store_true", help="list problems and exit")
@@ -75,7 +76,19 @@ def _report_main(argv: list[str]) -> int:
 
     summary = render_report(args.dir, plots=not args.no_plots)
     print(f"report: {summary}")
+    _warn_if_incomplete(args.dir, summary)
     return 0
+
+
+def _warn_if_incomplete(out_dir: Path, summary: Path) -> None:
+    """Say on stderr when the directory's comparison has holes (summary.md names them)."""
+    from unitune_bench.coverage import directory_coverage
+
+    held = directory_coverage(out_dir)
+    if not held.complete:
+        print(f"unitune bench: warning: incomplete comparison in {out_dir}: {len(held.short)} of "
+              f"{len(held.cells)} backend/problem pairs do not hold one run per seed; {summary} "
+              "names them", file=sys.stderr)
 
 
 def _list_problems(paths: list[str]) -> int:
@@ -125,4 +138,5 @@ def main(argv: list[str] | None = None) -> int:
           f"in {result.wall_time:.1f} s")
     if result.summary_path is not None:
         print(f"report: {result.summary_path}")
+        _warn_if_incomplete(result.out_dir, result.summary_path)
     return 0

@@ -23,6 +23,7 @@ __all__ = [
     "backend_setup",
     "backend_versions",
     "declared_defaults",
+    "declared_seeded",
     "environment",
     "pruned_policy",
     "read_manifest",
@@ -115,13 +116,27 @@ def pruned_policy(backend: Any) -> str | None:
     return None if policy is None else policy.value
 
 
+def declared_seeded(backend: Any) -> bool:
+    """Whether the backend's algorithm declares the ``seeded`` capability (the same seed gives
+    the same proposals, different seeds different ones); NGOpt, for one, does not."""
+    from unitune.registry import load_backend_class, split_name
+
+    if isinstance(backend, type):
+        cls, algorithm = backend, None
+    else:
+        family, algorithm = split_name(backend)
+        cls = load_backend_class(family)
+    return cls.capabilities_of(algorithm or cls.default_algorithm()).seeded
+
+
 def backend_setup(backend: Any, options: dict[str, Any] | None) -> dict[str, Any]:
     """What the manifest records about one backend: options passed, declared defaults, versions,
-    and what it learns from PRUNED trials."""
+    what it learns from PRUNED trials, and whether it declares itself seeded."""
     name = backend if isinstance(backend, str) else f"{backend.__module__}.{backend.__qualname__}"
     return {"backend": name,
             "options": dict(options or {}), "defaults": declared_defaults(backend),
-            "versions": backend_versions(backend), "pruned_trials": pruned_policy(backend)}
+            "versions": backend_versions(backend), "pruned_trials": pruned_policy(backend),
+            "seeded": declared_seeded(backend)}
 
 
 def environment() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from unitune.errors import UnituneError
 from unitune_bench.cost import ResourceScores, resource_scores
+from unitune_bench.coverage import coverage, identical_seeds
 from unitune_bench.manifest import read_manifest
 from unitune_bench.runner import read_runs
 from unitune_bench.scoring import OK_STATUSES, Scores, bayesmark_quantile, bootstrap_ci, compute_scores
@@ -24,6 +25,8 @@ from unitune_bench.separation import Verdict
 __all__ = ["leaderboard_order", "render_report", "summary_table"]
 
 DOCS = "docs/benchmarks.md"
+#: The mark of a backend whose seeds all gave the same run on a problem.
+SAME_RUNS = "†"
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -58,9 +61,11 @@ def _rank_labels(sc: Scores, order: Sequence[str]) -> dict[str, str]:
             for b, r in zip(order, ranks)}
 
 
-def summary_table(sc: Scores, order: Sequence[str]) -> str:
-    """The leaderboard as a Markdown table (tied ranks shown as ``1=``)."""
+def summary_table(sc: Scores, order: Sequence[str], marks: Mapping[str, str] | None = None) -> str:
+    """The leaderboard as a Markdown table (tied ranks shown as ``1=``; ``marks`` follow a
+    backend's name, e.g. :data:`SAME_RUNS`)."""
     labels = _rank_labels(sc, order)
+    marks = marks or {}
     lines = ["| Rank | Backend | Leaderboard ↑ | Mean score ↓ [95% CI] | Normed mean ↓ | Median score ↓ "
              "| Targets solved ↑ | Median log10 regret ↓ | Borda ↑ | Backend ms/trial | Failed runs |",
              "|--:|:--|--:|:--|--:|--:|--:|--:|--:|--:|--:|"]
@@ -77,7 +82,8 @@ def summary_table(sc: Scores, order: Sequence[str]) -> str:
         solved = f"{100 * r['targets_solved']:.1f}%" if "targets_solved" in r else "n/a"
         regret = _f(r["median_log10_regret"], 2) if "median_log10_regret" in r else "n/a"
         failed = f"**{r['failed']}/{r['runs']}**" if r["failed"] else f"0/{r['runs']}"
-        lines.append(f"| {labels[b]} | {b} | {board} | {mean} | {normed} | {med} | {solved} | {regret} "
+        name = f"{b} {marks[b]}" if marks.get(b) else b
+        lines.append(f"| {labels[b]} | {name} | {board} | {mean} | {normed} | {med} | {solved} | {regret} "
                      f"| {r['borda']} | {_f(r['backend_ms'], 2)} | {failed} |")
     return "\n".join(lines)
 
@@ -151,8 +157,26 @@ def _verdict_text(v: Verdict | None) -> str:
     return "not separated"
 
 
+def _same_runs_notes(identical: Mapping[str, Mapping[str, int]], order: Sequence[str],
+                     setup: Mapping[str, Any], n_problems: int) -> list[str]:
+    """The footnotes of the backends whose seeds all gave the same run on some problem."""
+    notes = []
+    for b in (b for b in order if b in identical):
+        problems = identical[b]
+        declared = setup.get(b, {}).get("seeded")
+        why = {False: "; it is declared not seeded, see `unitune backends`",
+               True: "; although it is declared seeded"}.get(declared, "")
+        of = f"{len(problems)} of {n_problems} problem{'s' if n_problems != 1 else ''}"
+        notes.append(
+            f"{SAME_RUNS} `{b}`: its seeds gave identical runs on {', '.join(problems)} ({of}{why}). "
+            f"There its 95% interval has no spread and its tests rest on one distinct run, not "
+            f"{max(problems.values())}; it is ranked all the same.")
+    return notes
+
+
 def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
-                     plot: str | None, rng: np.random.Generator) -> list[str]:
+                     plot: str | None, rng: np.random.Generator,
+                     same: Mapping[str, int] | None = None) -> list[str]:
     sign = 1.0 if info["direction"] == "minimize" else -1.0
     optimum = info.get("optimum")
     head = f"### {p}\n\n{info.get('description', '')} ({info['direction']}"
@@ -181,7 +205,7 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
         lo, hi = bootstrap_ci(best, np.median, rng=rng)
         if sign < 0:
             lo, hi = min(lo, hi), max(lo, hi)
-        cells = [b, f"{_f(med, 4)} [{_f(lo, 4)}, {_f(hi, 4)}]"]
+        cells = [f"{b} {SAME_RUNS}" if b in (same or {}) else b, f"{_f(med, 4)} [{_f(lo, 4)}, {_f(hi, 4)}]"]
         if known:
             lr = sc.log_regret[p].get(b)
             cells.append(_f(float(np.median(lr)), 2) if lr is not None else "n/a")
@@ -193,6 +217,9 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
         cells.append(_f(float(np.mean(sc.auc[p][b]))) if b in sc.auc.get(p, {}) else "n/a")
         cells += [str(sc.wins.get(p, {}).get(b, 0)), str(sc.borda.get(p, {}).get(b, 0))]
         lines.append("| " + " | ".join(cells) + " |")
+    for b, n in (same or {}).items():
+        lines += ["", f"{SAME_RUNS} `{b}`: its {n} seeds gave identical runs here, so its interval has "
+                  "no spread and its tests rest on one distinct run."]
     if plot:
         lines += ["", f"![{p}]({plot})"]
     return [*lines, ""]
@@ -258,7 +285,8 @@ def _kv(mapping: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in mapping.items())
 
 
-def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: Path) -> None:
+def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: Path,
+                identical: Mapping[str, Mapping[str, int]]) -> None:
     with open(out / "leaderboard.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["rank", "backend", "leaderboard", "mean_score", "mean_score_ci_low",
@@ -277,7 +305,8 @@ def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: P
         w = csv.writer(fh)
         w.writerow(["problem", "measure", "backend", "opt", "clip", "mean_score", "median_score",
                     "random_relative_median", "auc", "median_regret", "median_log10_regret",
-                    "ert_target", "ert", "targets_solved", "wins", "borda", "verdict"])
+                    "ert_target", "ert", "targets_solved", "wins", "borda", "verdict", "runs",
+                    "identical_runs"])
         for p in sc.problems:
             for b in order:
                 if b not in sc.mean_score.get(p, {}) and b not in sc.regret.get(p, {}):
@@ -291,7 +320,8 @@ def _write_csvs(sc: Scores, order: list[str], runs: list[dict[str, Any]], out: P
                             float(np.median(sc.log_regret[p][b])) if b in sc.log_regret[p] else None,
                             sc.ert_target.get(p), sc.ert[p].get(b),
                             float(np.isfinite(rt).mean()) if rt is not None else None,
-                            sc.wins[p].get(b), sc.borda[p].get(b), _verdict_text(sc.verdicts.get(p))])
+                            sc.wins[p].get(b), sc.borda[p].get(b), _verdict_text(sc.verdicts.get(p)),
+                            len(sc.curves[p].get(b, ())), p in identical.get(b, {})])
     with open(out / "runs.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["backend", "problem", "seed", "budget", "status", "trials", "best",
@@ -339,8 +369,10 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     manifest = read_manifest(out)
     if manifest is None:
         raise UnituneError(f"{out} holds no benchmark results (no manifest.json)")
-    runs = [r for r in read_runs(out) if r["budget"] == manifest["budget"]]
     info = manifest["problems"]
+    runs = [r for r in read_runs(out) if r["budget"] == manifest["budget"] and r["problem"] in info]
+    held = coverage(manifest, runs)
+    identical = identical_seeds(runs)
     sc = compute_scores(runs, info, manifest["budget"])
     order = leaderboard_order(sc)
     rng = np.random.default_rng(1)
@@ -351,19 +383,22 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
 
         paths = plot_all(sc, info, order, out)
         paths["resource"] = plot_resource(cost, out)
-    _write_csvs(sc, order, runs, out)
+    _write_csvs(sc, order, runs, out, identical)
     if cost:
         _write_resource_csv(cost, out)
     wall = sum(inv.get("wall_time", 0.0) for inv in manifest.get("invocations", []))
     n_failed = sum(r["status"] not in OK_STATUSES for r in runs)
     env = manifest.get("machine", {})
     known = [p for p in sc.problems if sc.measure.get(p) == "log10 regret"]
+    warning = held.warning(manifest["budget"])
     lines = [
         _title(manifest), "",
-        _headline(sc, order, len(manifest["seeds"])), "",
-        summary_table(sc, order), "",
-        f"{len(sc.backends)} backends × {len(sc.problems)} problems × {len(manifest['seeds'])} seeds "
-        f"× {manifest['budget']} trials: {len(runs)} runs ({n_failed} failed). "
+        *([warning, ""] if warning else []),
+        _headline(sc, order, len(held.seeds)), "",
+        summary_table(sc, order, dict.fromkeys(identical, SAME_RUNS)), "",
+        *(line for note in _same_runs_notes(identical, order, manifest.get("backend_setup", {}),
+                                            len(sc.problems)) for line in (note, "")),
+        f"{held.count_line(manifest['budget'], len(runs), n_failed)} "
         f"Wall time {_duration(wall)} on {env.get('cpus', '?')} CPUs ({env.get('processor', '?')}).", "",
         "**Rank** is 1 + the number of backends that beat this one significantly (tied ranks share "
         "a number, `1=`). **Mean score**, **normed mean** and **median score** are Bayesmark's, "
@@ -383,7 +418,8 @@ def render_report(out_dir: str | Path, *, plots: bool = True) -> Path:
     lines += _setup_section(manifest)
     lines += ["## Per problem", ""]
     for p in sc.problems:
-        lines += _problem_section(sc, p, info[p], order, paths.get("convergence", {}).get(p), rng)
+        same = {b: problems[p] for b, problems in identical.items() if p in problems}
+        lines += _problem_section(sc, p, info[p], order, paths.get("convergence", {}).get(p), rng, same)
     if cost:
         lines += _resource_section(cost, paths.get("resource", {}))
     lines += ["## Backend overhead", "",

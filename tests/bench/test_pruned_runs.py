@@ -120,11 +120,13 @@ def test_pruned_twin_runs_on_the_fidelity_problem_records_resource_and_resumes(t
     # Resuming: the pruner is part of each run's identity, so nothing runs again.
     again = _run(tmp_path)
     assert again.new_runs == [] and again.skipped == 6
-    # A pruned label given directly (and a new seed) runs only what is new.
-    more = _run(
-        tmp_path, backends=["random+asha"], pruners=None, problems=["mf-branin"], seeds=3, report=False
-    )
-    assert sorted((r["backend"], r["seed"]) for r in more.new_runs) == [("random", 2), ("random+asha", 2)]
+    # A pruned label given directly (and a new seed for every backend and problem) runs only what
+    # is new; the new seed on mf-branin alone would leave plain Branin without it: refused.
+    with pytest.raises(UnituneError, match="random on branin would lack seed 2"):
+        _run(tmp_path, backends=["random+asha"], pruners=None, problems=["mf-branin"], seeds=3)
+    more = _run(tmp_path, backends=["random+asha"], pruners=None, seeds=3, report=False)
+    assert sorted((r["backend"], r["problem"], r["seed"]) for r in more.new_runs) == [
+        ("random", "branin", 2), ("random", "mf-branin", 2), ("random+asha", "mf-branin", 2)]
 
 
 def _fidelity_problem(name: str, max_resource: int) -> Problem:
