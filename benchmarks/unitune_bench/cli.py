@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--quick", action="store_true", help="shorthand for --suite quick")
     which.add_argument("--suite", choices=sorted(SUITES), default=None,
-                       help="quick (default, < 3 min), standard, full, or fidelity (pruning on "
-                            "multi-fidelity problems, a few minutes)")
+                       help="quick (default, about 4 min on 2 cores), standard, full, or fidelity "
+                            "(pruning on multi-fidelity problems, a few minutes)")
     parser.add_argument("--backends", type=_csv, default=None,
                         help="comma-separated backends, e.g. optuna.tpe,skopt.gp (default: every "
                              "installed family at its default algorithm plus the suite's extras; "
