@@ -8,7 +8,9 @@ import math
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import nevergrad as ng
 import numpy as np
@@ -372,3 +374,32 @@ def test_cma_on_one_dimension_does_not_change_later_cma_runs():
     later = build("cma", seed=7)
     assert _adapter(later, 6) == _native("cma", 7, 6)
     assert not later.optimizer.optim._config.fcmaes
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("stop", ["ctrl-c", "study timeout"])
+def test_a_recast_optimizer_goes_on_after_its_point_was_interrupted(stop):
+    # Cobyla waits for the answer to its one point out: an INTERRUPTED trial used to leave it
+    # waiting, and the next optimize's first ask blocked forever.
+    study = unitune.Study(SMALL, "nevergrad.ngopt", seed=1)
+    study.optimize(lambda p: (p["x"] - 0.3) ** 2, n_trials=2)
+    assert "Cobyla" in repr(study.backend.optimizer.optim)
+    if stop == "ctrl-c":
+        def interrupted(params):
+            raise KeyboardInterrupt
+        study.optimize(interrupted, n_trials=1)
+    else:
+        release = threading.Event()
+
+        def hangs(params):
+            release.wait(60)
+            return 0.0
+        with ThreadPoolExecutor(1) as pool:
+            study.optimize(hangs, timeout=0.5, executor=pool)
+            release.set()
+    assert study.trials[-1].state is TrialState.INTERRUPTED
+    study.optimize(lambda p: (p["x"] - 0.3) ** 2, n_trials=4)
+    later = study.trials[-4:]
+    assert [t.state for t in later] == [TrialState.COMPLETE] * 4
+    assert [t.value for t in later] == [pytest.approx((t.params["x"] - 0.3) ** 2) for t in later]
+    study.backend.close()

@@ -17,7 +17,8 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
   with a warning.
 - FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
   loss seen so far among COMPLETE trials; before any trial has completed they are held back and
-  told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing.
+  told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing
+  (except a recast optimizer's own point, told like a failure: its next ask would block).
 - Seed: the parametrization's ``random_state`` is ``RandomState(seed)``. Trials replayed before the
   first ask (a resumed study, history from another backend) are told to an optimizer seeded with
   ``kit.derive_seed(seed, number of trials)``, so a restart does not re-propose the first points.
@@ -172,7 +173,15 @@ class NevergradBackend(KitBackend):
             stacklevel=5,
         )
 
-    # Telling (an INTERRUPTED trial is forgotten: Nevergrad learns nothing).
+    # Telling.
+    def forget(self, trial: Trial, native: tuple[Any, bool]) -> None:
+        """An INTERRUPTED trial: Nevergrad learns nothing, except that a sequential (recast)
+        optimizer waits for the answer to its one point out and would block the next ask forever;
+        its own candidate is told like a failure (:class:`unitune.kit.WorstLoss`)."""
+        if native[1] and self._sequential:
+            for told, value in self._stand_in.failed(native):
+                self._tell(told, value)
+
     def learn(self, trial: Trial, native: tuple[Any, bool]) -> None:
         """Tell Nevergrad the trial's candidate (``native``: the candidate it proposed, or a
         spawned one for a replayed trial, and whether ask() proposed it) with its loss, or hold
