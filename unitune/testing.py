@@ -447,12 +447,35 @@ def check_survives_every_outcome(backend: BackendSpec, rounds: int = 2) -> None:
             before = len(study.trials)
             study.optimize(objective, n_trials=batch_size, batch_size=batch_size, show_progress=False)
             _check_recorded(study, f"objective doing {outcome!r}", before)
+            _check_outcome(study.trials[before], outcome)
         study.optimize(lambda p: p["x"], n_trials=3, show_progress=False)
         last = study.trials[-3:]
         if [t.state for t in last] != [TrialState.COMPLETE] * 3 or [t.value for t in last] != [
                 t.params["x"] for t in last]:
             raise AssertionError(f"the next optimize after every outcome did not work: {last}")
         _check_recorded(study, "the end", 0)
+
+
+def _check_outcome(trial: Trial, outcome: Any) -> None:
+    """The first trial of a round records what its objective did (so the check tests that)."""
+    from unitune.errors import ObjectiveResultError
+    from unitune.objective import ResultSpec, interpret
+
+    if isinstance(outcome, _Raise):
+        expected = TrialState.INTERRUPTED if isinstance(outcome.exc, KeyboardInterrupt) else TrialState.FAILED
+        named = expected is TrialState.INTERRUPTED or type(outcome.exc).__name__ in (trial.failure or "")
+        if trial.state is not expected or not named:
+            raise AssertionError(f"objective doing {outcome!r}: trial {trial.number} recorded "
+                                 f"{trial.state.value} ({trial.failure!r})")
+        return
+    try:
+        values: tuple[float, ...] | None = interpret(outcome, ResultSpec(metrics=None))[0]
+    except ObjectiveResultError:
+        values = None
+    if (trial.state is TrialState.COMPLETE) != (values is not None) or (
+            values is not None and tuple(trial.values) != values):
+        raise AssertionError(f"objective returning {outcome!r}: trial {trial.number} recorded "
+                             f"{trial.state.value} {trial.values} ({trial.failure!r})")
 
 
 def _check_recorded(study: Any, where: str, before: int) -> None:
