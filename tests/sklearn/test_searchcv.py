@@ -459,3 +459,34 @@ def test_bad_pruning_fractions_are_refused():
     search = SearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, pruner="median", pruning_fractions=(0.5, 0.9))
     with pytest.raises(UnituneError, match=r"pruning_fractions must be increasing .* ending with 1\.0"):
         search.fit(X_CLF, Y_CLF)
+
+
+def test_cv_as_a_generator_of_splits_works_as_in_grid_search():
+    from sklearn.model_selection import KFold
+
+    grid = {"C": [0.1, 1.0, 10.0]}
+
+    def splits():
+        return KFold(3, shuffle=True, random_state=0).split(X_IRIS)
+
+    ours = SearchCV(LogisticRegression(max_iter=1000), grid, cv=splits()).fit(X_IRIS, Y_IRIS)
+    theirs = GridSearchCV(LogisticRegression(max_iter=1000), grid, cv=splits()).fit(X_IRIS, Y_IRIS)
+    assert ours.n_splits_ == theirs.n_splits_ == 3
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ == pytest.approx(theirs.best_score_)
+    assert sorted(ours.cv_results_["mean_test_score"]) == pytest.approx(sorted(theirs.cv_results_["mean_test_score"]))
+
+
+def test_a_callable_scorer_returning_a_dict_optimizes_the_refit_scorer():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    def scores(estimator, X, y):
+        predicted = estimator.predict(X)
+        return {"acc": accuracy_score(y, predicted), "f1": f1_score(y, predicted, average="macro")}
+
+    grid = {"C": [0.01, 0.1, 1.0]}
+    ours = SearchCV(LogisticRegression(max_iter=1000), grid, cv=3, scoring=scores, refit="f1").fit(X_IRIS, Y_IRIS)
+    theirs = GridSearchCV(LogisticRegression(max_iter=1000), grid, cv=3, scoring=scores, refit="f1").fit(X_IRIS, Y_IRIS)
+    assert [t.state for t in ours.study_.trials] == [TrialState.COMPLETE] * 3
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ == pytest.approx(theirs.best_score_)

@@ -202,6 +202,8 @@ class SearchCV(BaseSearchCV):
     def _metric_name(self) -> str:
         if self.metric is not None:
             return self.metric
+        if callable(self.scoring) and isinstance(self.refit, str):  # a callable returning a dict
+            return self.refit
         if callable(self.scoring) or self.scoring is None or isinstance(self.scoring, str):
             return "score"
         if isinstance(self.refit, str):
@@ -295,7 +297,11 @@ class SearchCV(BaseSearchCV):
         """The CV splits, drawn once so that every batch sees the same folds."""
         X, y, params = self._fit_inputs
         routed = self._get_routed_params_for_fit(params)
-        splitter = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        # scikit-learn's own checked splitter (documented for _run_search): self.cv may be a
+        # generator of splits that its fit has already consumed into it
+        splitter = getattr(self, "_checked_cv_orig", None)
+        if splitter is None:
+            splitter = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         return check_cv(list(splitter.split(X, y, **routed.splitter.split)))
 
     def _evaluate(self, study: Study, handles: list, evaluate_candidates: Callable, cv: Any,
