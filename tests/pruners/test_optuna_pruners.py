@@ -104,3 +104,36 @@ def test_bad_optuna_pruner_names_and_options():
         OptunaPruner("percentile", percentile=150.0)
     assert isinstance(make_pruner("optuna.hyperband"), OptunaPruner)
     assert TrialState.PRUNED.value == "pruned"
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", ["random", "optuna.tpe"])
+def test_optuna_hyperband_on_threads_prunes_and_fails_nothing(backend):
+    # Trials on threads ask at once; Hyperband sizes its brackets at its first decision. Unguarded,
+    # each thread built them again (12 sub-pruners instead of 4) and Optuna's bracket lookup hit
+    # its "unreachable" assert: 19 trials of 20 FAILED.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from unitune import TrialPruned
+
+    def objective(params, trial):
+        for step in range(1, 28):
+            value = (params["x"] - 0.3) ** 2 + 1.0 / step
+            trial.report(value, step)
+            if trial.should_prune():
+                raise TrialPruned()
+        return value
+
+    with ThreadPoolExecutor(3) as pool:
+        study = unitune.optimize(objective, {"x": Float(0.0, 1.0)}, backend, n_trials=20, seed=0,
+                                 pruner="optuna.hyperband", executor=pool, batch_size=3)
+    states = [t.state for t in study.trials]
+    assert TrialState.FAILED not in states, [t.failure for t in study.trials if t.failure][:2]
+    assert states.count(TrialState.COMPLETE) >= 1 and states.count(TrialState.PRUNED) >= 1
+    for trial in study.trials:  # a trial may be pruned at any report, the last one included
+        assert sorted(trial.intermediate) == list(range(1, max(trial.intermediate) + 1))
+        if trial.state is TrialState.COMPLETE:
+            assert max(trial.intermediate) == 27
+            assert trial.value == pytest.approx((trial.params["x"] - 0.3) ** 2 + 1 / 27)
+    native = study.pruner._native
+    assert len(native._pruners) == native._n_brackets  # the brackets, built once

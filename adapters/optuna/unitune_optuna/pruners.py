@@ -17,6 +17,7 @@ OptunaPruner('median', n_startup_trials=2)
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -37,6 +38,11 @@ OPTUNA_PRUNERS: Mapping[str, str] = {
     "wilcoxon": "WilcoxonPruner",
     "nop": "NopPruner",
 }
+
+#: One decision at a time in a process: a HyperbandPruner sizes its brackets once, at its first
+#: decision, and Optuna's verbosity (quieted for each decision) is global; trials on threads ask
+#: at once (unguarded, three threads built the brackets three times over and most trials failed).
+_DECIDING = threading.Lock()
 
 _STATES = {
     TrialState.COMPLETE: "COMPLETE",
@@ -81,12 +87,13 @@ class OptunaPruner(Pruner):
         """Optuna's decision on the study rebuilt from ``history`` (see the module docstring)."""
         import optuna
 
-        verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per decision
-        try:
-            return self._decide(number, history)
-        finally:
-            optuna.logging.set_verbosity(verbosity)
+        with _DECIDING:
+            verbosity = optuna.logging.get_verbosity()
+            optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per decision
+            try:
+                return self._decide(number, history)
+            finally:
+                optuna.logging.set_verbosity(verbosity)
 
     def _decide(self, number: int, history: History) -> bool:
         import optuna
