@@ -115,3 +115,14 @@ def unpicklable_result(params):
     from unitune import Result
 
     return Result(value_of(params), user_attrs={"lock": threading.Lock()})
+
+
+def waits_for_release(params, trial):
+    """Notes its start in ``dir/starts``, then waits (up to 60 s) for ``dir/release`` to exist."""
+    folder = Path(params["dir"])
+    with open(folder / "starts", "a") as starts:
+        starts.write(f"{trial.number}\n")
+    end = time.monotonic() + 60
+    while not (folder / "release").exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    return value_of(params)

@@ -4,6 +4,8 @@ re-runs (0 here, so that unitune's own retry is what runs it again)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from faults import (
     always_exits,
@@ -13,6 +15,7 @@ from faults import (
     pid_alive,
     value_of,
     wait_for,
+    waits_for_release,
 )
 
 from unitune import Float, Study, TrialState
@@ -107,3 +110,31 @@ def test_the_dask_client_itself_is_an_executor(dask_client):
     assert all(t.state is TrialState.COMPLETE and t.value == pytest.approx(value_of(t.params))
                for t in study.trials)
     assert os.getpid() not in {int(t.metrics["pid"]) for t in study.trials}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_trials_cancelled_by_a_client_restart_run_again(dask_fault_client, tmp_path):
+    # client.restart() cancels every task: a cancellation the runner did not ask for means the
+    # trial may never have run, so it runs again (it was recorded INTERRUPTED, silently).
+    starts = tmp_path / "starts"
+
+    def restart_once_two_trials_run():
+        wait_for(lambda: starts.exists() and len(starts.read_text().split()) >= 2, 120)
+        dask_fault_client.restart()
+        (tmp_path / "release").write_text("go")
+
+    restarter = threading.Thread(target=restart_once_two_trials_run)
+    restarter.start()
+    study = Study(_space(tmp_path, victim=-1), seed=0)
+    try:
+        # max_retries=3: a retry sent while the workers restart may die with them (allowed-failures
+        # is 0 on this cluster), which costs an attempt too
+        study.optimize(waits_for_release, n_trials=4, batch_size=2, max_retries=3,
+                       executor=dask_fault_client.get_executor(pure=False))
+    finally:
+        restarter.join()
+    assert sorted(t.number for t in study.trials) == list(range(4))  # each trial stored once
+    _complete(study.trials, range(4))
+    runs = starts.read_text().split()
+    assert runs.count("0") >= 2 and runs.count("1") >= 2  # the two cut short ran again

@@ -291,7 +291,7 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
-        if isinstance(exc, _ResultLost):
+        if isinstance(exc, (_ResultLost, _CancelledElsewhere)):
             return Lost(str(exc), True)
         return super()._lost(exc, handle)
 
@@ -419,13 +419,19 @@ class _ResultLost(Exception):
     """A finished Dask task whose result could not be fetched."""
 
 
+class _CancelledElsewhere(Exception):
+    """A Dask task cancelled by someone else than this runner (``client.restart()``, a cancel
+    from another client): the trial may never have run."""
+
+
 def _pass_on(task: Any, future: Future) -> None:
     """Hand a finished Dask task's outcome to our future (runs in Dask's callback thread)."""
     if future.done():
         return
     try:
-        if task.status == "cancelled":
-            raise CancelledError(f"Dask cancelled task {task.key}")
+        if task.status == "cancelled":  # ours are cancelled through `future` first (seen above)
+            raise _CancelledElsewhere(f"Dask cancelled its task {task.key} (a client.restart() or a "
+                                      "cancel from elsewhere)")
         try:
             outcome = task.result(timeout=_FETCH_LIMIT)
         except TimeoutError:  # a result lost with its worker, never computed again
