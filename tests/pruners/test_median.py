@@ -96,3 +96,14 @@ def test_budgets_and_bad_knobs():
     with pytest.raises(PrunerError, match="unknown pruner 'medain'"):
         make_pruner("medain")
     assert isinstance(make_pruner("median"), MedianPruner)
+
+
+def test_the_repr_says_every_setting_and_rebuilds_the_pruner():
+    from unitune.pruners import PercentilePruner
+
+    median = MedianPruner(n_startup_trials=2, n_warmup_steps=1, interval_steps=3, n_min_trials=2, max_resource=27)
+    assert repr(median) == ("MedianPruner(n_startup_trials=2, n_warmup_steps=1, interval_steps=3, "
+                            "n_min_trials=2, max_resource=27)")
+    assert repr(eval(repr(median))) == repr(median)
+    assert repr(PercentilePruner(25.0, max_resource=9)).startswith("PercentilePruner(25.0, n_startup_trials=5")
+    assert repr(eval(repr(PercentilePruner(25.0, max_resource=9)))) == repr(PercentilePruner(25.0, max_resource=9))

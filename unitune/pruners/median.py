@@ -51,6 +51,15 @@ class PercentilePruner(Pruner):
         self.n_min_trials = check_int("n_min_trials", n_min_trials, 1)
         self.max_resource = None if max_resource is None else check_int("max_resource", max_resource, 1)
 
+    def _settings(self) -> str:
+        """Every setting, so that a pruner's repr (which the harness records) says how it was built."""
+        return (f"n_startup_trials={self.n_startup_trials}, n_warmup_steps={self.n_warmup_steps}, "
+                f"interval_steps={self.interval_steps}, n_min_trials={self.n_min_trials}, "
+                f"max_resource={self.max_resource}")
+
+    def __repr__(self) -> str:
+        return f"PercentilePruner({self.percentile}, {self._settings()})"
+
     def should_prune(self, number: int, history: History) -> bool:
         """True when trial ``number``'s best value is worse than the percentile (see module)."""
         completed = history.completed()
@@ -104,8 +113,7 @@ class MedianPruner(PercentilePruner):
                          n_min_trials=n_min_trials, max_resource=max_resource)
 
     def __repr__(self) -> str:
-        return (f"MedianPruner(n_startup_trials={self.n_startup_trials}, "
-                f"n_warmup_steps={self.n_warmup_steps}, interval_steps={self.interval_steps})")
+        return f"MedianPruner({self._settings()})"
 
 
 def _first_in_interval(step: int, steps, warmup: int, interval: int) -> bool:
