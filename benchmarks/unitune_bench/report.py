@@ -19,7 +19,7 @@ from unitune_bench.cost import ResourceScores, resource_scores
 from unitune_bench.coverage import coverage, identical_seeds
 from unitune_bench.manifest import read_manifest
 from unitune_bench.runner import read_runs
-from unitune_bench.scoring import OK_STATUSES, Scores, bayesmark_quantile, bootstrap_ci, compute_scores
+from unitune_bench.scoring import OK_STATUSES, Scores, bootstrap_ci, compute_scores
 from unitune_bench.separation import Verdict
 
 __all__ = ["leaderboard_order", "render_report", "summary_table"]
@@ -201,7 +201,7 @@ def _problem_section(sc: Scores, p: str, info: dict[str, Any], order: list[str],
         if curve is None or len(curve) == 0:
             continue
         best = sign * curve[:, -1]
-        med = float(sign * bayesmark_quantile(curve[:, -1], 0.5))
+        med = float(np.median(best))  # the statistic its interval is for, as the cost table's
         lo, hi = bootstrap_ci(best, np.median, rng=rng)
         if sign < 0:
             lo, hi = min(lo, hi), max(lo, hi)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -191,3 +192,16 @@ def test_an_algorithm_that_plans_a_budget_is_given_the_runs_budget() -> None:
     assert planned_budget_options("nevergrad", 30) == {"budget": 30}  # NGOpt, the default
     assert planned_budget_options("nevergrad.ngopt", 45) == {"budget": 45}
     assert planned_budget_options("nevergrad.halton", 45) == {}  # an endless sequence: no budget
+
+
+def test_median_best_is_the_median_its_interval_is_for(tmp_path) -> None:
+    # Two seeds: the lower median (Bayesmark's, for its own score columns) and the median differ.
+    result = run_benchmark("quick", backends=["random"], problems=["branin"], seeds=2, budget=5,
+                           out=tmp_path, progress=False)
+    finals = [run["trials"][-1]["best"] for run in read_runs(tmp_path)]
+    assert len(finals) == 2 and finals[0] != finals[1]
+    lines = result.summary_path.read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if "| Median best [95% CI] |" in line)
+    row = next(line for line in lines[header:] if line.startswith("| random |"))
+    shown = float(row.split("|")[2].split("[")[0])
+    assert shown == pytest.approx(statistics.median(finals), abs=1e-4)
