@@ -67,6 +67,12 @@ def seeds_text(seeds: Iterable[int]) -> str:
     return f"{len(seeds)} seed{plural} ({', '.join(map(str, seeds))})"
 
 
+def _seeds_option(seeds: Sequence[int]) -> str:
+    """``--seeds N`` when the seeds are the ones it gives (0 to N-1), else the seeds listed."""
+    seeds = sorted(set(seeds))
+    return f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) else f"the seeds {seeds}"
+
+
 def _names(items: Iterable[str], word: str) -> str:
     """The names, or for a long list their number and the first few."""
     items = list(items)
@@ -122,11 +128,9 @@ def _advice(manifest: Mapping[str, Any], backends: Sequence[str], problems: Mapp
             seeds: Sequence[int]) -> str:
     """How to proceed: the directory's seeds, the selection that completes it, or another --out."""
     old_seeds = sorted(set(manifest["seeds"]))
-    as_before = (f"--seeds {len(old_seeds)}" if old_seeds == list(range(len(old_seeds)))
-                 else f"the seeds {old_seeds}")
     steps = []
     if set(seeds) != set(old_seeds) and not _missing(manifest, backends, problems, old_seeds):
-        steps.append(f"run it with {as_before} as before")
+        steps.append(f"run it with {_seeds_option(old_seeds)} as before")
     every = sorted(set(old_seeds) | set(seeds))
     wider = (f"--backends {','.join(dict.fromkeys([*manifest['backends'], *backends]))} "
              f"--problems {','.join(dict.fromkeys([*manifest['problems'], *problems]))}")
@@ -191,8 +195,7 @@ class Coverage:
         fixes = []
         lacking = [c for c, held in short.items() if set(self.seeds) - set(held)]
         if lacking:
-            seeds = (f"--seeds {len(self.seeds)}" if self.seeds == list(range(len(self.seeds)))
-                     else f"seeds {self.seeds}")
+            seeds = _seeds_option(self.seeds)
             fixes.append("run the missing seeds into this directory (saved runs are skipped): `unitune "
                          f"bench --backends {','.join(dict.fromkeys(b for b, _ in lacking))} --problems "
                          f"{','.join(dict.fromkeys(p for _, p in lacking))} {seeds} --budget {budget} "
