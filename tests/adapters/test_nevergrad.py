@@ -403,3 +403,18 @@ def test_a_recast_optimizer_goes_on_after_its_point_was_interrupted(stop):
     assert [t.state for t in later] == [TrialState.COMPLETE] * 4
     assert [t.value for t in later] == [pytest.approx((t.params["x"] - 0.3) ** 2) for t in later]
     study.backend.close()
+
+
+def test_a_one_dimensional_cma_leaves_numpys_print_options_alone():
+    # Nevergrad's CMA on one dimension uses fcmaes, whose modules switch numpy to legacy printing
+    # at import ('0.5' for np.float64(0.5)) in the user's whole process. A fresh process: the
+    # suite may have imported fcmaes already.
+    code = (
+        "import numpy as np, unitune\n"
+        "study = unitune.optimize(lambda p: (p['x'] - 0.3) ** 2, {'x': unitune.Float(0.0, 1.0)},\n"
+        "                         backend='nevergrad.cma', n_trials=6, seed=0)\n"
+        "import sys\n"
+        "print('fcmaes.cmaes' in sys.modules, study.trials[-1].state.value, repr(np.float64(0.5)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.split() == ["True", "complete", "np.float64(0.5)"]

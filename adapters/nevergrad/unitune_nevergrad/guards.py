@@ -4,6 +4,9 @@
 library when the space has one dimension (the ``cma`` package refuses one). That object is the
 module-level one shared by every optimizer of the kind, so every later CMA of the process would
 use fcmaes too. :func:`isolate_configs` gives each CMA inside a new optimizer its own copy.
+fcmaes also calls ``np.set_printoptions(legacy='1.25')`` when imported, which would change how
+numpy prints in the user's whole process (``0.5`` for ``np.float64(0.5)``): for a one-dimensional
+CMA, :func:`isolate_configs` imports it first with numpy's print options kept.
 
 **Recast optimizers** (Cobyla, Powell, SQP, BFGS, ... wrapped from scipy). A recast optimizer
 runs the wrapped library in a background thread that hands points over through queues. Two
@@ -22,6 +25,8 @@ consequences, both known upstream (facebookresearch/nevergrad#180, #325, #1629):
 from __future__ import annotations
 
 import copy
+import importlib.util
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -56,13 +61,26 @@ def optimizer_tree(optimizer: Any, *, build: bool = False) -> Iterator[Any]:
 
 
 def isolate_configs(optimizer: Any) -> None:
-    """Give every CMA inside ``optimizer`` (built now if need be) its own configuration object."""
+    """Give every CMA inside ``optimizer`` (built now if need be) its own configuration object
+    (and load fcmaes for a one-dimensional one, print options kept)."""
     from nevergrad.optimization.optimizerlib import ParametrizedCMA
 
     for o in optimizer_tree(optimizer, build=True):
         config = getattr(o, "_config", None)
         if isinstance(config, ParametrizedCMA):
             o._config = copy.copy(config)
+            if o.dimension == 1:  # Nevergrad will use fcmaes
+                _import_fcmaes()
+
+
+def _import_fcmaes() -> None:
+    """Import the fcmaes module Nevergrad uses, undoing the numpy print options it sets."""
+    if "fcmaes.cmaes" in sys.modules or importlib.util.find_spec("fcmaes") is None:
+        return  # loaded already, or not installed (Nevergrad then says to install it)
+    import numpy as np
+
+    with np.printoptions():  # restores the options on exit
+        import fcmaes.cmaes  # noqa: F401
 
 
 def is_sequential(optimizer: Any) -> bool:
