@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from unitune.backend import Backend, check_seed
-from unitune.errors import SearchExhausted, UnituneError
+from unitune.errors import BackendError, SearchExhausted, SpaceError, UnituneError
 from unitune.execution.loop import check_budget, run_trials
 from unitune.execution.runners import make_runner
 from unitune.execution.signals import Terminated, pass_on_termination, termination_handled
@@ -256,18 +256,33 @@ class Study:
         return handles
 
     def _register(self, proposals: Sequence[Any], numbers: range, handles: list[TrialHandle]) -> None:
-        """Turn the backend's proposals into running trials (written RUNNING to the store)."""
+        """Turn the backend's proposals into running trials (written RUNNING to the store).
+
+        A proposal for another trial number, or whose parameters are not a configuration of
+        the space (plain Python values only), is refused with a BackendError before any trial
+        of the batch starts: no objective runs on it and nothing is recorded.
+        """
         if len(proposals) == 1:  # the common case, kept cheap
-            in_order = proposals[0].number == numbers[0]
+            in_order = getattr(proposals[0], "number", None) == numbers[0]
         else:
-            in_order = len(proposals) <= len(numbers) and [p.number for p in proposals] == list(
-                numbers[: len(proposals)])
+            in_order = len(proposals) <= len(numbers) and [
+                getattr(p, "number", None) for p in proposals] == list(numbers[: len(proposals)])
         if not in_order:
-            raise UnituneError(
+            raise BackendError(
                 f"backend {self.backend.full_name!r} answered ask({list(numbers)}) with proposals for "
                 f"trials {[getattr(p, 'number', p) for p in proposals]}; it must return one "
                 "Proposal per trial number, in order"
             )
+        for proposal in proposals:
+            try:
+                self.space.validate(proposal.params)
+            except SpaceError as exc:
+                raise BackendError(
+                    f"backend {self.backend.full_name!r} proposed for trial {proposal.number} "
+                    f"{proposal.params!r}, which is not a configuration of the space: {exc}. "
+                    "No trial was started; a backend must propose the active parameters as plain "
+                    "Python values in the space (unitune.testing checks this)"
+                ) from None
         now = time.time()
         if len(proposals) == 1:
             self._store.start(proposals[0].number, proposals[0].params, now)

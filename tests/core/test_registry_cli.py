@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import unitune
@@ -14,6 +15,7 @@ from unitune.backend import Backend, Proposal
 from unitune.backends.random_search import RandomSearch
 from unitune.errors import BackendError, CapabilityError, ConversionError
 from unitune.registry import _entry_points, make_backend
+from unitune.trial import TrialState
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -88,6 +90,56 @@ def test_third_party_backend_class_and_instance_plug_in():
         make_backend("random.tpe", {"x": Float(0.0, 1.0)})
     with pytest.raises(BackendError, match=r"backend options \['seed'\] are set by the study"):
         unitune.Study({"x": Float(0.0, 1.0)}, backend="grid", backend_options={"seed": 3})
+
+
+class _Scripted(RandomSearch):
+    """Random search whose third trial gets ``BAD`` (a class attribute) as its parameters."""
+
+    BAD: object = None
+
+    def ask(self, numbers):
+        proposals = super().ask(numbers)
+        return [Proposal(p.number, self.BAD) if p.number == 2 else p for p in proposals]
+
+
+@pytest.mark.parametrize(("bad", "why"), [
+    ({"x": 5.0, "k": "a"}, r"parameter 'x': 5.0 \(float\) is not a value of Float\(0.0, 1.0\)"),
+    ({"k": "a"}, r"parameter 'x' is missing"),
+    ({"x": np.float64(0.5), "k": "a"}, r"a Float takes a Python float"),
+    ({"x": 0.5, "k": "a", "extra": 1}, r"parameters \['extra'\] are not active"),
+], ids=["out_of_bounds", "missing", "numpy_float", "extra"])
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_proposal_outside_the_space_is_refused_before_any_trial_runs(tmp_path, bad, why, batch_size):
+    backend = type("Bad", (_Scripted,), {"BAD": bad, "name": "bad"})
+    seen = []
+    study = unitune.Study({"x": Float(0.0, 1.0), "k": unitune.Categorical(["a", "b"])}, backend,
+                          seed=0, storage=tmp_path / "s.db")
+    with pytest.raises(BackendError, match=rf"backend 'bad' proposed for trial 2 .*{why}.*No trial was started"):
+        study.optimize(lambda p: seen.append(p) or p["x"], n_trials=6, batch_size=batch_size,
+                       show_progress=False)
+    good = 2 if batch_size == 1 else 0  # a batch is refused whole
+    assert [(t.number, t.state, t.value) for t in study.trials] == [
+        (n, TrialState.COMPLETE, seen[n]["x"]) for n in range(good)]
+    assert all(type(p["x"]) is float and 0.0 <= p["x"] <= 1.0 for p in seen) and len(seen) == good
+    assert not study._running
+    study.close()
+    reopened = unitune.Study(study.space, "random", seed=0, storage=tmp_path / "s.db", resume=True,
+                             allow_backend_change=True)
+    assert [t.state for t in reopened.trials] == [TrialState.COMPLETE] * good
+
+
+def test_a_proposal_that_is_not_a_proposal_is_refused():
+    class Tuples(RandomSearch):
+        name = "tuples"
+
+        def ask(self, numbers):
+            return [(p.number, p.params) for p in super().ask(numbers)]
+
+    study = unitune.Study({"x": Float(0.0, 1.0)}, Tuples, seed=0)
+    with pytest.raises(BackendError, match=r"answered ask\(\[0\]\) with proposals for trials \[\(0, "
+                                            r"\{'x': .*\}\)\]; it must return one Proposal per trial"):
+        study.optimize(lambda p: p["x"], n_trials=2, show_progress=False)
+    assert study.trials == () and not study._running
 
 
 def test_single_objective_backend_refuses_two_directions_before_the_study_starts():
