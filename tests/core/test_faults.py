@@ -196,3 +196,58 @@ def test_a_nan_side_metric_keeps_records_strict_json():
     text = json.dumps(study.records(), allow_nan=False)
     assert json.loads(text)[0]["metrics"] == {"loss": study.trials[0].value, "aux": None, "big": None}
     assert math.isnan(study.trials[0].metrics["aux"])  # the record itself keeps the NaN
+
+
+class _DeafSpy(_Spy):
+    """A backend whose tell raises for the states in ``DEAF_TO`` (after noting the trial)."""
+
+    name = "deaf"
+    DEAF_TO: tuple = (TrialState.COMPLETE, TrialState.INTERRUPTED)
+
+    def tell(self, trial):
+        super().tell(trial)
+        if trial.state in self.DEAF_TO:
+            raise ValueError(f"cannot hear trial {trial.number}")
+
+
+def _stored_states(study: Study) -> list[tuple[int, str]]:
+    import sqlite3
+
+    with sqlite3.connect(study.storage.path) as db:
+        return db.execute("SELECT number, state FROM trials ORDER BY number").fetchall()
+
+
+def test_a_backend_raising_in_tell_leaves_no_trial_running_inline(tmp_path):
+    study = Study({"x": Float(0.0, 1.0)}, backend=_DeafSpy, seed=0, storage=tmp_path / "s.db")
+    with pytest.raises(ValueError, match=r"cannot hear trial 0$"):  # the error that stopped the loop
+        study.optimize(lambda p: p["x"], n_trials=6, batch_size=3)
+    assert [(t.number, t.state) for t in study.trials] == [
+        (0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED), (2, TrialState.INTERRUPTED)]
+    assert study.trials[0].value == study.trials[0].params["x"]
+    assert [t.number for t in study.backend.told] == [0, 1, 2] and not study._running
+    assert _stored_states(study) == [(0, "complete"), (1, "interrupted"), (2, "interrupted")]
+
+
+def test_a_backend_raising_in_tell_at_the_study_timeout_leaves_no_trial_running(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    release = Event()
+
+    def objective(params, trial):
+        if trial.number > 0:
+            release.wait(60)
+        return params["x"]
+
+    deaf = type("Deaf", (_DeafSpy,), {"DEAF_TO": (TrialState.INTERRUPTED,)})
+    study = Study({"x": Float(0.0, 1.0)}, backend=deaf, seed=0, storage=tmp_path / "s.db")
+    with ThreadPoolExecutor(3) as pool:
+        try:
+            with pytest.raises(ValueError, match=r"cannot hear trial 1$"):
+                study.optimize(objective, n_trials=3, batch_size=3, executor=pool, timeout=2.0)
+        finally:
+            release.set()
+    assert [(t.number, t.state) for t in study.trials] == [
+        (0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED), (2, TrialState.INTERRUPTED)]
+    assert not study._running
+    assert _stored_states(study) == [(0, "complete"), (1, "interrupted"), (2, "interrupted")]

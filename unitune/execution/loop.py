@@ -182,19 +182,23 @@ def run_trials(
             if deadline is not None and time.monotonic() >= deadline and in_flight:
                 # the deadline passed with trials still running
                 with _interrupts_deferred():
-                    _settle(study, in_flight, f"study timeout of {timeout} s reached while it ran",
-                            ready, runner)
+                    unheard = _settle(study, in_flight, f"study timeout of {timeout} s reached while it ran",
+                                      ready, runner)
+                if unheard is not None:
+                    raise unheard
                 break
     except KeyboardInterrupt as exc:
         logger.warning("interrupted: keeping %d finished trials", len(study._store.trials))
         with _interrupts_deferred():
-            _settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})", ready, runner)
+            _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
+                                 ready, runner))
         study._close_store()
         if isinstance(exc, Terminated):
             raise
     except BaseException as exc:
         with _interrupts_deferred():
-            _settle(study, in_flight, f"study stopped: {type(exc).__name__}: {exc}", ready, runner)
+            _log_unheard(_settle(study, in_flight, f"study stopped: {type(exc).__name__}: {exc}",
+                                 ready, runner))
         raise
     finally:
         if bar is not None:
@@ -202,14 +206,28 @@ def run_trials(
 
 
 def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,
-            ready: dict[int, Trial], runner: Runner | None) -> None:
+            ready: dict[int, Trial], runner: Runner | None) -> Exception | None:
     """Record every trial still open when the loop ends early, exactly once: results that
     already arrived as they are (in trial-number order), the rest INTERRUPTED (their futures
-    cancelled if queued, their workers killed if unitune owns them)."""
+    cancelled if queued, their workers killed if unitune owns them).
+
+    A backend whose ``tell`` raises does not leave the later trials RUNNING: each trial is
+    recorded all the same, and the first such error is returned for the caller to raise (or
+    to log, when another error already ends the loop)."""
     running = study._running
+    errors: list[Exception] = []
+
+    def finish(handle: TrialHandle, trial: Trial) -> None:
+        try:
+            study._finish(handle, trial)
+        except Exception as exc:
+            if handle.number in running:  # the store failed to record it: give up
+                raise
+            errors.append(exc)
+
     for number in sorted(ready):
         if number in running:
-            study._finish(running[number], ready[number])
+            finish(running[number], ready[number])
     ready.clear()
     if runner is not None:
         runner.stop([f for f in in_flight if not f.done()])
@@ -220,13 +238,21 @@ def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,
         if future.done() and not future.cancelled() and runner is not None:
             outcome = runner.outcome(future, handle)
         if isinstance(outcome, Trial):
-            study._finish(handle, outcome)
+            finish(handle, outcome)
         else:
             future.cancel()
-            study._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+            finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
     in_flight.clear()
     for handle in list(running.values()):  # asked but never submitted
-        study._finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+        finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
+    return errors[0] if errors else None
+
+
+def _log_unheard(error: Exception | None) -> None:
+    """Log the backend's error from :func:`_settle` when another error already ends the loop."""
+    if error is not None:
+        logger.error("the backend failed to hear a trial recorded as the study stopped: %s: %s",
+                     type(error).__name__, error)
 
 
 def _check_failures(study: Study, limit: int) -> None:
