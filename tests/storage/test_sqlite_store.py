@@ -123,6 +123,38 @@ def test_non_finite_metrics_are_stored_as_null_and_read_back_as_nan(tmp_path):
     assert again.values == (1.0,) and math.isnan(again.metrics["grad"])
 
 
+class _NoStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+def test_user_attributes_that_cannot_be_written_leave_a_note_and_the_trial_recorded(tmp_path):
+    import unitune
+    from unitune import Categorical, Result
+
+    loop: list = []
+    loop.append(loop)
+    attrs = {"loop": {"a": loop, "kept": "fine"}, "no_str": _NoStr(), "huge": 10**5000,
+             "set": {1}}
+
+    def objective(params):
+        return Result(1.0, user_attrs={params["c"]: attrs[params["c"]], "ok": 1})
+
+    path = tmp_path / "s.db"
+    study = unitune.optimize(objective, {"c": Categorical(list(attrs))}, "grid", storage=path)
+    assert [(t.params["c"], t.state) for t in study.trials] == [(c, TrialState.COMPLETE) for c in attrs]
+    with SQLiteStorage(path, readonly=True) as store:
+        stored = {t.params["c"]: (t.state, dict(t.user_attrs)) for t in store.trials("default", running=True)}
+    assert stored == {
+        "loop": (TrialState.COMPLETE, {"loop": "<not stored: dict (RecursionError)>", "ok": 1}),
+        "no_str": (TrialState.COMPLETE, {"no_str": "<not stored: _NoStr (RuntimeError)>", "ok": 1}),
+        "huge": (TrialState.COMPLETE, {"huge": "<not stored: int (ValueError)>", "ok": 1}),
+        "set": (TrialState.COMPLETE, {"set": "{1}", "ok": 1}),
+    }
+
+
 def test_from_record_refuses_bad_records():
     with pytest.raises(Exception, match="lacks the key"):
         Trial.from_record({"number": 1})

@@ -3,7 +3,10 @@
 Non-finite numbers (a metric or an intermediate value that is NaN or infinite) are written as
 ``null`` and read back as NaN: strict JSON has no spelling for them, and a store that other
 tools read must stay strict. Values that JSON cannot hold (a user attribute that is a set, an
-object, ...) are kept as their ``str()`` and a warning is logged once per type.
+object, ...) are kept as their ``str()`` and a warning is logged once per type. A user
+attribute that cannot be written even so (it contains itself, nests deeper than Python's
+recursion limit, holds an integer too long for JSON text, or its ``str()`` raises) is kept as
+a note saying why (:func:`dumps_attrs`), so its trial is still recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["dumps", "loads", "plain", "read_floats"]
+__all__ = ["dumps", "dumps_attrs", "loads", "plain", "read_floats"]
 
 logger = logging.getLogger("unitune")
 _WARNED: set[type] = set()
@@ -50,6 +53,35 @@ def plain(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Strict, compact JSON of ``value`` (through :func:`plain`)."""
     return _ENCODE(plain(value))
+
+
+def dumps_attrs(attrs: Mapping[Any, Any]) -> str:
+    """:func:`dumps` of a trial's user attributes; one that cannot be written is replaced by
+    a note of why (with a warning), never an error that would leave its trial unrecorded."""
+    try:
+        return dumps(attrs)
+    except Exception:  # user data: a cycle, too deep, a huge int, a str() that raises; see below
+        return _ENCODE({_key(key): _attr(key, value) for key, value in attrs.items()})
+
+
+def _key(key: Any) -> str:
+    """``str(key)``, as :func:`plain` writes a key; a note when that raises."""
+    try:
+        return str(key)
+    except Exception as exc:
+        return f"<{type(key).__name__} key ({type(exc).__name__})>"
+
+
+def _attr(key: Any, value: Any) -> Any:
+    """One user attribute as JSON data, or a note saying why it cannot be stored."""
+    try:
+        data = plain(value)
+        _ENCODE(data)
+    except Exception as exc:
+        logger.warning("user attribute %s: a %s value that cannot be stored (%s: %.200s); the store "
+                       "keeps a note instead", _key(key), type(value).__name__, type(exc).__name__, exc)
+        return f"<not stored: {type(value).__name__} ({type(exc).__name__})>"
+    return data
 
 
 def loads(text: str | None) -> Any:

@@ -342,7 +342,7 @@ class SQLiteStorage(Storage):
         update = (trial.state.value, None if values is None else codec.dumps(values),
                   codec.dumps(trial.metrics) if trial.metrics else None, trial.failure,
                   trial.started_at, trial.finished_at,
-                  codec.dumps(trial.user_attrs) if trial.user_attrs else None,
+                  codec.dumps_attrs(trial.user_attrs) if trial.user_attrs else None,
                   codec.dumps(trial.intermediate) if trial.intermediate else None,
                   study, study, trial.number)
 
