@@ -229,7 +229,7 @@ class Study:
             raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
         store = self._store
         if store.durable:
-            store.drive()
+            store.drive(self._next_number)
         handles = []
         while store.retries and len(handles) < n:  # interrupted configurations run again first
             retry_of, params = store.retries.popleft()
@@ -393,7 +393,7 @@ class Study:
                     f"{len(self.directions)} objective(s)"
                 )
         if self._store.durable:
-            self._store.drive()
+            self._store.drive(self._next_number)
         copies = []
         for trial in trials:
             copy = Trial(number=self._next_number, params=trial.params, state=trial.state,

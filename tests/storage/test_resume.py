@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from storage_driver import SPACE_JSON
 from storage_driver import finished as _finished
 from storage_driver import start as _start
 from storage_driver import wait_for as _wait_for
@@ -87,6 +88,28 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
     study = unitune.optimize(_objective, SPACE, "random", n_trials=5, seed=0, storage=path,
                              study_name="s", resume=True)
     assert study.n_finished >= 5
+
+
+@pytest.mark.timeout(180)
+def test_a_study_object_left_behind_by_another_driver_is_refused_not_let_write(tmp_path):
+    path = tmp_path / "study.db"
+    space = Space.from_dict(SPACE_JSON)
+    stale = unitune.Study(space, "random", seed=0, storage=path, study_name="s")
+    for _ in range(2):
+        trial = stale.ask()
+        stale.tell(trial, _objective(trial.params))
+    stale.close()  # gives the lease back: another driver may continue the study
+    proc = _start(path, 4)
+    assert proc.wait(timeout=120) == 0
+    with pytest.raises(StudyLeaseError, match="continued by another driver"):
+        stale.ask()  # its backend and trials are out of date: it must not write trial 2 again
+    with SQLiteStorage(path, readonly=True) as reader:
+        stored = reader.trials("s", running=True)
+        assert reader.lease("s") is None
+    assert [(t.number, t.state) for t in stored] == [(n, TrialState.COMPLETE) for n in range(4)]
+    assert list(stale.trials) == stored[:2]
+    with unitune.Study(space, "random", seed=0, storage=path, study_name="s", resume=True) as fresh:
+        assert fresh.ask().number == 4
 
 
 def test_resume_rebuilds_from_the_store_and_n_trials_is_the_total(tmp_path):

@@ -17,6 +17,7 @@ from unitune.storage.base import (
     StorageError,
     StudyExistsError,
     StudyInfo,
+    StudyLeaseError,
     StudyMismatchError,
     TrialStart,
     check_same,
@@ -118,12 +119,31 @@ class StudyStore:
             if trial.number not in queued:
                 self.retries.append((trial.number, dict(trial.params)))
 
-    def drive(self) -> None:
-        """Make sure this process holds the study's lease (taken again after :meth:`close`)."""
-        if isinstance(self.storage, SQLiteStorage) and self.storage.closed:
-            self.storage = SQLiteStorage(self.storage.path, lease_ttl=self.storage.lease_ttl,
-                                         timeout=self.storage.timeout, synchronous=self.storage.synchronous)
-        self.storage.acquire(self.name)
+    def drive(self, next_number: int) -> None:
+        """Make sure this process holds the study's lease (taken again after :meth:`close`).
+
+        ``next_number`` is the next trial number of the study object that drives: when the lease
+        is taken again and another driver has added trials meanwhile, this object's trials and
+        backend are out of date, so it is refused (StudyLeaseError) rather than let it write.
+        """
+        storage = self.storage
+        if not isinstance(storage, SQLiteStorage):
+            storage.acquire(self.name)
+            return
+        if storage.closed:
+            storage = self.storage = SQLiteStorage(storage.path, lease_ttl=storage.lease_ttl,
+                                                   timeout=storage.timeout, synchronous=storage.synchronous)
+        elif storage.holds(self.name):
+            return
+        storage.acquire(self.name)
+        stored = storage.next_number(self.name)
+        if stored > next_number:
+            storage.release(self.name)
+            raise StudyLeaseError(
+                f"study {self.name!r} in {storage.location} was continued by another driver (it now "
+                f"has trials up to {stored - 1}; this Study object knows up to {next_number - 1}) "
+                "since this one last drove it; open it again with resume=True to continue"
+            )
 
     def start(self, number: int, params: Mapping[str, Any], started_at: float,
               retry_of: int | None = None) -> None:

@@ -408,6 +408,11 @@ class SQLiteStorage(Storage):
         return None if row is None else dict(zip(("owner", "host", "pid", "acquired_at", "expires_at"), row))
 
     # Leases.
+    def holds(self, name: str) -> bool:
+        """True while this object holds the study's lease (taken, not given back or lost)."""
+        study = self._ids.get(name)
+        return study is not None and study in self._held and study not in self._lost
+
     def acquire(self, name: str) -> None:
         study = self._id(name)
         if study in self._held and study not in self._lost:
