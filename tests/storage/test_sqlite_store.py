@@ -308,6 +308,16 @@ def test_a_read_only_file_is_refused_for_writing_but_readable(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_store_in_a_missing_folder_says_the_folder_is_missing_and_creates_nothing(tmp_path):
+    import unitune
+    from unitune import Float
+
+    with pytest.raises(StorageError, match=r"the folder '.*runs' does not exist"):
+        unitune.optimize(lambda p: p["x"], {"x": Float(0.0, 1.0)}, n_trials=1,
+                         storage=tmp_path / "runs" / "s.db")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.timeout(60)
 def test_a_locked_file_gives_a_clear_error(tmp_path):
     path = tmp_path / "s.db"

@@ -130,6 +130,9 @@ def check_writable(path: Path) -> None:
     if path.exists() and not _writable(path):
         raise StorageError(f"the store {str(path)!r} is read-only; a study needs to write it "
                            "(readers such as 'unitune status' work on read-only files)")
+    if not folder.is_dir():
+        raise StorageError(f"cannot create the store {str(path)!r}: the folder {str(folder)!r} does not "
+                           "exist (or is not a folder); create it first")
     if not _writable(folder):
         what = "create" if not path.exists() else "keep its write-ahead log next to"
         raise StorageError(f"cannot {what} the store {str(path)!r}: the folder {str(folder)!r} "
