@@ -117,6 +117,16 @@ def unpicklable_result(params):
     return Result(value_of(params), user_attrs={"lock": threading.Lock()})
 
 
+def result_with_a_lambda(params, trial):
+    """Logs its run to ``dir/runs``; completes with a user attribute pickle cannot carry back
+    (a lambda: pickle raises AttributeError, not PicklingError or TypeError)."""
+    from unitune import Result
+
+    with open(Path(params["dir"]) / "runs", "a") as log:
+        log.write(f"{trial.number}\n")
+    return Result(value_of(params), user_attrs={"hook": lambda: None})
+
+
 def waits_for_release(params, trial):
     """Notes its start in ``dir/starts``, then waits (up to 60 s) for ``dir/release`` to exist."""
     folder = Path(params["dir"])

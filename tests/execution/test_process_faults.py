@@ -17,6 +17,7 @@ from faults import (
     hangs,
     killed_once,
     pid_alive,
+    result_with_a_lambda,
     sleeps_forever,
     unpicklable_result,
     value_of,
@@ -218,3 +219,19 @@ def test_a_result_that_cannot_travel_back_fails_its_trial_and_counts():
     for trial in study.trials:
         assert "result could not be sent back from its worker" in trial.failure
         assert "pickle" in trial.failure
+
+
+@pytest.mark.timeout(120)
+def test_a_result_holding_a_lambda_fails_its_trial_once_and_keeps_its_worker(tmp_path):
+    path = tmp_path / "study.db"
+    study = Study(_space(tmp_path, victim=-1), seed=0, storage=path)
+    study.optimize(result_with_a_lambda, n_trials=3, batch_size=2, executor="processes")
+    study.close()
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]
+    for trial in study.trials:
+        assert trial.state is TrialState.FAILED
+        assert "result could not be sent back from its worker" in trial.failure
+        assert "Can't pickle local object" in trial.failure  # not "its worker process died"
+    assert sorted((tmp_path / "runs").read_text().split()) == ["0", "1", "2"]  # each ran once
+    with Study(_space(tmp_path, victim=-1), seed=0, storage=path, resume=True) as again:
+        assert [(t.number, t.state) for t in again.trials] == [(t.number, t.state) for t in study.trials]

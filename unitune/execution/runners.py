@@ -469,7 +469,7 @@ class OwnedProcessRunner(Runner):
             logger.warning("the process pool broke; starting a fresh one")
             self._shut(self.executor)
             self.executor = self._pebble.ProcessPool(max_workers=self.workers)
-        return self.executor.schedule(fn, args=args, timeout=self.trial_timeout)
+        return self.executor.schedule(_sent_back, args=(fn, *args), timeout=self.trial_timeout)
 
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if isinstance(exc, self._pebble.ProcessExpired):
@@ -495,6 +495,31 @@ class OwnedProcessRunner(Runner):
     def _shut(pool: Any) -> None:
         pool.stop()
         pool.join()
+
+
+def _sent_back(fn: Callable[..., Trial], *args: Any) -> _Sendable:
+    """Run ``fn(*args)`` in a pebble worker; its result travels back as a :class:`_Sendable`."""
+    return _Sendable(fn(*args))
+
+
+class _Sendable:
+    """A worker's result that any pickling failure turns into a ``PicklingError``.
+
+    pebble sends back a result it cannot pickle as the task's error only for ``PicklingError``
+    and ``TypeError``; the ``AttributeError`` pickle raises for a lambda or a local object (in a
+    user attribute, say) kills the worker instead, and its trial would be run again. Unpickled,
+    this is the result itself.
+    """
+
+    def __init__(self, result: Any):
+        self.result = result
+
+    def __reduce__(self) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
+        try:
+            data = pickle.dumps(self.result, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # anything pickle raises on the result
+            raise pickle.PicklingError(f"{type(exc).__name__}: {exc}") from exc
+        return pickle.loads, (data,)
 
 
 def _is_pickling_error(exc: BaseException) -> bool:
