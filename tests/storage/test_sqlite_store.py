@@ -341,6 +341,20 @@ def test_urls_and_bad_arguments(tmp_path):
         SQLiteStorage(tmp_path / "x.db", synchronous="off")
 
 
+def test_an_infinite_lease_is_refused_and_a_very_long_one_keeps_its_heartbeat(tmp_path):
+    from unitune.storage import open_storage
+
+    for given in (f"{tmp_path / 'a.db'}?lease_ttl=inf", f"{tmp_path / 'a.db'}?timeout=inf"):
+        with pytest.raises(StorageError, match="finite"):
+            open_storage(given)
+    with SQLiteStorage(tmp_path / "b.db", lease_ttl=1e12) as store:
+        store.create_study(_info())
+        store.acquire("s")
+        store._heartbeat.join(timeout=1)  # returns at once if the thread died
+        assert store._heartbeat.is_alive()  # it crashed: a wait of 1e12 / 3 s overflows the clock
+        assert store.lease("s")["owner"] == store.owner
+
+
 def test_an_older_schema_is_migrated_forward_keeping_its_trials(tmp_path, monkeypatch):
     from unitune.storage import schema
 

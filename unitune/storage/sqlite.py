@@ -16,6 +16,7 @@ study: a driver that lost its lease can no longer write.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import sqlite3
@@ -67,6 +68,8 @@ _START = ("INSERT INTO trials (study_id, number, state, params, started_at, retr
           " VALUES (?, ?, 'running', ?, ?, ?)")
 _PRAGMA_SYNC = {"FULL": "PRAGMA synchronous = FULL", "NORMAL": "PRAGMA synchronous = NORMAL"}
 _RETRIED = "UPDATE trials SET retried = 1 WHERE study_id = ? AND number = ?"
+#: Seconds the lease heartbeat waits at most between renewals (a longer wait overflows the clock).
+_LONGEST_WAIT = 3600.0
 
 
 class SQLiteStorage(Storage):
@@ -93,8 +96,9 @@ class SQLiteStorage(Storage):
             raise StorageError(f"storage {text!r}: only files and sqlite:/// URLs are supported")
         if not text or text == ":memory:":
             raise StorageError("a SQLite store needs a file path; use the default in-memory store instead")
-        if not lease_ttl > 0 or not timeout >= 0:
-            raise StorageError(f"lease_ttl must be > 0 and timeout >= 0, got {lease_ttl!r} and {timeout!r}")
+        if not 0 < lease_ttl < math.inf or not 0 <= timeout < math.inf:
+            raise StorageError(f"lease_ttl must be > 0 and timeout >= 0 (seconds, finite), got "
+                               f"{lease_ttl!r} and {timeout!r}")
         if synchronous not in ("full", "normal"):
             raise StorageError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
         self.path = Path(text)
@@ -506,7 +510,7 @@ class _Heartbeat(threading.Thread):
         store = self._store
         conn = sqlite3.connect(store.path, timeout=store.timeout, isolation_level=None)
         try:
-            while not self._halt.wait(store.lease_ttl / 3):
+            while not self._halt.wait(min(store.lease_ttl / 3, _LONGEST_WAIT)):
                 for study, name in list(store._held.items()):
                     try:
                         now = time.time()
