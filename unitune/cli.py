@@ -165,9 +165,12 @@ def _export(args: argparse.Namespace) -> int:
     write = write_csv if args.format == "csv" else write_jsonl
     if args.output in (None, "-"):
         write(trials, sys.stdout)
-    else:
+        return 0
+    try:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             write(trials, out)
+    except OSError as exc:  # a missing folder, a directory, no permission, a full disk
+        raise UnituneError(f"cannot write the export to {args.output!r}: {exc.strerror or exc}") from exc
     return 0
 
 
@@ -193,6 +196,7 @@ def _resume(args: argparse.Namespace) -> int:
     from unitune.study import optimize
 
     objective = _load_objective(args.objective)
+    _open(args.file).close()  # refuses a file that holds no store, before writing to it
     store = SQLiteStorage(_existing(args.file), lease_ttl=args.lease_ttl)
     try:
         name = _single(store, args.study)

@@ -91,6 +91,24 @@ def test_resume_of_a_mistyped_path_says_so_and_creates_nothing(tmp_path, capsys,
     assert list(tmp_path.iterdir()) == []  # no empty store, no -wal or -shm file left behind
 
 
+@pytest.mark.parametrize("command", [["status"], ["trials"], ["export"],
+                                     ["resume", "--objective", "storage_driver:objective"]])
+def test_an_empty_file_is_no_store_and_is_left_empty(tmp_path, capsys, command):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert main([command[0], str(empty), *command[1:]]) == 2
+    assert f"no store at '{empty}': it is an empty database" in capsys.readouterr().err
+    assert empty.read_bytes() == b""  # resume did not make it a store
+
+
+def test_an_export_to_a_path_it_cannot_write_says_so(tmp_path, capsys):
+    path = tmp_path / "s.db"
+    unitune.optimize(lambda p: p["x"], {"x": unitune.Float(0.0, 1.0)}, n_trials=2, seed=0, storage=path)
+    target = tmp_path / "missing" / "trials.csv"
+    assert main(["export", str(path), "--format", "csv", "-o", str(target)]) == 2
+    assert f"cannot write the export to '{target}': No such file or directory" in capsys.readouterr().err
+
+
 def test_status_after_a_run_that_asked_for_a_smaller_total(tmp_path, capsys):
     path = str(tmp_path / "s.db")
     for total in (4, 6, 3):  # the study's total: the last run has nothing left to do

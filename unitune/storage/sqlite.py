@@ -152,7 +152,9 @@ class SQLiteStorage(Storage):
     def _prepare(self) -> None:
         conn = self._conn
         if self.readonly:
-            read_version(conn, self.path)
+            if not read_version(conn, self.path):
+                raise StorageError(f"no store at {str(self.path)!r}: it is an empty database "
+                                   "(no study was ever written to it)")
             return
         version = read_version(conn, self.path)  # refuses foreign and newer files before any write
         if version:
