@@ -105,6 +105,7 @@ class Study:
         self.seed = seed = check_seed(seed)
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
+        self.pruner = make_pruner(pruner)  # checked before the store: a bad one creates no study
         self._store = StudyStore(
             storage, study_name, space=self.space.to_dict(), backend=self.backend.full_name,
             backend_options=self.backend.options, seed=seed, directions=[d.value for d in self.directions],
@@ -117,13 +118,20 @@ class Study:
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
-        history = self._store.trials
-        self.pruner = make_pruner(pruner)
-        self._pruning = None
+        self._pruning: PruningSession | None = None
+        try:
+            self._learn(self._store.trials)
+        except BaseException:  # Ctrl-C or a backend's error in the replay: give the lease back
+            self._store.close()
+            raise
+
+    def _learn(self, history: Sequence[Trial]) -> None:
+        """Take in the stored trials: the best so far, the pruner's reports, and (for a resumed
+        study) the backend's history, by replay."""
         if self.pruner is not None:
             self._pruning = PruningSession(self.pruner, self.directions, self.backend)
             self._pruning.channel.load(history)
-        for trial in history:  # a resumed study: the backend learns its history by replay
+        for trial in history:
             self._note_best(trial)
         self._replay([t for t in history if t.state is not TrialState.INTERRUPTED])
 

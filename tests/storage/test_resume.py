@@ -15,6 +15,8 @@ from storage_driver import wait_for as _wait_for
 
 import unitune
 from unitune import Float, Int, Space, Trial, TrialState
+from unitune.backends.random_search import RandomSearch
+from unitune.errors import BackendError, UnituneError
 from unitune.storage import (
     SQLiteStorage,
     StudyExistsError,
@@ -110,6 +112,29 @@ def test_a_study_object_left_behind_by_another_driver_is_refused_not_let_write(t
     assert list(stale.trials) == stored[:2]
     with unitune.Study(space, "random", seed=0, storage=path, study_name="s", resume=True) as fresh:
         assert fresh.ask().number == 4
+
+
+class _RefusesHistory(RandomSearch):
+    """An adapter whose replay fails (say, its library cannot take the stored points)."""
+
+    def replay(self, trials):
+        raise BackendError("cannot take this history")
+
+
+def test_a_study_that_fails_to_open_creates_nothing_and_gives_its_lease_back(tmp_path):
+    path = tmp_path / "study.db"
+    run = {"n_trials": 2, "seed": 0, "storage": path, "study_name": "s"}
+    with pytest.raises(UnituneError, match="unknown pruner 'bogus'"):
+        unitune.optimize(_objective, SPACE, pruner="bogus", **run)
+    unitune.optimize(_objective, SPACE, **run)  # the same call, fixed: no StudyExistsError
+    with pytest.raises(UnituneError, match="unknown pruner 'bogus'"):
+        unitune.optimize(_objective, SPACE, pruner="bogus", resume=True, **run)
+    with pytest.raises(BackendError, match="cannot take this history"):
+        unitune.Study(SPACE, _RefusesHistory, seed=0, storage=path, study_name="s", resume=True)
+    with SQLiteStorage(path, readonly=True) as reader:
+        assert reader.lease("s") is None  # this process holds no lease it cannot give back
+    study = unitune.optimize(_objective, SPACE, **{**run, "n_trials": 4}, resume=True)
+    assert [(t.number, t.state) for t in study.trials] == [(n, TrialState.COMPLETE) for n in range(4)]
 
 
 def test_resume_rebuilds_from_the_store_and_n_trials_is_the_total(tmp_path):
