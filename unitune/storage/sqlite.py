@@ -431,6 +431,12 @@ class SQLiteStorage(Storage):
             if row is not None and row[0] != self.owner:
                 owner, host, pid, expires = row
                 dead = host == _HOST and not _alive(pid)
+                if expires > now and host == _HOST and pid == os.getpid():
+                    raise StudyLeaseError(
+                        f"study {name!r} in {str(self.path)!r} is driven by another Study (or store) "
+                        "in this process; a study takes one driver at a time: close() that one first "
+                        "(or open studies with 'with Study(...) as study:')"
+                    )
                 if expires > now and not dead:
                     raise StudyLeaseError(
                         f"study {name!r} in {str(self.path)!r} is being run by another driver "
