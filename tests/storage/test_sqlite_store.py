@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -217,6 +218,23 @@ def test_a_dead_driver_on_this_host_is_taken_over_at_once(tmp_path):
         assert store.lease("s") is not None
         store.acquire("s")
         assert store.interrupt_running("s", "driver died") == [0]
+
+
+def test_a_dead_driver_that_had_this_process_id_is_taken_over_at_once(tmp_path):
+    """A restarted container's driver often gets the same pid (1) on the same host name: the
+    lease its killed predecessor left names this very process id, with another owner."""
+    path = tmp_path / "s.db"
+    with SQLiteStorage(path) as store:
+        store.create_study(_info())
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO leases VALUES (1, ?, ?, ?, ?, ?)",
+                 (f"{socket.gethostname()}:{os.getpid()}:0123456789ab", socket.gethostname(), os.getpid(),
+                  time.time(), time.time() + 3600))
+    conn.commit()
+    conn.close()
+    with SQLiteStorage(path, lease_ttl=3600) as store:
+        store.acquire("s")  # not refused for an hour: that process is gone
+        assert store.lease("s")["owner"] == store.owner
 
 
 # Files that must be refused and left as they were.

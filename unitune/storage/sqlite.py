@@ -46,6 +46,9 @@ __all__ = ["SQLiteStorage"]
 logger = logging.getLogger("unitune")
 _T = TypeVar("_T")
 _HOST = socket.gethostname()
+#: The lease owners of the stores opened in this process (to tell them from a dead process that
+#: had this process's id on this host: a restarted container's driver is often pid 1 again).
+_OWNERS: set[str] = set()
 _COLUMNS = ('number, state, params, "values", metrics, failure, started_at, finished_at, user_attrs, '
             'intermediate')
 _RENEW = "UPDATE leases SET expires_at = ? WHERE study_id = ? AND owner = ?"
@@ -109,6 +112,7 @@ class SQLiteStorage(Storage):
         self._sync_now = ""  # the connection's current PRAGMA synchronous
         self.readonly = readonly
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        _OWNERS.add(self.owner)
         self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
         self._held: dict[int, str] = {}  # study id -> name, for every lease this object holds
@@ -430,13 +434,14 @@ class SQLiteStorage(Storage):
                                (study,)).fetchone()
             if row is not None and row[0] != self.owner:
                 owner, host, pid, expires = row
-                dead = host == _HOST and not _alive(pid)
-                if expires > now and host == _HOST and pid == os.getpid():
+                if expires > now and owner in _OWNERS:
                     raise StudyLeaseError(
                         f"study {name!r} in {str(self.path)!r} is driven by another Study (or store) "
                         "in this process; a study takes one driver at a time: close() that one first "
                         "(or open studies with 'with Study(...) as study:')"
                     )
+                # Gone: its process is, or it had this process's id (so it was an earlier process).
+                dead = host == _HOST and (pid == os.getpid() or not _alive(pid))
                 if expires > now and not dead:
                     raise StudyLeaseError(
                         f"study {name!r} in {str(self.path)!r} is being run by another driver "
