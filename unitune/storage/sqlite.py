@@ -434,7 +434,7 @@ class SQLiteStorage(Storage):
                                (study,)).fetchone()
             if row is not None and row[0] != self.owner:
                 owner, host, pid, expires = row
-                if expires > now and owner in _OWNERS:
+                if expires > now and owner in _OWNERS and host == _HOST and pid == os.getpid():
                     raise StudyLeaseError(
                         f"study {name!r} in {str(self.path)!r} is driven by another Study (or store) "
                         "in this process; a study takes one driver at a time: close() that one first "
