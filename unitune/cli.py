@@ -213,6 +213,10 @@ def _resume(args: argparse.Namespace) -> int:
         print(f"study {name!r}: {len(done)} of {n_trials} trials finished")
     finally:
         store.close()
+    if study._interrupted:  # Ctrl-C: the shell's status for SIGINT, so `resume && next` stops
+        print(f"unitune: interrupted; run the same command again to continue study {name!r}",
+              file=sys.stderr)
+        return 130
     return 0
 
 

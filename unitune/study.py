@@ -118,6 +118,7 @@ class Study:
         self._best: Trial | None = None
         self._consecutive_failures = 0
         self._stop_requested = False
+        self._interrupted = False  # the last optimize ended on Ctrl-C (the CLI exits 130)
         self._pruning: PruningSession | None = None
         try:
             self._learn(self._store.trials)

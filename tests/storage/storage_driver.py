@@ -7,6 +7,7 @@ has N_TRIALS finished trials. ``storage_driver:objective`` is what ``unitune res
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,14 @@ def objective(params: dict) -> float:
     """Cheap and deterministic; sleeps a little so that a kill often lands mid-trial."""
     time.sleep(float(os.environ.get("DRIVER_SLEEP", "0.004")))
     return (params["x"] - 0.3) ** 2 + params["k"]
+
+
+def interrupts_at_two(params: dict, trial) -> float:
+    """``objective``, but trial 2 gets a real SIGINT (Ctrl-C) while it runs."""
+    if trial.number == 2:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the signal arrives before this ends
+    return objective(params)
 
 
 def staged(params: dict, trial) -> float:

@@ -83,6 +83,23 @@ def test_readers_refuse_missing_and_damaged_files_with_a_clear_message(tmp_path,
     assert noise.read_bytes() == before
 
 
+@pytest.mark.timeout(180)
+def test_resume_stopped_by_ctrl_c_exits_130_and_keeps_every_trial(tmp_path):
+    # It exited 0 after Ctrl-C, so `unitune resume ... && next_step` went on.
+    path = tmp_path / "s.db"
+    unitune.optimize(lambda p: (p["x"] - 0.3) ** 2 + p["k"], unitune.Space.from_dict(SPACE_JSON),
+                     "random", n_trials=1, seed=0, storage=path, study_name="s")
+    result = subprocess.run(
+        [sys.executable, "-m", "unitune.cli", "resume", str(path), "--objective",
+         "storage_driver:interrupts_at_two", "--n-trials", "6"],
+        cwd=HERE, env={**os.environ, "DRIVER_SLEEP": "0"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert "study 's': 2 of 6 trials finished" in result.stdout
+    assert "interrupted; run the same command again to continue study 's'" in result.stderr
+    states = [(t.number, t.state) for t in finished(path)]
+    assert states == [(0, TrialState.COMPLETE), (1, TrialState.COMPLETE), (2, TrialState.INTERRUPTED)]
+
+
 @pytest.mark.parametrize("study", [[], ["--study", "s"]], ids=["no study", "a study"])
 def test_resume_of_a_mistyped_path_says_so_and_creates_nothing(tmp_path, capsys, study):
     typo = tmp_path / "typo.db"

@@ -70,6 +70,7 @@ def run_trials(
     # attributes, and add no call beyond `record`.
     deadline = None if timeout is None else time.monotonic() + timeout
     study._stop_requested = False
+    study._interrupted = False
     spec = study._spec
     pruning = study._pruning
     bar = _progress_bar(show_progress, n_trials)
@@ -189,6 +190,7 @@ def run_trials(
                 break
     except KeyboardInterrupt as exc:
         logger.warning("interrupted: keeping %d finished trials", len(study._store.trials))
+        study._interrupted = True
         with _interrupts_deferred():
             _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
                                  ready, runner))
