@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unitune.errors import UnituneError
-from unitune.registry import list_backends, split_name
+from unitune import Backend
+from unitune.errors import BackendError, BackendNotInstalledError, UnituneError
+from unitune.registry import KNOWN_DISTRIBUTIONS, list_backends, load_backend_class, split_name
 from unitune_bench.coverage import check_extension
 from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
 from unitune_bench.problem import Problem, discover_problems, load_problem_path, select_problems
@@ -138,6 +140,30 @@ def parse_backend_options(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _check_backend(spec: BackendSpec) -> None:
+    """Refuse, before anything runs, a backend that could not run: a name whose algorithm does not
+    exist, or an algorithm whose modules are missing (every run of it would fail, and those failed
+    runs, saved, would be skipped when the directory is resumed after installing them)."""
+    if isinstance(spec, str):
+        family, algorithm = split_name(spec)
+        cls = load_backend_class(family)
+    elif isinstance(spec, type) and issubclass(spec, Backend):
+        family, algorithm, cls = spec.name, None, spec
+    else:
+        raise BackendError(
+            f"a backend must be a name such as 'optuna.tpe' or a Backend subclass, got {spec!r}")
+    chosen = algorithm or cls.default_algorithm()
+    if chosen not in cls.algorithms:
+        raise BackendError(
+            f"backend {family!r} has no algorithm {chosen!r}; choose one of {sorted(cls.algorithms)}")
+    missing = [module for module in cls.requires_of(chosen) if importlib.util.find_spec(module) is None]
+    if missing:
+        hint = cls.install_of(chosen) or f"pip install {KNOWN_DISTRIBUTIONS.get(family, family)}"
+        raise BackendNotInstalledError(
+            f"backend {spec if isinstance(spec, str) else family!r} needs the missing module(s) "
+            f"{missing}; install with: {hint}")
+
+
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UnituneError(f"{name} must be a positive integer, got {value!r}")
@@ -198,6 +224,8 @@ def run_benchmark(
     else:
         labels = pruned_twins(_with_baseline(backends) if backends else default_backends(suite), twins_of)
         backend_map = {label: split_label(label)[0] for label in labels}
+    for spec in dict.fromkeys(backend_map.values()):
+        _check_backend(spec)
     options = _label_options(labels, backend_options)
     extra = [*extra_problems]
     for path in problem_paths:

@@ -18,7 +18,7 @@ from unitune_bench.runner import read_runs
 
 from unitune import Backend
 from unitune.backend import Algorithm, Proposal
-from unitune.errors import UnituneError
+from unitune.errors import BackendNotInstalledError, UnituneError
 
 
 class CrashingBackend(Backend):
@@ -63,6 +63,15 @@ class DyingBackend(CrashingBackend):
 
     def ask(self, numbers):
         os._exit(3)
+
+
+class NeedyBackend(CrashingBackend):
+    """Needs a module that is not installed."""
+
+    name = "needy"
+    algorithms = {"needy": Algorithm("needs a missing module")}
+    requires = ("unitune_no_such_module",)
+    install = "pip install unitune-no-such-module"
 
 
 def _tiny(out: Path, **kwargs):
@@ -148,6 +157,18 @@ def test_interrupted_benchmark_resumes_where_it_stopped(tmp_path) -> None:
     assert len(manifest["invocations"]) == 3
     with pytest.raises(UnituneError, match="budget of 4 trials, not 9"):
         _tiny(tmp_path, backends=["random"], problems=["branin"], seeds=3, budget=9)
+
+
+def test_a_backend_that_cannot_run_is_refused_before_anything_runs(tmp_path) -> None:
+    # An unknown algorithm raised a bare KeyError; a missing module failed every run, and the
+    # saved failures would have been skipped on resume once the module was installed.
+    with pytest.raises(UnituneError, match="'random' has no algorithm 'nope'"):
+        _tiny(tmp_path, backends=["random.nope"], problems=["branin"])
+    with pytest.raises(BackendNotInstalledError,
+                       match=r"'needy' needs the missing module\(s\) \['unitune_no_such_module'\]; "
+                             "install with: pip install unitune-no-such-module"):
+        _tiny(tmp_path, backends={"needy": NeedyBackend}, problems=["branin"])
+    assert read_runs(tmp_path) == [] and not (tmp_path / "manifest.json").exists()
 
 
 def test_same_seeds_reach_every_backend_and_runs_are_reproducible(tmp_path) -> None:
