@@ -88,11 +88,20 @@ def _cocoex() -> Any:
 
 
 def _coco_problem(function: int, dimension: int, instance: int) -> Any:
-    """A fresh COCO problem (each holds its own evaluation counter)."""
+    """A fresh COCO problem (each holds its own evaluation counter).
+
+    The suite is built with exactly this instance (``instances:I``): ``instance_indices`` would
+    be a position in the suite's instance list of the year (1-5 then 71-80), and COCO silently
+    ignores one past 15.
+    """
     cocoex = _cocoex()
-    suite = cocoex.Suite("bbob", "", f"function_indices:{function} dimensions:{dimension} "
-                                     f"instance_indices:{instance}")
+    suite = cocoex.Suite("bbob", f"instances:{instance}",
+                         f"function_indices:{function} dimensions:{dimension}")
     problem = next(iter(suite))
+    got = (problem.id_function, problem.dimension, problem.id_instance)
+    if got != (function, dimension, instance):
+        raise ProblemError(f"COCO gave f{got[0]} in {got[1]}-D, instance {got[2]}, for "
+                           f"bbob-f{function}-d{dimension}-i{instance}")
     return suite, problem
 
 

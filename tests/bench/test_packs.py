@@ -41,6 +41,22 @@ def test_bbob_problem_takes_its_optimum_from_coco() -> None:
     assert coco(x) > problem.optimum
 
 
+def test_bbob_instance_is_the_coco_instance_of_that_number() -> None:
+    import cocoex
+
+    # COCO's 2010 suite holds instances 1..15 in order; its problems are the reference.
+    suite = cocoex.Suite("bbob", "year:2010", "function_indices:8 dimensions:2")
+    x = np.array([0.3, -1.2])
+    reference = {p.id_instance: p(x) for p in suite}
+    # Instance 6 was COCO's instance 71 (a position in the current year's list, not a number),
+    # and 16 silently instance 1.
+    for instance in (1, 6, 15):
+        problem = bbob_problem(f"bbob-f8-d2-i{instance}")
+        assert problem.objective({"x0": 0.3, "x1": -1.2}) == reference[instance]
+    optima = [bbob_problem(f"bbob-f8-d2-i{i}").optimum for i in (1, 6, 16, 100)]
+    assert len(set(optima)) == 4
+
+
 @pytest.mark.timeout(300)
 def test_bbob_run_regrets_equal_optuna_called_directly_on_cocoex(tmp_path) -> None:
     import cocoex
