@@ -253,7 +253,9 @@ def directory_coverage(out_dir: str | Path) -> Coverage:
 
 def identical_seeds(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """backend -> {problem: seeds} for each pair whose runs, at two seeds or more, all recorded the
-    same trials (states and values): a backend that ignored the seed there."""
+    same trials (states and values), with at least one value: a backend that ignored the seed
+    there. Runs without a single completed trial (an objective that always fails) show nothing
+    of the points tried, so they are never marked."""
     traces: dict[Cell, dict[int, tuple]] = {}
     for r in runs:
         trace = tuple((t.get("state"), t.get("value")) for t in r["trials"])
@@ -261,6 +263,7 @@ def identical_seeds(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, in
     out: dict[str, dict[str, int]] = {}
     for (backend, problem), by_seed in traces.items():
         distinct = set(by_seed.values())
-        if len(by_seed) >= 2 and len(distinct) == 1 and next(iter(distinct)):
+        if (len(by_seed) >= 2 and len(distinct) == 1
+                and any(value is not None for _, value in next(iter(distinct)))):
             out.setdefault(backend, {})[problem] = len(by_seed)
     return out

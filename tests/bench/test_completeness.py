@@ -9,12 +9,12 @@ import json
 import re
 
 import pytest
-from unitune_bench import render_report, run_benchmark
+from unitune_bench import Problem, render_report, run_benchmark
 from unitune_bench.cli import main
 from unitune_bench.coverage import directory_coverage
 from unitune_bench.runner import read_runs
 
-from unitune import Backend
+from unitune import Backend, Float
 from unitune.backend import Algorithm, Capabilities, Proposal
 from unitune.errors import UnituneError
 
@@ -186,6 +186,23 @@ def test_a_backend_whose_seeds_gave_identical_runs_is_marked_and_still_ranked(tm
     assert manifest["backend_setup"]["seedless"]["seeded"] is False
     assert manifest["backend_setup"]["careless"]["seeded"] is True
     assert manifest["backend_setup"]["random"]["seeded"] is True
+
+
+def _always_fails(params):
+    raise RuntimeError("broken objective")
+
+
+def test_runs_without_any_value_are_not_marked_as_ignoring_the_seed(tmp_path) -> None:
+    # Every trial FAILED: the traces match whatever points each seed tried, so they prove nothing.
+    broken = Problem("broken", {"x": Float(0.0, 1.0)}, _always_fails)
+    _bench(tmp_path, ["optuna.tpe"], problems=["broken", "branin"], extra_problems=[broken], seeds=2)
+    runs = [r for r in read_runs(tmp_path) if r["problem"] == "broken"]
+    assert {t["state"] for r in runs for t in r["trials"]} == {"failed"}
+    summary = render_report(tmp_path, plots=False).read_text()
+    assert "†" not in summary
+    assert "- broken: no trial completed on any backend; not scored" in summary
+    with open(tmp_path / "problems.csv") as fh:
+        assert {r["identical_runs"] for r in csv.DictReader(fh)} == {"False"}
 
 
 def test_nevergrad_ngopt_on_branin_is_marked(tmp_path) -> None:
