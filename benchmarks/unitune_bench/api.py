@@ -352,6 +352,27 @@ def _check_same_pruners(out_dir: Path, label: str, before: dict[str, Any], entry
     entry["pruner_setup"] = sorted(set(entry["pruner_by_problem"].values()))
 
 
+#: What makes a problem the same problem from one run of a directory to the next.
+_PROBLEM_IDENTITY = ("direction", "optimum", "space", "max_resource")
+
+
+def _check_same_problems(out_dir: Path, recorded: Mapping[str, Any], problems: Sequence[Problem]) -> None:
+    """Refuse to resume a problem whose definition changed since the directory ran it (another
+    space, optimum, direction or resource): its saved runs were made on another problem."""
+    for problem in problems:
+        before = recorded.get(problem.name)
+        if before is None:
+            continue
+        now = json.loads(json.dumps(problem.describe(), default=str))  # as the manifest holds it
+        changed = [key for key in _PROBLEM_IDENTITY if key in before and before[key] != now.get(key)]
+        if changed:
+            shown = "; ".join(key if key == "space" else f"{key} {before.get(key)!r}, now {now.get(key)!r}"
+                              for key in changed)
+            raise UnituneError(
+                f"{out_dir} ran the problem {problem.name!r} with another definition ({shown}); its "
+                "saved runs were made on another problem: choose another --out")
+
+
 def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: list[int],
                     labels: list[str], problems: list[Problem], timeout: float | None, jobs: int,
                     command: Sequence[str] | None, setup: dict[str, dict[str, Any]],
@@ -372,6 +393,7 @@ def _merge_manifest(out_dir: Path, name: str, suite: Suite, budget: int, seeds: 
             f"{out_dir} holds a benchmark with a budget of {old.get('budget')} trials, not {budget}; "
             "resume with the same --budget or choose another --out"
         )
+    _check_same_problems(out_dir, old["problems"], problems)
     check_extension(out_dir, old, labels, {p.name: p for p in problems}, seeds)
     old_setup = old.setdefault("backend_setup", {})
     for label, entry in setup.items():

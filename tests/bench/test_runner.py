@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from unitune_bench import render_report, run_benchmark
+from unitune_bench import Problem, render_report, run_benchmark
 from unitune_bench.cli import main
 from unitune_bench.runner import read_runs
 
-from unitune import Backend
+from unitune import Backend, Float
 from unitune.backend import Algorithm, Proposal
 from unitune.errors import BackendNotInstalledError, UnituneError
 
@@ -169,6 +169,28 @@ def test_a_backend_that_cannot_run_is_refused_before_anything_runs(tmp_path) -> 
                              "install with: pip install unitune-no-such-module"):
         _tiny(tmp_path, backends={"needy": NeedyBackend}, problems=["branin"])
     assert read_runs(tmp_path) == [] and not (tmp_path / "manifest.json").exists()
+
+
+def _bowl(params):
+    return (params["x"] - 0.3) ** 2
+
+
+def test_a_problem_whose_definition_changed_is_not_resumed(tmp_path) -> None:
+    bowl = Problem("bowl", {"x": Float(0.0, 1.0)}, _bowl, optimum=0.0)
+    _tiny(tmp_path, backends=["random"], problems=["bowl"], extra_problems=[bowl], budget=3)
+    again = _tiny(tmp_path, backends=["random"], problems=["bowl"], extra_problems=[bowl], budget=3)
+    assert again.new_runs == [] and again.skipped == 2
+    moved = Problem("bowl", {"x": Float(0.0, 1.0)}, _bowl, optimum=0.1)
+    with pytest.raises(UnituneError, match=r"ran the problem 'bowl' with another definition "
+                                           r"\(optimum 0\.0, now 0\.1\)"):
+        _tiny(tmp_path, backends=["random"], problems=["bowl"], extra_problems=[moved], budget=3)
+    wider = Problem("bowl", {"x": Float(0.0, 2.0)}, _bowl, optimum=0.0)
+    with pytest.raises(UnituneError, match=r"another definition \(space\)"):
+        _tiny(tmp_path, backends=["random", "optuna.tpe"], problems=["bowl"], extra_problems=[wider],
+              budget=3)
+    runs = read_runs(tmp_path)
+    assert [(r["backend"], r["status"]) for r in runs] == [("random", "ok")] * 2
+    assert json.loads((tmp_path / "manifest.json").read_text())["problems"]["bowl"]["optimum"] == 0.0
 
 
 def test_same_seeds_reach_every_backend_and_runs_are_reproducible(tmp_path) -> None:
