@@ -19,6 +19,8 @@ def _allow_file_store(monkeypatch):
 
 
 def objective(params, trial):
+    trial.set_user_attr("note", f"kind {params['kind']}")
+    trial.set_user_attr("sizes", [1, 2])
     trial.report(params["x"] * 2, 0)
     trial.report(params["x"], 1)
     if params["kind"] == "bad":
@@ -47,6 +49,9 @@ def test_each_trial_is_one_run_with_params_metrics_and_state(tmp_path):
         assert run.data.tags["unitune.state"] == trial.state.value
         assert run.data.tags["unitune.backend"] == "random"
         assert run.data.tags["team"] == "a"
+        # The user attributes, kept by every other export, were dropped here.
+        assert run.data.tags["user_attr.note"] == trial.user_attrs["note"] == f"kind {trial.params['kind']}"
+        assert run.data.tags["user_attr.sizes"] == "[1, 2]"
         assert run.data.params == {"x": repr(trial.params["x"]), "kind": trial.params["kind"]}
         history = client.get_metric_history(run.info.run_id, "intermediate_value")
         assert [(m.step, m.value) for m in history] == sorted(trial.intermediate.items())

@@ -53,8 +53,9 @@ class MLflowCallback:
 
     Each run gets the trial's parameters (``params``), its objective values as metrics (named
     after the study's metrics, or ``value`` / ``value_<i>``), every other metric the objective
-    returned, intermediate values as the step history of ``intermediate_value``, and the tags
-    ``unitune.state``, ``unitune.trial_number``, ``unitune.backend`` and ``unitune.failure``.
+    returned, intermediate values as the step history of ``intermediate_value``, the tags
+    ``unitune.state``, ``unitune.trial_number``, ``unitune.backend`` and ``unitune.failure``, and
+    each user attribute as a tag ``user_attr.<key>`` (strings as they are, anything else as JSON).
     Run status: FINISHED (complete), FAILED (failed), KILLED (pruned or interrupted).
     """
 
@@ -93,6 +94,8 @@ class MLflowCallback:
                 "unitune.trial_number": str(trial.number), "unitune.backend": backend}
         if trial.failure:
             tags["unitune.failure"] = trial.failure[:_MAX_TAG]
+        tags.update({f"user_attr.{key}": _param_text(value)[:_MAX_TAG]
+                     for key, value in trial.user_attrs.items()})
         run = client.create_run(experiment_id, start_time=start, tags=tags,
                                 run_name=self.run_name.format(number=trial.number, backend=backend))
         metrics: dict[str, float] = dict(trial.metrics)
