@@ -26,6 +26,7 @@ from unitune_bench.pruning import is_multi_fidelity, make_harness_pruner, pruned
 from unitune_bench.runner import (
     BackendSpec,
     RunSpec,
+    check_timeout,
     default_jobs,
     pending_specs,
     planned_budget_options,
@@ -213,6 +214,7 @@ def run_benchmark(
     seed_list = list(range(_positive("seeds", suite.seeds if seeds is None else seeds)))
     jobs = _positive("jobs", default_jobs() if jobs is None else jobs)
     timeout = suite.timeout if timeout is None else timeout
+    check_timeout(timeout)  # before the directory is written: a refused run leaves nothing behind
     name = "custom" if custom else suite.name
     out_dir = Path(out) if out is not None else Path.cwd() / "bench-results" / name
     twins_of = suite.pruners if pruners is None else tuple(pruners)

@@ -267,8 +267,7 @@ def run_all(
     ``BACKEND+PRUNER`` runs ``backends[label]`` with that harness pruner."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UnituneError(f"jobs must be a positive integer, got {jobs!r}")
-    if timeout is not None and not timeout > 0:
-        raise UnituneError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    check_timeout(timeout)
     out = Path(out_dir)
     traces = out / _TRACE_DIR
     traces.mkdir(parents=True, exist_ok=True)
@@ -332,6 +331,12 @@ def run_all(
                 _stop(item.process)
                 item.trace.unlink(missing_ok=True)
     return finished
+
+
+def check_timeout(timeout: float | None) -> None:
+    """A per-run limit is None or a positive number of seconds."""
+    if timeout is not None and not timeout > 0:
+        raise UnituneError(f"timeout must be a positive number of seconds, got {timeout!r}")
 
 
 def _end_with_newline(path: Path) -> None:

@@ -171,6 +171,16 @@ def test_a_backend_that_cannot_run_is_refused_before_anything_runs(tmp_path) -> 
     assert read_runs(tmp_path) == [] and not (tmp_path / "manifest.json").exists()
 
 
+def test_a_refused_timeout_leaves_no_results_directory(tmp_path) -> None:
+    # The manifest was written before the timeout was checked, and the next command with another
+    # budget was refused: "holds a benchmark with a budget of 6 trials".
+    with pytest.raises(UnituneError, match="timeout must be a positive number of seconds, got 0"):
+        _tiny(tmp_path / "out", backends=["random"], problems=["branin"], timeout=0)
+    assert not (tmp_path / "out").exists()
+    result = _tiny(tmp_path / "out", backends=["random"], problems=["branin"], budget=3)
+    assert [(r["status"], len(r["trials"])) for r in result.new_runs] == [("ok", 3)] * 2
+
+
 def _bowl(params):
     return (params["x"] - 0.3) ** 2
 
