@@ -38,7 +38,7 @@ SUITES: dict[str, Suite] = {
         budget=30,
         timeout=120.0,
         description="every installed backend at its default algorithm, 5 problems (continuous, "
-                    "mixed, conditional, one ML), 6 seeds, 30 trials; about 75 s on 2 cores",
+                    "mixed, conditional, one ML), 6 seeds, 30 trials; about 4 min on 2 cores",
     ),
     "standard": Suite(
         name="standard",
