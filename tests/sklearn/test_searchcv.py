@@ -424,8 +424,12 @@ def test_a_search_can_keep_its_trials_in_a_sqlite_file(tmp_path):
     assert [(t.number, t.state, t.values, dict(t.params)) for t in stored] == [
         (t.number, t.state, t.values, dict(t.params)) for t in search.trials_]
     assert [t.values[0] for t in stored] == list(search.cv_results_["mean_test_score"])
-    with pytest.raises(StudyExistsError, match="cv"):
+    with pytest.raises(StudyExistsError, match=r"study_name='cv' is already taken .* each fit of a "
+                                                 r"SearchCV writes a new study; set_params\(study_name=") as err:
         search.fit(X_CLF, Y_CLF)  # a second fit needs a new name (or another file)
+    assert "resume=True" not in str(err.value)  # not a SearchCV parameter
+    search.set_params(study_name="cv2").fit(X_CLF, Y_CLF)
+    assert [t.state for t in SQLiteStorage(path).trials("cv2")] == [TrialState.COMPLETE] * 3
 
 
 def test_a_pruner_stops_candidates_between_rungs_of_growing_training_size():

@@ -30,6 +30,7 @@ from unitune.errors import SearchExhausted, UnituneError
 from unitune.objective import Result
 from unitune.sklearn._joblib import ExecutorBackend, executor_workers
 from unitune.sklearn.params import ParamSpace, as_seed, to_param_space
+from unitune.storage import StudyExistsError
 from unitune.study import Study
 from unitune.trial import Trial, TrialState
 
@@ -255,10 +256,17 @@ class SearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates: Callable, callback_ctx: Any = None) -> None:
         param_space = self._param_space()
         metric = self._metric_name()
-        study = Study(param_space.space, self._backend_name(param_space), direction="maximize",
-                      metric=f"mean_test_{metric}", seed=as_seed(self.random_state),
-                      backend_options=self.backend_options, strict=self.strict,
-                      storage=self.storage, study_name=self.study_name, pruner=self.pruner)
+        try:
+            study = Study(param_space.space, self._backend_name(param_space), direction="maximize",
+                          metric=f"mean_test_{metric}", seed=as_seed(self.random_state),
+                          backend_options=self.backend_options, strict=self.strict,
+                          storage=self.storage, study_name=self.study_name, pruner=self.pruner)
+        except StudyExistsError:  # its advice (resume=True) is not a SearchCV parameter
+            raise StudyExistsError(
+                f"study_name={self.study_name!r} is already taken in {self.storage!r} (by an earlier "
+                "fit?): each fit of a SearchCV writes a new study; set_params(study_name=...) to a "
+                "new name, or use another storage file"
+            ) from None
         self.study_ = study
         try:
             self._search(study, evaluate_candidates, param_space, metric)
