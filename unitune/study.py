@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from unitune.backend import Backend, check_seed
+from unitune.backend import Backend, Proposal, check_seed
 from unitune.errors import BackendError, SearchExhausted, SpaceError, UnituneError
 from unitune.execution.loop import check_budget, run_trials
 from unitune.execution.runners import make_runner
@@ -286,6 +286,7 @@ class Study:
             try:
                 self.space.validate(proposal.params)
             except SpaceError as exc:
+                self._forget_refused(proposals)
                 raise BackendError(
                     f"backend {self.backend.full_name!r} proposed for trial {proposal.number} "
                     f"{proposal.params!r}, which is not a configuration of the space: {exc}. "
@@ -304,6 +305,17 @@ class Study:
             self._running[handle.number] = handle
             self._next_number += 1
             handles.append(handle)
+
+    def _forget_refused(self, proposals: Sequence[Proposal]) -> None:
+        """Tell the backend a refused batch's trials INTERRUPTED (they never ran), so that its
+        pending proposals are gone and the study can ask for the same trial numbers again."""
+        for proposal in proposals:
+            try:
+                self.backend.tell(Trial(proposal.number, proposal.params, TrialState.INTERRUPTED,
+                                        failure="proposal refused: not a configuration of the space"))
+            except Exception as exc:  # the refusal's error is the one to raise
+                logger.warning("backend %r could not forget refused trial %d: %s: %s",
+                               self.backend.full_name, proposal.number, type(exc).__name__, exc)
 
     def tell(
         self,

@@ -128,6 +128,35 @@ def test_a_proposal_outside_the_space_is_refused_before_any_trial_runs(tmp_path,
     assert [t.state for t in reopened.trials] == [TrialState.COMPLETE] * good
 
 
+def test_after_a_refused_proposal_the_study_goes_on_with_the_same_trial_numbers():
+    from unitune.backend import Algorithm
+    from unitune.kit import KitBackend
+
+    class OnceBad(KitBackend):  # keeps its proposals pending by number; trial 2's first is out of bounds
+        name = "once-bad"
+        algorithms = {"once-bad": Algorithm("x = number / 10, once out of bounds")}
+        refused = False
+
+        def propose(self, numbers):
+            out = []
+            for number in numbers:
+                bad = number == 2 and not self.refused
+                self.refused = self.refused or bad
+                out.append(self.proposal(number, {"x": 5.0 if bad else number / 10}))
+            return out
+
+        def learn(self, trial, native):
+            pass
+
+    study = unitune.Study({"x": Float(0.0, 1.0)}, OnceBad, seed=0)
+    with pytest.raises(BackendError, match="proposed for trial 2"):
+        study.optimize(lambda p: p["x"], n_trials=4, show_progress=False)
+    study.optimize(lambda p: p["x"], n_trials=2, show_progress=False)  # was: trial 2 already proposed
+    assert [(t.number, t.state, t.value) for t in study.trials] == [
+        (n, TrialState.COMPLETE, n / 10) for n in range(4)]
+    assert len(study.backend.pending) == 0
+
+
 def test_a_proposal_that_is_not_a_proposal_is_refused():
     class Tuples(RandomSearch):
         name = "tuples"
