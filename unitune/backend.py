@@ -207,9 +207,9 @@ class Backend(abc.ABC):
 
     Subclasses set ``name`` (the family), ``algorithms`` (name -> :class:`Algorithm`, the first
     being the default), ``requires`` and ``install`` (what the whole family needs),
-    ``distributions`` (whose versions a benchmark records) and ``pruned_policy`` (what a PRUNED
-    trial teaches the optimizer, :class:`PrunedPolicy`); they implement :meth:`ask`,
-    :meth:`tell` and :meth:`replay`, and may override :meth:`setup`, :meth:`report`,
+    ``distributions`` (whose versions a benchmark records), ``pruned_policy`` (what a PRUNED
+    trial teaches the optimizer, :class:`PrunedPolicy`) and ``proposals_in_space``; they
+    implement :meth:`ask`, :meth:`tell` and :meth:`replay`, and may override :meth:`setup`, :meth:`report`,
     :meth:`conversion_report`, :attr:`exhaustible` and :meth:`close`.
 
     The constructor is the same for every backend: it validates the options against the
@@ -224,6 +224,11 @@ class Backend(abc.ABC):
     distributions: ClassVar[Sequence[str]] = ()
     #: What the optimizer learns from a PRUNED trial (None: not declared by the backend).
     pruned_policy: ClassVar[PrunedPolicy | None] = None
+    #: True when every proposal is a configuration of the space by construction (decoded onto
+    #: the dimensions, plain Python values): the study then skips checking each proposal. Set it
+    #: once :mod:`unitune.testing` passes, and back to False in a subclass that changes how
+    #: proposals are made.
+    proposals_in_space: ClassVar[bool] = False
 
     def __init__(
         self,

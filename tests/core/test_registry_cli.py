@@ -96,6 +96,7 @@ class _Scripted(RandomSearch):
     """Random search whose third trial gets ``BAD`` (a class attribute) as its parameters."""
 
     BAD: object = None
+    proposals_in_space = False  # proposals made differently from RandomSearch's: checked again
 
     def ask(self, numbers):
         proposals = super().ask(numbers)

@@ -32,6 +32,7 @@ class GridSearch(Backend):
     }
     distributions = ("unitune",)
     pruned_policy = PrunedPolicy.NOT_USED
+    proposals_in_space = True  # drawn on the dimensions
 
     def setup(self) -> None:
         self.grid = Grid(self.space, self.options["resolution"])

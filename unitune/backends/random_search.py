@@ -37,6 +37,7 @@ class RandomSearch(Backend):
     }
     distributions = ("unitune",)
     pruned_policy = PrunedPolicy.NOT_USED
+    proposals_in_space = True  # drawn on the dimensions
 
     def setup(self) -> None:
         self._rng = np.random.default_rng(self.seed)

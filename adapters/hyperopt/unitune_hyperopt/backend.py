@@ -57,6 +57,7 @@ class HyperoptBackend(KitBackend):
     install = "pip install unitune-hyperopt"
     distributions = ("hyperopt", "lightgbm", "scikit-learn")
     pruned_policy = PrunedPolicy.LAST_VALUE  # STATUS_OK with the last report; STATUS_FAIL without
+    proposals_in_space = True  # the codec decodes onto the dimensions
     codec_class = HyperoptCodec
 
     def setup(self) -> None:

@@ -74,6 +74,7 @@ class NevergradBackend(KitBackend):
     install = "pip install unitune-nevergrad"
     distributions = ("nevergrad", "cma", "numpy")
     pruned_policy = PrunedPolicy.WORST_VALUE
+    proposals_in_space = True  # the codec decodes onto the dimensions
     codec_class = NevergradCodec
 
     def setup(self) -> None:

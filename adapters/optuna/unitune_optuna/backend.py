@@ -44,6 +44,7 @@ class OptunaBackend(KitBackend):
     install = "pip install unitune-optuna"
     distributions = ("optuna", "cmaes", "scipy", "torch")
     pruned_policy = PrunedPolicy.NATIVE  # TrialState.PRUNED with the intermediate values
+    proposals_in_space = True  # the codec decodes onto the dimensions
     codec_class = OptunaCodec
 
     def setup(self) -> None:

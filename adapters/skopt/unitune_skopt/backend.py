@@ -57,6 +57,7 @@ class SkoptBackend(KitBackend):
     install = "pip install unitune-skopt"
     distributions = ("scikit-optimize", "scikit-learn", "scipy")
     pruned_policy = PrunedPolicy.WORST_VALUE
+    proposals_in_space = True  # the codec decodes onto the dimensions
     codec_class = SkoptCodec
 
     def setup(self) -> None:
