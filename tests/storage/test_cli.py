@@ -136,6 +136,14 @@ def test_status_after_a_run_that_asked_for_a_smaller_total(tmp_path, capsys):
     assert "trials      6 finished (the last run asked for 3 in all); 6 complete" in out
 
 
+def test_status_of_a_study_without_trials_yet(tmp_path, capsys):
+    path = str(tmp_path / "s.db")
+    unitune.Study({"x": unitune.Float(0.0, 1.0)}, "random", seed=0, storage=path, study_name="s").close()
+    assert main(["status", path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  trials      0 finished" in lines  # was '0 finished; ', a dangling separator
+
+
 @pytest.mark.parametrize("pruner", [None, "asha"])
 def test_resume_prunes_only_with_a_pruner_given_again(tmp_path, capsys, pruner):
     path = str(tmp_path / "p.db")

@@ -41,7 +41,7 @@ def status_text(store: Storage, name: str) -> str:
         f"  backend     {info.backend}{options}",
         f"  seed        {info.seed}",
         f"  directions  {', '.join(info.directions)}{metric}",
-        f"  trials      {progress}; {by_state}",
+        f"  trials      {progress}; {by_state}" if by_state else f"  trials      {progress}",
     ]
     best = _best(trials, info.directions)
     if best is not None:
