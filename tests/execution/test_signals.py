@@ -118,3 +118,30 @@ def test_a_signalled_durable_study_closes_its_store_and_resumes(tmp_path, signum
     again = [dict(t.params) for t in done if t.number > 3]
     for n in (2, 3):  # the interrupted configurations were evaluated again
         assert dict(stored[n].params) in again
+
+
+@pytest.mark.timeout(240)
+def test_a_driver_killed_outright_leaves_no_worker_running(tmp_path):
+    # SIGKILL: nothing runs in the driver, yet the workers of its pool must not go on running
+    # objectives whose results nobody will record (they did, as orphans, until their objective
+    # ended: a training run, say, holding its GPU).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(HERE / "driver.py"), "processes", str(tmp_path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pids: list[int] = []
+    try:
+        started = wait_for(lambda: all((tmp_path / f"started-{n}").exists() for n in (2, 3)), 120)
+        assert started, f"trials 2 and 3 never started: {proc.poll()}"
+        pids = [int((tmp_path / f"started-{n}").read_text()) for n in (2, 3)]
+        assert all(pid_alive(pid) for pid in pids) and proc.pid not in pids
+        proc.kill()
+        proc.wait(timeout=60)
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in pids), 60), (
+            f"worker processes {[p for p in pids if pid_alive(p)]} outlived their driver")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in pids:  # an old build's orphans: do not leave them behind
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -16,9 +16,13 @@ A runner wraps one executor for one :meth:`unitune.Study.optimize` call:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import os
 import pickle
 import signal
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -459,7 +463,11 @@ class OwnedProcessRunner(Runner):
             raise ImportError("executor='processes' needs pebble: pip install pebble") from exc
         self._pebble = pebble
         self.workers = workers
-        self.executor = pebble.ProcessPool(max_workers=workers)
+        self.executor = self._pool()
+
+    def _pool(self) -> Any:
+        return self._pebble.ProcessPool(max_workers=self.workers, initializer=die_with_driver,
+                                        initargs=(os.getpid(),))
 
     def _enforces_deadlines(self) -> bool:
         return False  # pebble times each task from its start in a worker, and kills that worker
@@ -468,7 +476,7 @@ class OwnedProcessRunner(Runner):
         if not self.executor.active:  # broken (every worker died at once): start a fresh pool
             logger.warning("the process pool broke; starting a fresh one")
             self._shut(self.executor)
-            self.executor = self._pebble.ProcessPool(max_workers=self.workers)
+            self.executor = self._pool()
         return self.executor.schedule(_sent_back, args=(fn, *args), timeout=self.trial_timeout)
 
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
@@ -495,6 +503,28 @@ class OwnedProcessRunner(Runner):
     def _shut(pool: Any) -> None:
         pool.stop()
         pool.join()
+
+
+def die_with_driver(driver: int) -> None:
+    """Pool worker initializer: end this worker when the driver process ends, however it ends
+    (SIGKILL included), rather than go on running an objective nobody will record. Linux: the
+    kernel's parent-death signal; elsewhere, a daemon thread that watches the parent."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(driver,), daemon=True,
+                         name="unitune-driver-watch").start()
+    if os.getppid() != driver:  # the driver ended before the line above took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _watch_parent(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _sent_back(fn: Callable[..., Trial], *args: Any) -> _Sendable:
