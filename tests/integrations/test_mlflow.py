@@ -94,3 +94,26 @@ def test_a_sqlite_tracking_store_works_too(tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("db").experiment_id])
     logged = {int(r.data.tags["unitune.trial_number"]): r.data.tags["unitune.state"] for r in runs}
     assert logged == {t.number: t.state.value for t in study.trials}
+
+
+def test_names_mlflow_refuses_are_logged_with_those_characters_replaced(tmp_path):
+    # 'loss%' or 'a[0]' raised MlflowException from the callback, which stopped the study.
+    uri = (tmp_path / "mlruns").as_uri()
+
+    def weird(params, trial):
+        trial.set_user_attr("why?", "because")
+        return {"loss%": params["a[0]"] ** 2, "loss_": 1.0}
+
+    study = Study({"a[0]": Float(0.0, 1.0), "../up": Categorical(["p", "q"])}, "random",
+                  metric="loss%", seed=0)
+    study.optimize(weird, n_trials=3, callbacks=[MLflowCallback(uri, "odd")])
+    assert [t.state.value for t in study.trials] == ["complete"] * 3
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("odd").experiment_id])
+    by_number = {int(r.data.tags["unitune.trial_number"]): r for r in runs}
+    assert sorted(by_number) == [0, 1, 2]
+    for trial in study.trials:
+        data = by_number[trial.number].data
+        assert data.params == {"a_0_": repr(trial.params["a[0]"]), "___up": trial.params["../up"]}
+        assert data.metrics == {"loss_": trial.value, "loss__2": 1.0}  # the names kept apart
+        assert data.tags["user_attr.why_"] == "because"

@@ -15,6 +15,8 @@ MLflow's global active run or tracking URI, and works from any thread.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,8 @@ __all__ = ["MLflowCallback"]
 _STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.FAILED: "FAILED", TrialState.PRUNED: "KILLED"}
 _MAX_TAG = 5000
 _MAX_PARAM = 6000
+#: Characters MLflow refuses in a param, metric or tag name.
+_REFUSED = re.compile(r"[^\w\-. :/]")
 
 
 def _mlflow() -> Any:
@@ -56,7 +60,9 @@ class MLflowCallback:
     returned, intermediate values as the step history of ``intermediate_value``, the tags
     ``unitune.state``, ``unitune.trial_number``, ``unitune.backend`` and ``unitune.failure``, and
     each user attribute as a tag ``user_attr.<key>`` (strings as they are, anything else as JSON).
-    Run status: FINISHED (complete), FAILED (failed), KILLED (pruned or interrupted).
+    Run status: FINISHED (complete), FAILED (failed), KILLED (pruned or interrupted). A name
+    MLflow refuses (``loss%``, ``a[0]``) is logged with each refused character as ``_``
+    (``loss_``, ``a_0_``), so the study goes on.
     """
 
     def __init__(
@@ -94,19 +100,42 @@ class MLflowCallback:
                 "unitune.trial_number": str(trial.number), "unitune.backend": backend}
         if trial.failure:
             tags["unitune.failure"] = trial.failure[:_MAX_TAG]
-        tags.update({f"user_attr.{key}": _param_text(value)[:_MAX_TAG]
-                     for key, value in trial.user_attrs.items()})
+        tags.update(_keyed({f"user_attr.{key}": _param_text(value)[:_MAX_TAG]
+                            for key, value in trial.user_attrs.items()}, tags))
         run = client.create_run(experiment_id, start_time=start, tags=tags,
                                 run_name=self.run_name.format(number=trial.number, backend=backend))
         metrics: dict[str, float] = dict(trial.metrics)
         if trial.values is not None:
             metrics.update(zip(_value_names(study, len(trial.values)), trial.values))
-        logged = [Metric(key, float(value), end, 0) for key, value in metrics.items()]
+        logged = [Metric(key, float(value), end, 0) for key, value in _keyed(metrics).items()]
         logged += [Metric("intermediate_value", float(value), end, int(step))
                    for step, value in sorted(trial.intermediate.items())]
-        params = [Param(name, _param_text(value)) for name, value in trial.params.items()]
+        params = [Param(name, _param_text(value)) for name, value in _keyed(trial.params).items()]
         client.log_batch(run.info.run_id, metrics=logged, params=params)
         client.set_terminated(run.info.run_id, status=_STATUS.get(trial.state, "KILLED"), end_time=end)
+
+
+def _keyed(entries: Mapping[str, Any], taken: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """``entries`` under names MLflow accepts (see :func:`_mlflow_name`), each one distinct."""
+    out: dict[str, Any] = {}
+    for name, value in entries.items():
+        key = base = _mlflow_name(str(name))
+        suffix = 1
+        while key in out or key in taken:
+            suffix += 1
+            key = f"{base}_{suffix}"
+        out[key] = value
+    return out
+
+
+def _mlflow_name(name: str) -> str:
+    """``name`` with each character MLflow refuses as ``_``; slashes too where the name would
+    read as another path (``a/../b``)."""
+    key = _REFUSED.sub("_", name) or "_"
+    norm = posixpath.normpath(key)
+    if norm != key or norm == "." or norm.startswith(("..", "/")):
+        key = key.replace("/", "_").replace("..", "__")
+    return key
 
 
 def _value_names(study: Study, n: int) -> list[str]:
