@@ -189,7 +189,7 @@ def run_trials(
                     raise unheard
                 break
     except KeyboardInterrupt as exc:
-        logger.warning("interrupted: keeping %d finished trials", len(study._store.trials))
+        logger.warning("interrupted: keeping %d finished trials", study._store.n_finished)
         study._interrupted = True
         with _interrupts_deferred():
             _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
