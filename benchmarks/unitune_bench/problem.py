@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import inspect
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -139,6 +140,12 @@ def _as_problems(obj: Any, origin: str) -> list[Problem]:
     if isinstance(obj, Problem):
         return [obj]
     if callable(obj) and not isinstance(obj, type):
+        if _needs_arguments(obj):  # an objective named by mistake, say
+            raise ProblemError(
+                f"{origin} is a callable that takes arguments ({obj!r}); it must be a Problem, an "
+                "iterable of Problems or a callable taking none that returns them (an objective goes "
+                "inside a Problem: see docs/benchmarks.md, 'Adding a problem')"
+            )
         return _as_problems(obj(), origin)
     if isinstance(obj, Iterable) and not isinstance(obj, (str, bytes, Mapping)):
         out = []
@@ -150,6 +157,16 @@ def _as_problems(obj: Any, origin: str) -> list[Problem]:
     raise ProblemError(
         f"{origin} must be a Problem, an iterable of Problems or a callable returning them, got {obj!r}"
     )
+
+
+def _needs_arguments(fn: Callable[..., Any]) -> bool:
+    """True when ``fn`` cannot be called without arguments (False when its signature is unknown)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: try the call
+        return False
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               for p in parameters)
 
 
 def load_problem_path(path: str) -> list[Problem]:

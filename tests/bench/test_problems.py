@@ -138,6 +138,8 @@ def test_user_problems_load_from_a_python_path(tmp_path, monkeypatch) -> None:
         load_problem_path("my_problems:missing")
     with pytest.raises(ProblemError, match=r"looks like 'package\.module:attribute'"):
         load_problem_path("my_problems")
+    with pytest.raises(ProblemError, match=r"'my_problems:square' is a callable that takes arguments"):
+        load_problem_path("my_problems:square")  # an objective named by mistake: was a bare TypeError
     with pytest.raises(ProblemError, match="two problems are named 'branin'"):
         all_problems([Problem("branin", {"x": Float(0.0, 1.0)}, lambda p: 0.0)])
     sys.modules.pop("my_problems", None)
