@@ -174,7 +174,11 @@ def check_samples_in_space(backend: BackendSpec) -> None:
     """Every proposal lies in the space, with exactly the active parameters, of plain types."""
     make = _factory(backend)
     for label, space in STANDARD_SPACES.items():
-        _drive(make(space, seed=0), space, 14, f"space {label!r}")
+        if not _drive(make(space, seed=0), space, 14, f"space {label!r}"):
+            raise AssertionError(
+                f"space {label!r}: the backend raised SearchExhausted at its first ask, so no "
+                "proposal could be checked; a space with something to search has proposals"
+            )
 
 
 def check_seed_reproducible(backend: BackendSpec) -> None:

@@ -1,0 +1,73 @@
+"""The conformance suite fails a backend that breaks its contract, each check with a message that
+says what is wrong (a check that cannot fail would pass every backend)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unitune.backend import Proposal
+from unitune.backends.random_search import RandomSearch
+from unitune.errors import SearchExhausted
+from unitune.testing import check_samples_in_space, check_seed_reproducible, check_seeds_differ
+
+
+class _Broken(RandomSearch):
+    """Random search whose proposals ``spoil`` changes."""
+
+    name = "broken"
+    proposals_in_space = False
+
+    def spoil(self, proposal: Proposal) -> Proposal:
+        return proposal
+
+    def ask(self, numbers):
+        return [self.spoil(p) for p in super().ask(numbers)]
+
+
+class OutOfBounds(_Broken):
+    def spoil(self, proposal):
+        return Proposal(proposal.number, {**proposal.params, "x": 99.0})
+
+
+class NumpyValues(_Broken):
+    def spoil(self, proposal):
+        return Proposal(proposal.number, {k: np.float64(v) if type(v) is float else v
+                                          for k, v in proposal.params.items()})
+
+
+class WrongNumbers(_Broken):
+    def spoil(self, proposal):
+        return Proposal(proposal.number + 1, proposal.params)
+
+
+class ExhaustedAtOnce(RandomSearch):
+    name = "exhausted"
+
+    def ask(self, numbers):
+        raise SearchExhausted("nothing to propose")
+
+
+class IgnoresTheSeed(RandomSearch):
+    name = "unseeded"
+
+    def setup(self):
+        super().setup()
+        self._rng = np.random.default_rng()  # the study's seed is dropped
+
+
+@pytest.mark.parametrize(("backend", "check", "says"), [
+    (OutOfBounds, check_samples_in_space, r"proposal .*'x': 99\.0.* is not in the space"),
+    (NumpyValues, check_samples_in_space, r"not in the space|numpy value"),
+    (WrongNumbers, check_samples_in_space, r"ask\(\[0\]\) returned Proposal\(number=1, .*not a Proposal for it"),
+    (ExhaustedAtOnce, check_samples_in_space, r"raised SearchExhausted at its first ask"),
+    (IgnoresTheSeed, check_seed_reproducible, r"seed 7 proposed different configurations on two runs"),
+], ids=["out_of_bounds", "numpy_values", "wrong_numbers", "exhausted_at_once", "ignores_the_seed"])
+def test_a_check_fails_a_backend_that_breaks_what_it_checks(backend, check, says):
+    with pytest.raises(AssertionError, match=says):
+        check(backend)
+
+
+def test_the_same_checks_pass_random_search():
+    for check in (check_samples_in_space, check_seed_reproducible, check_seeds_differ):
+        check(RandomSearch)
