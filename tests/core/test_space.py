@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from space_strategies import spaces
 
-from unitune import Categorical, Constant, Float, Int, Space, SpaceError
+import unitune
+from unitune import Categorical, Constant, Float, Int, Space, SpaceError, TrialState
 
 
 @pytest.mark.parametrize(
@@ -270,3 +271,27 @@ def test_json_keeps_the_parameter_order_and_equal_spaces_hash_alike():
 def test_a_number_of_the_wrong_python_type_is_refused_with_the_conversion_to_make(params, hint):
     with pytest.raises(SpaceError, match=hint):
         Space({"a": Float(0.0, 1.0), "n": Int(0, 5)}).validate(params)
+
+
+@pytest.mark.parametrize("backend", ["random", "grid"])
+def test_fine_steps_and_long_lows_stay_in_bounds_and_on_the_grid(backend):
+    # snap rounded to 12 decimals: a step of 1e-13 collapsed onto 0.0 (below low=1e-13) and
+    # low=0.1234567890123456 was rounded below itself; every trial's params were out of the space.
+    space = Space({
+        "tiny": Float(1e-13, 3e-13, step=1e-13),
+        "fine": Float(0.0, 1e-12, step=1e-13),
+        "long": Float(0.1234567890123456, 1.1234567890123456, step=0.5),
+    })
+    assert list(space["tiny"].grid(10)) == [1e-13, 2e-13, 3e-13]
+    assert len(set(space["fine"].grid(10))) == 11
+    assert space["long"].snap(-5.0) == 0.1234567890123456
+    seen = []
+
+    def objective(params):
+        space.validate(params)
+        seen.append(params["tiny"])
+        return params["tiny"] + params["fine"] + params["long"]
+
+    study = unitune.optimize(objective, space, backend=backend, n_trials=12, seed=0)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 12
+    assert set(seen) <= {1e-13, 2e-13, 3e-13}

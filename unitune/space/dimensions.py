@@ -272,9 +272,11 @@ class Float(_Numeric):
         elif value > high:
             value = high
         if self.step is not None:
-            value = self.low + round((value - self.low) / self.step) * self.step
-            # Round away float noise so that 0.1 * 3 comes out as 0.3.
-            value = min(float(round(value, 12)), self.high)
+            value = low + round((value - low) / self.step) * self.step
+            # Round away float noise so that 0.1 * 3 comes out as 0.3: 12 digits finer than the
+            # step (a step of 1e-13 keeps its grid), then back into the bounds.
+            digits = max(12, 12 - math.floor(math.log10(self.step)))
+            value = min(max(float(round(value, digits)), low), high)
         return value
 
     def contains(self, value: Any) -> bool:
