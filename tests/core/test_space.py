@@ -20,6 +20,8 @@ from unitune import Categorical, Constant, Float, Int, Space, SpaceError, TrialS
     [
         (lambda: Float(1.0, 0.0), r"low must be < high, got low=1.0 high=0.0"),
         (lambda: Float(0.0, 1.0, log=True), r"log=True needs low > 0, got low=0.0"),
+        (lambda: Float(1e-200, 1e-150, log=True), r"low \* high = 0.0 must be a normal, finite float"),
+        (lambda: Float(1e200, 1e300, log=True), r"low \* high = inf must be a normal, finite float"),
         (lambda: Float(0.0, float("inf")), r"high must be finite"),
         (lambda: Float(float("nan"), 1.0), r"low must be finite"),
         (lambda: Float(0.0, 1.0, step=0.3), r"step=0.3 does not fit the range"),
@@ -295,3 +297,16 @@ def test_fine_steps_and_long_lows_stay_in_bounds_and_on_the_grid(backend):
     study = unitune.optimize(objective, space, backend=backend, n_trials=12, seed=0)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 12
     assert set(seen) <= {1e-13, 2e-13, 3e-13}
+
+
+@pytest.mark.parametrize("backend", ["skopt", "nevergrad"])
+def test_log_bounds_far_from_one_are_refused_when_built_not_by_a_backend(backend):
+    # low * high under- or overflowed: scikit-optimize refused the space ("should not contain 0")
+    # and Nevergrad's sqrt(low * high) start was outside the bounds, while other backends ran it.
+    pytest.importorskip(f"unitune_{backend}")
+    with pytest.raises(SpaceError, match=r"parameter 'lr': .*low \* high = 0.0 must be a normal"):
+        Space.from_dict({"lr": {"type": "float", "low": 1e-300, "high": 1e-290, "log": True}})
+    space = {"lr": Float(1e-300, 1e300, log=True), "c": Float(1e-160, 1e-140, log=True)}
+    study = unitune.optimize(lambda p: math.log10(p["lr"]) ** 2 + math.log10(p["c"]), space,
+                             backend=backend, n_trials=5, seed=0)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import numbers
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -175,6 +176,12 @@ class _Numeric(Dimension):
                     "represents each value exactly; scale the parameter (e.g. Int(0, 1000) times a "
                     "unit) or use a log-scaled Float"
                 )
+        elif self.log and not sys.float_info.min <= self.low * self.high < math.inf:
+            raise SpaceError(
+                f"{owner}: with log=True, low * high = {self.low * self.high!r} must be a normal, "
+                "finite float (backends start from the geometric centre sqrt(low * high)); "
+                "rescale the parameter so that its bounds lie closer to 1"
+            )
         elif not self.log and self.high - self.low > MAX_FLOAT_SPAN:
             raise SpaceError(
                 f"{owner}: the span high - low = {self.high - self.low:.3g} is larger than "
