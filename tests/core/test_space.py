@@ -310,3 +310,19 @@ def test_log_bounds_far_from_one_are_refused_when_built_not_by_a_backend(backend
     study = unitune.optimize(lambda p: math.log10(p["lr"]) ** 2 + math.log10(p["c"]), space,
                              backend=backend, n_trials=5, seed=0)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 5
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        # A dict of choice -> branch merged these silently: 1.0 and the branch of 1 were lost.
+        ({"choices": [1, 1.0, "a"], "branches": [{"y": {"type": "int", "low": 0, "high": 3}}, None, None]},
+         r"choices with branches must be distinct dict keys \(1, 1.0 and True are one key\)"),
+        ({"choices": ["a", "a"], "branches": [None, {}]}, r"duplicate choice 'a'"),
+        ({"choices": "ab", "branches": [None, None]}, r"choices must be a list of values"),
+        ({"choices": [["a"], "b"], "branches": [None, None]}, r"every choice must be a str"),  # was TypeError
+    ],
+)
+def test_json_branch_choices_follow_the_categorical_rules(spec, message):
+    with pytest.raises(SpaceError, match=r"parameter 'x': .*" + message):
+        Space.from_dict({"x": {"type": "categorical", **spec}})

@@ -266,11 +266,18 @@ def dimension_from_dict(spec: Mapping[str, Any]) -> Dimension:
     if kind == "constant":
         return Constant(spec["value"])
     choices, branches = spec["choices"], spec.get("branches")
+    plain = Categorical(choices)  # the choices' own rules: a list of distinct plain values
     if branches is None:
-        return Categorical(choices)
+        return plain
     if not isinstance(branches, list) or len(branches) != len(choices):
         raise SpaceError("'branches' must be a list with one entry (a space dict or null) per choice")
-    return Categorical({c: None if b is None else Space.from_dict(b) for c, b in zip(choices, branches)})
+    mapping = {c: None if b is None else Space.from_dict(b) for c, b in zip(choices, branches)}
+    if len(mapping) != len(choices):  # a dict would silently merge them, and drop a branch
+        raise SpaceError(
+            f"choices with branches must be distinct dict keys (1, 1.0 and True are one key), "
+            f"got {choices!r}"
+        )
+    return Categorical(mapping)
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
