@@ -23,7 +23,8 @@ The measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   95 % bootstrap interval; also printed: the median seconds of a run, unitune's overhead in
   microseconds per trial and the load average. Checks that both sides proposed the same
   points (exit status 1 if not). First line: unitune's own cost per trial (the study loop and
-  the kit around a backend that does nothing).
+  the kit around a backend that does nothing), warm and cold (the cold one the median of
+  ``--floor-rounds`` lockstep rounds, 8 by default).
 - Time in two processes (``--processes``): each side in a process of its own, forked for the
   round (its own heap and garbage collector, running; warm-up and ``gc.freeze()`` in it), costed
   by its process's CPU time, helper threads included (NGOpt's recast optimizers compute in
@@ -554,14 +555,18 @@ def main() -> int:
         "--cache-sim", action="store_true",
         help="with --instructions: also simulate caches (an even number of --rounds)",
     )
+    parser.add_argument(
+        "--floor-rounds", type=int, default=8,
+        help="lockstep rounds of the first line's cold floor (its median; each round costs a second or two)",
+    )
     parser.add_argument("--callgrind-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind_child:
         return _callgrind_child(args)
     if args.rounds is None:
         args.rounds = 2 if args.instructions else 10
-    if args.rounds < 1 or args.min_rounds < 1:
-        parser.error("--rounds and --min-rounds must be at least 1")
+    if args.rounds < 1 or args.min_rounds < 1 or args.floor_rounds < 1:
+        parser.error("--rounds, --min-rounds and --floor-rounds must be at least 1")
     if args.aa and args.instructions:
         parser.error("--aa times the measure against itself; --instructions counts are deterministic")
     if args.cache_sim and args.rounds % 2:
@@ -604,7 +609,8 @@ def main() -> int:
     else:
         print(
             f"unitune's own cost per trial (study loop and kit, a backend doing nothing): "
-            f"{floor_us():.0f} us warm, {cold_floor_us():.0f} us cold (caches evicted between trials)",
+            f"{floor_us():.0f} us warm, {cold_floor_us(rounds=args.floor_rounds):.0f} us cold "
+            "(caches evicted between trials)",
             flush=True,
         )
     print(header(args.processes), flush=True)

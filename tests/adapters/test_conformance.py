@@ -18,14 +18,20 @@ from unitune.testing import parametrize_backend_checks
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-#: Options that reach each model quickly (the checks drive 8 to 24 trials).
+_SKOPT = {"n_initial_points": 3, "acq_optimizer": "sampling", "acq_optimizer_kwargs": {"n_points": 300}}
+#: Options that reach each model quickly (the checks drive 8 to 24 trials). skopt's tree
+#: surrogates also take one acquisition function, EI, instead of the default "gp_hedge", which
+#: after every tell scores the sampled points through the trees for EI, PI and LCB alike:
+#: their checks take about 40 % less time. The adapter's code is the same whatever the
+#: acquisition; skopt.gp keeps gp_hedge here, and test_skopt.py matches RF, ET and GBRT under
+#: gp_hedge against native skopt.
 QUICK: Mapping[str, Mapping[str, Any]] = {
     "optuna.tpe": {"n_startup_trials": 3},
     "optuna.gp": {"n_startup_trials": 3},
     "optuna.nsga2": {"population_size": 4},
     "hyperopt.tpe": {"n_startup_jobs": 3},
-    **{f"skopt.{a}": {"n_initial_points": 3, "acq_optimizer": "sampling",
-                      "acq_optimizer_kwargs": {"n_points": 300}} for a in ("gp", "rf", "et", "gbrt")},
+    "skopt.gp": _SKOPT,
+    **{f"skopt.{a}": {**_SKOPT, "acq_func": "EI"} for a in ("rf", "et", "gbrt")},
 }
 #: Thorough but slow here (model fits on 2 shared cores): CI runs them with the slow tests.
 SLOW = {"skopt.rf", "skopt.et", "skopt.gbrt", "hyperopt.atpe", "optuna.gp"}

@@ -35,12 +35,10 @@ def _one_blas_thread():
 
 
 def fast(algorithm: str) -> dict:
-    """Options that reach the model phase quickly (the random algorithm takes none)."""
-    if algorithm == "random":
-        return {}
-    if algorithm == "gp":
-        return dict(FAST)
-    return {"n_initial_points": 3}
+    """Options that reach the model phase quickly and keep each ask cheap (the random algorithm
+    takes none). For the tree surrogates "sampling" is what skopt's "auto" picks anyway; scoring
+    300 sampled points instead of 10000 through 100 trees halves test_proposals_in_space[rf]."""
+    return {} if algorithm == "random" else dict(FAST)
 
 
 def build(algorithm: str, space, seed=0, **options):
