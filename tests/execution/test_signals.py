@@ -120,28 +120,63 @@ def test_a_signalled_durable_study_closes_its_store_and_resumes(tmp_path, signum
         assert dict(stored[n].params) in again
 
 
+_KILLED_DRIVER = """
+import multiprocessing, pathlib, sys, time
+import unitune
+
+def objective(params, trial):
+    (pathlib.Path(sys.argv[2]) / f"started-{trial.number}").write_text("")
+    time.sleep(1000)
+    return params["x"]
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method(sys.argv[1])
+    unitune.optimize(objective, {"x": unitune.Float(0.0, 1.0)}, "random", n_trials=4, batch_size=2,
+                     executor="processes", seed=0, pruner=sys.argv[3] or None)
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 @pytest.mark.timeout(240)
-def test_a_driver_killed_outright_leaves_no_worker_running(tmp_path):
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize(("method", "pruner"), [("fork", "median"), ("forkserver", "")])
+def test_a_driver_killed_outright_leaves_no_helper_process_running(tmp_path, method, pruner):
     # SIGKILL: nothing runs in the driver, yet the workers of its pool must not go on running
     # objectives whose results nobody will record (they did, as orphans, until their objective
-    # ended: a training run, say, holding its GPU).
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(HERE / "driver.py"), "processes", str(tmp_path)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    pids: list[int] = []
+    # ended: a training run, say, holding its GPU), nor the pruning channel's manager stay.
+    script = tmp_path / "killed_driver.py"
+    script.write_text(_KILLED_DRIVER)
+    proc = subprocess.Popen([sys.executable, str(script), method, str(tmp_path), pruner],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    helpers: set[int] = set()
     try:
-        started = wait_for(lambda: all((tmp_path / f"started-{n}").exists() for n in (2, 3)), 120)
-        assert started, f"trials 2 and 3 never started: {proc.poll()}"
-        pids = [int((tmp_path / f"started-{n}").read_text()) for n in (2, 3)]
-        assert all(pid_alive(pid) for pid in pids) and proc.pid not in pids
+        started = wait_for(lambda: all((tmp_path / f"started-{n}").exists() for n in (0, 1)), 120)
+        assert started, f"trials 0 and 1 never started: {proc.poll()}"
+        helpers = _descendants(proc.pid)
+        assert len(helpers) >= 2  # the two workers at least (and the forkserver, the manager)
         proc.kill()
         proc.wait(timeout=60)
-        assert wait_for(lambda: not any(pid_alive(pid) for pid in pids), 60), (
-            f"worker processes {[p for p in pids if pid_alive(p)]} outlived their driver")
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in helpers), 60), (
+            f"processes {[p for p in helpers if pid_alive(p)]} outlived their driver")
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in pids:  # an old build's orphans: do not leave them behind
+        for pid in helpers:  # an old build's orphans: do not leave them behind
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -16,13 +16,9 @@ A runner wraps one executor for one :meth:`unitune.Study.optimize` call:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import os
 import pickle
 import signal
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -38,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unitune.errors import UnituneError
+from unitune.execution.orphans import die_with_driver
 from unitune.objective import TrialHandle, ended_trial
 from unitune.trial import Trial, TrialState
 
@@ -466,8 +463,7 @@ class OwnedProcessRunner(Runner):
         self.executor = self._pool()
 
     def _pool(self) -> Any:
-        return self._pebble.ProcessPool(max_workers=self.workers, initializer=die_with_driver,
-                                        initargs=(os.getpid(),))
+        return self._pebble.ProcessPool(max_workers=self.workers, initializer=die_with_driver)
 
     def _enforces_deadlines(self) -> bool:
         return False  # pebble times each task from its start in a worker, and kills that worker
@@ -503,28 +499,6 @@ class OwnedProcessRunner(Runner):
     def _shut(pool: Any) -> None:
         pool.stop()
         pool.join()
-
-
-def die_with_driver(driver: int) -> None:
-    """Pool worker initializer: end this worker when the driver process ends, however it ends
-    (SIGKILL included), rather than go on running an objective nobody will record. Linux: the
-    kernel's parent-death signal; elsewhere, a daemon thread that watches the parent."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    else:
-        threading.Thread(target=_watch_parent, args=(driver,), daemon=True,
-                         name="unitune-driver-watch").start()
-    if os.getppid() != driver:  # the driver ended before the line above took effect
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _watch_parent(driver: int) -> None:
-    while os.getppid() == driver:
-        time.sleep(1.0)
-    os._exit(1)
 
 
 def _sent_back(fn: Callable[..., Trial], *args: Any) -> _Sendable:

@@ -149,9 +149,12 @@ class ManagerChannel(Channel):
 
     def __init__(self, reports: Any = None, states: Any = None, manager: Any = None):
         if reports is None:
-            import multiprocessing
+            from multiprocessing.managers import SyncManager
 
-            manager = multiprocessing.Manager()
+            from unitune.execution.orphans import die_with_driver
+
+            manager = SyncManager()
+            manager.start(die_with_driver)  # a killed driver leaves no server behind
             reports, states = manager.dict(), manager.dict()
         self._manager, self._reports, self._states = manager, reports, states
 
