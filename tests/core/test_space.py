@@ -299,6 +299,18 @@ def test_fine_steps_and_long_lows_stay_in_bounds_and_on_the_grid(backend):
     assert set(seen) <= {1e-13, 2e-13, 3e-13}
 
 
+def test_stepped_floats_snap_without_float_noise_at_any_magnitude():
+    # Rounding 12 digits finer than the step alone asked more digits than a double holds at
+    # larger magnitudes: 13,035 of Float(0, 1000, step=0.01)'s grid points snapped as
+    # 64.07000000000001 and the like; a range up to 1e15 with step 0.5 must keep its halves.
+    hundredths = Float(0.0, 1000.0, step=0.01)
+    assert [k for k in range(100_001) if hundredths.snap(k * 0.01) != round(k / 100, 2)] == []
+    halves = Float(0.0, 1e15, step=0.5)
+    assert halves.snap(1e15 - 1.5) == 1e15 - 1.5 and halves.snap(3 * 0.5) == 1.5
+    long = Float(0.1234567890123456, 1.1234567890123456, step=0.5)
+    assert (long.snap(-5.0), long.snap(5.0)) == (long.low, long.high)  # both ends, exactly
+
+
 @pytest.mark.parametrize("backend", ["skopt", "nevergrad"])
 def test_log_bounds_far_from_one_are_refused_when_built_not_by_a_backend(backend):
     # low * high under- or overflowed: scikit-optimize refused the space ("should not contain 0")

@@ -14,6 +14,7 @@ and round-trips through a JSON-ready dict::
 from __future__ import annotations
 
 import abc
+import decimal
 import math
 import numbers
 import sys
@@ -213,6 +214,23 @@ class _Numeric(Dimension):
         return f"{type(self).__name__}({self.low!r}, {self.high!r}{extras})"
 
 
+def _noise_digits(low: float, high: float, step: float) -> int:
+    """The decimals a stepped Float's grid points are rounded to, to take float noise away: 12
+    digits finer than the step, at most what a double holds at the range's magnitude, and never
+    fewer than the bounds and the step are written with."""
+    magnitude = max(abs(low), abs(high))
+    digits = 12 - math.floor(math.log10(step))
+    if magnitude > 0:
+        digits = min(digits, 15 - math.floor(math.log10(magnitude)))
+    return max(digits, *(_decimals(x) for x in (low, high, step)))
+
+
+def _decimals(value: float) -> int:
+    """How many decimals ``repr(value)`` has (13 for 1e-13, 3 for 0.125, 0 for 1e20)."""
+    exponent = decimal.Decimal(repr(value)).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 class Float(_Numeric):
     """A real number in ``[low, high]``, optionally on a log scale, a logit scale or a step grid.
 
@@ -225,7 +243,7 @@ class Float(_Numeric):
     """
 
     kind = "float"
-    __slots__ = ("logit",)
+    __slots__ = ("_digits", "logit")
     logit: bool
 
     def __init__(self, low: float, high: float, *, log: bool = False, step: float | None = None,
@@ -257,6 +275,7 @@ class Float(_Numeric):
                     f"{owner}: step={step!r} does not fit the range: (high - low) / step = "
                     f"{span:g} must be a whole number"
                 )
+        self._set(_digits=None if self.step is None else _noise_digits(self.low, self.high, self.step))
 
     def sample(self, rng: np.random.Generator) -> float:
         if self.step is not None:
@@ -278,12 +297,12 @@ class Float(_Numeric):
             value = low
         elif value > high:
             value = high
-        if self.step is not None:
-            value = low + round((value - low) / self.step) * self.step
-            # Round away float noise so that 0.1 * 3 comes out as 0.3: 12 digits finer than the
-            # step (a step of 1e-13 keeps its grid), then back into the bounds.
-            digits = max(12, 12 - math.floor(math.log10(self.step)))
-            value = min(max(float(round(value, digits)), low), high)
+        step = self.step
+        if step is not None:
+            value = low + round((value - low) / step) * step
+            cleaned = round(value, self._digits)  # float noise away: 0.1 * 3 comes out as 0.3
+            if -1e-6 * step <= cleaned - value <= 1e-6 * step:  # never off the grid
+                value = low if cleaned < low else high if cleaned > high else cleaned
         return value
 
     def contains(self, value: Any) -> bool:
