@@ -105,7 +105,12 @@ class Study:
         self.seed = seed = check_seed(seed)
         self.backend = make_backend(backend, self.space, seed=seed, directions=self.directions,
                                     strict=strict, options=backend_options)
-        self.pruner = make_pruner(pruner)  # checked before the store: a bad one creates no study
+        # The pruner is checked before the store: a bad one (or one on a multi-objective study)
+        # creates no study.
+        self.pruner = make_pruner(pruner)
+        self._pruning: PruningSession | None = None
+        if self.pruner is not None:
+            self._pruning = PruningSession(self.pruner, self.directions, self.backend)
         self._store = StudyStore(
             storage, study_name, space=self.space.to_dict(), backend=self.backend.full_name,
             backend_options=self.backend.options, seed=seed, directions=[d.value for d in self.directions],
@@ -120,7 +125,6 @@ class Study:
         self._consecutive_failures = 0
         self._stop_requested = False
         self._interrupted = False  # the last optimize ended on Ctrl-C (the CLI exits 130)
-        self._pruning: PruningSession | None = None
         try:
             self._learn(self._store.trials)
         except BaseException:  # Ctrl-C or a backend's error in the replay: give the lease back
@@ -130,8 +134,7 @@ class Study:
     def _learn(self, history: Sequence[Trial]) -> None:
         """Take in the stored trials: the best so far, the pruner's reports, and (for a resumed
         study) the backend's history, by replay."""
-        if self.pruner is not None:
-            self._pruning = PruningSession(self.pruner, self.directions, self.backend)
+        if self._pruning is not None:
             self._pruning.channel.load(history)
         for trial in history:
             self._note_best(trial)

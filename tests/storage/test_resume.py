@@ -126,6 +126,10 @@ def test_a_study_that_fails_to_open_creates_nothing_and_gives_its_lease_back(tmp
     run = {"n_trials": 2, "seed": 0, "storage": path, "study_name": "s"}
     with pytest.raises(UnituneError, match="unknown pruner 'bogus'"):
         unitune.optimize(_objective, SPACE, pruner="bogus", **run)
+    two = {**run, "study_name": "two", "direction": ["minimize", "minimize"]}
+    with pytest.raises(UnituneError, match="pruning needs a single-objective study"):
+        unitune.Study(SPACE, pruner="median", **{k: v for k, v in two.items() if k != "n_trials"})
+    unitune.Study(SPACE, **{k: v for k, v in two.items() if k != "n_trials"}).close()  # was StudyExistsError
     unitune.optimize(_objective, SPACE, **run)  # the same call, fixed: no StudyExistsError
     with pytest.raises(UnituneError, match="unknown pruner 'bogus'"):
         unitune.optimize(_objective, SPACE, pruner="bogus", resume=True, **run)
