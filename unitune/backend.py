@@ -226,9 +226,15 @@ class Backend(abc.ABC):
     pruned_policy: ClassVar[PrunedPolicy | None] = None
     #: True when every proposal is a configuration of the space by construction (decoded onto
     #: the dimensions, plain Python values): the study then skips checking each proposal. Set it
-    #: once :mod:`unitune.testing` passes, and back to False in a subclass that changes how
-    #: proposals are made.
+    #: once :mod:`unitune.testing` passes; a subclass that defines its own ``ask`` or ``propose``
+    #: is checked again unless it declares it too.
     proposals_in_space: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass that makes proposals its own way is checked again unless it says otherwise.
+        if ("ask" in vars(cls) or "propose" in vars(cls)) and "proposals_in_space" not in vars(cls):
+            cls.proposals_in_space = False
 
     def __init__(
         self,

@@ -96,7 +96,6 @@ class _Scripted(RandomSearch):
     """Random search whose third trial gets ``BAD`` (a class attribute) as its parameters."""
 
     BAD: object = None
-    proposals_in_space = False  # proposals made differently from RandomSearch's: checked again
 
     def ask(self, numbers):
         proposals = super().ask(numbers)
@@ -112,6 +111,8 @@ class _Scripted(RandomSearch):
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_a_proposal_outside_the_space_is_refused_before_any_trial_runs(tmp_path, bad, why, batch_size):
     backend = type("Bad", (_Scripted,), {"BAD": bad, "name": "bad"})
+    # RandomSearch declares its proposals in the space; a subclass with its own ask is checked again
+    assert RandomSearch.proposals_in_space and not _Scripted.proposals_in_space
     seen = []
     study = unitune.Study({"x": Float(0.0, 1.0), "k": unitune.Categorical(["a", "b"])}, backend,
                           seed=0, storage=tmp_path / "s.db")
