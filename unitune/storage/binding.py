@@ -130,15 +130,19 @@ class StudyStore:
         if not isinstance(storage, SQLiteStorage):
             storage.acquire(self.name)
             return
-        if storage.closed:
+        if storage.closed:  # reopened here: this binding owns the new connection
             storage = self.storage = SQLiteStorage(storage.path, lease_ttl=storage.lease_ttl,
                                                    timeout=storage.timeout, synchronous=storage.synchronous)
+            self.owned = True
         elif storage.holds(self.name):
             return
         storage.acquire(self.name)
         stored = storage.next_number(self.name)
         if stored > next_number:
-            storage.release(self.name)
+            if self.owned:
+                storage.close()
+            else:
+                storage.release(self.name)
             raise StudyLeaseError(
                 f"study {self.name!r} in {storage.location} was continued by another driver (it now "
                 f"has trials up to {stored - 1}; this Study object knows up to {next_number - 1}) "

@@ -481,6 +481,7 @@ class SQLiteStorage(Storage):
                 self._heartbeat = None
             self._conn.close()
             self._conn = None  # type: ignore[assignment]
+            _OWNERS.discard(self.owner)  # a closed store drives nothing in this process
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
