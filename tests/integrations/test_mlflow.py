@@ -102,11 +102,12 @@ def test_names_mlflow_refuses_are_logged_with_those_characters_replaced(tmp_path
 
     def weird(params, trial):
         trial.set_user_attr("why?", "because")
-        return {"loss%": params["a[0]"] ** 2, "loss_": 1.0}
+        trial.set_user_attr("big", 10**5000)  # no JSON text for it: a note, not an error
+        return {"loss%": params["a[0]"] ** 2, "loss_": 1.0, "m" * 300: 2.0}
 
     study = Study({"a[0]": Float(0.0, 1.0), "../up": Categorical(["p", "q"])}, "random",
                   metric="loss%", seed=0)
-    study.optimize(weird, n_trials=3, callbacks=[MLflowCallback(uri, "odd")])
+    study.optimize(weird, n_trials=3, callbacks=[MLflowCallback(uri, "odd", tags={"team?": "a"})])
     assert [t.state.value for t in study.trials] == ["complete"] * 3
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("odd").experiment_id])
@@ -115,5 +116,6 @@ def test_names_mlflow_refuses_are_logged_with_those_characters_replaced(tmp_path
     for trial in study.trials:
         data = by_number[trial.number].data
         assert data.params == {"a_0_": repr(trial.params["a[0]"]), "___up": trial.params["../up"]}
-        assert data.metrics == {"loss_": trial.value, "loss__2": 1.0}  # the names kept apart
-        assert data.tags["user_attr.why_"] == "because"
+        assert data.metrics == {"loss_": trial.value, "loss__2": 1.0, "m" * 240: 2.0}  # kept apart, cut
+        assert data.tags["user_attr.why_"] == "because" and data.tags["team_"] == "a"
+        assert data.tags["user_attr.big"] == '"<not stored: int (ValueError)>"'

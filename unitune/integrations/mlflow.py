@@ -15,6 +15,7 @@ MLflow's global active run or tracking URI, and works from any thread.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 import time
@@ -32,8 +33,9 @@ __all__ = ["MLflowCallback"]
 _STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.FAILED: "FAILED", TrialState.PRUNED: "KILLED"}
 _MAX_TAG = 5000
 _MAX_PARAM = 6000
-#: Characters MLflow refuses in a param, metric or tag name.
-_REFUSED = re.compile(r"[^\w\-. :/]")
+#: Characters MLflow refuses in a param, metric or tag name (a colon too, on Windows).
+_REFUSED_HERE = re.compile(r"[^\w\-. /]" if os.name == "nt" else r"[^\w\-. :/]")
+_MAX_KEY = 240  # MLflow takes names up to 250 characters; room left for a "_<n>" suffix
 
 
 def _mlflow() -> Any:
@@ -100,7 +102,8 @@ class MLflowCallback:
                 "unitune.trial_number": str(trial.number), "unitune.backend": backend}
         if trial.failure:
             tags["unitune.failure"] = trial.failure[:_MAX_TAG]
-        tags.update(_keyed({f"user_attr.{key}": _param_text(value)[:_MAX_TAG]
+        tags = _keyed(tags)
+        tags.update(_keyed({f"user_attr.{key}": _attr_text(key, value)[:_MAX_TAG]
                             for key, value in trial.user_attrs.items()}, tags))
         run = client.create_run(experiment_id, start_time=start, tags=tags,
                                 run_name=self.run_name.format(number=trial.number, backend=backend))
@@ -131,7 +134,7 @@ def _keyed(entries: Mapping[str, Any], taken: Mapping[str, Any] = {}) -> dict[st
 def _mlflow_name(name: str) -> str:
     """``name`` with each character MLflow refuses as ``_``; slashes too where the name would
     read as another path (``a/../b``)."""
-    key = _REFUSED.sub("_", name) or "_"
+    key = (_REFUSED_HERE.sub("_", name) or "_")[:_MAX_KEY]
     norm = posixpath.normpath(key)
     if norm != key or norm == "." or norm.startswith(("..", "/")):
         key = key.replace("/", "_").replace("..", "__")
@@ -142,6 +145,17 @@ def _value_names(study: Study, n: int) -> list[str]:
     if study.metric is not None and len(study.metric) == n:
         return list(study.metric)
     return ["value"] if n == 1 else [f"value_{i}" for i in range(n)]
+
+
+def _attr_text(key: str, value: Any) -> str:
+    """A user attribute as tag text: a string as it is, anything else as JSON, or a note of why
+    it cannot be written (a cycle, an int too long for JSON) rather than an error that would
+    stop the study."""
+    if isinstance(value, str):
+        return value
+    from unitune.storage.codec import storable_attr
+
+    return json.dumps(storable_attr(key, value))
 
 
 def _param_text(value: Any) -> str:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["dumps", "dumps_attrs", "loads", "plain", "read_floats"]
+__all__ = ["dumps", "dumps_attrs", "loads", "plain", "read_floats", "storable_attr"]
 
 logger = logging.getLogger("unitune")
 _WARNED: set[type] = set()
@@ -61,7 +61,7 @@ def dumps_attrs(attrs: Mapping[Any, Any]) -> str:
     try:
         return dumps(attrs)
     except Exception:  # user data: a cycle, too deep, a huge int, a str() that raises; see below
-        return _ENCODE({_key(key): _attr(key, value) for key, value in attrs.items()})
+        return _ENCODE({_key(key): storable_attr(key, value) for key, value in attrs.items()})
 
 
 def _key(key: Any) -> str:
@@ -72,8 +72,9 @@ def _key(key: Any) -> str:
         return f"<{type(key).__name__} key ({type(exc).__name__})>"
 
 
-def _attr(key: Any, value: Any) -> Any:
-    """One user attribute as JSON data, or a note saying why it cannot be stored."""
+def storable_attr(key: Any, value: Any) -> Any:
+    """One user attribute as JSON data, or a note saying why it cannot be stored (with a
+    warning). Also what the MLflow callback logs."""
     try:
         data = plain(value)
         _ENCODE(data)
