@@ -273,8 +273,9 @@ class Study:
 
         A proposal for another trial number, or whose parameters are not a configuration of
         the space (plain Python values only; checked unless the backend declares
-        ``proposals_in_space``), is refused with a BackendError before any trial
-        of the batch starts: no objective runs on it and nothing is recorded.
+        ``proposals_in_space``), is refused with a BackendError before any proposal
+        of the batch starts: no objective runs on it and nothing is recorded (retried
+        configurations already started by the same ask end INTERRUPTED, run again later).
         """
         if len(proposals) == 1:  # the common case, kept cheap
             in_order = getattr(proposals[0], "number", None) == numbers[0]

@@ -56,13 +56,23 @@ class IgnoresTheSeed(RandomSearch):
         self._rng = np.random.default_rng()  # the study's seed is dropped
 
 
+class SameForEverySeed(RandomSearch):
+    name = "one-seed"
+
+    def setup(self):
+        super().setup()
+        self._rng = np.random.default_rng(0)  # whatever the seed
+
+
 @pytest.mark.parametrize(("backend", "check", "says"), [
     (OutOfBounds, check_samples_in_space, r"proposal .*'x': 99\.0.* is not in the space"),
-    (NumpyValues, check_samples_in_space, r"not in the space|numpy value"),
+    (NumpyValues, check_samples_in_space, r"a Float takes a Python float"),
     (WrongNumbers, check_samples_in_space, r"ask\(\[0\]\) returned Proposal\(number=1, .*not a Proposal for it"),
     (ExhaustedAtOnce, check_samples_in_space, r"raised SearchExhausted at its first ask"),
     (IgnoresTheSeed, check_seed_reproducible, r"seed 7 proposed different configurations on two runs"),
-], ids=["out_of_bounds", "numpy_values", "wrong_numbers", "exhausted_at_once", "ignores_the_seed"])
+    (SameForEverySeed, check_seeds_differ, r"seeds 1 and 2 proposed the same configurations"),
+], ids=["out_of_bounds", "numpy_values", "wrong_numbers", "exhausted_at_once", "ignores_the_seed",
+        "same_for_every_seed"])
 def test_a_check_fails_a_backend_that_breaks_what_it_checks(backend, check, says):
     with pytest.raises(AssertionError, match=says):
         check(backend)
