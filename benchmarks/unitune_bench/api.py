@@ -65,15 +65,14 @@ def default_backends(suite: str | Suite = "quick") -> list[str]:
     """Every installed backend family at its default algorithm, plus the suite's extras;
     random search first (the baselines come from it)."""
     suite = _suite(suite)
-    if suite.backends:  # the suite names its backends: those installed, in its order
-        installed_families = {info.name for info in list_backends() if info.installed}
-        return _with_baseline(b for b in suite.backends if split_name(b)[0] in installed_families)
     # Only algorithms whose own requirements are met (optuna.gp needs torch, hyperopt.atpe lightgbm).
     installed = {
         info.name: [a for a in info.algorithms if not info.algorithm_missing.get(a)]
         for info in list_backends() if info.installed
     }
     installed = {family: algorithms for family, algorithms in installed.items() if algorithms}
+    if suite.backends:  # the suite names its backends: those that can run, in its order
+        return _with_baseline(b for b in suite.backends if _runnable(b, installed))
     labels: list[str] = []
     for family, algorithms in installed.items():
         if suite.all_algorithms and len(algorithms) > 1:
@@ -81,9 +80,15 @@ def default_backends(suite: str | Suite = "quick") -> list[str]:
         else:
             labels.append(f"{family}.{algorithms[0]}" if len(algorithms) > 1 else family)
     for extra in suite.extra_backends:
-        if split_name(extra)[0] in installed and extra not in labels:
+        if _runnable(extra, installed) and extra not in labels:
             labels.append(extra)
     return _with_baseline(labels)
+
+
+def _runnable(label: str, installed: dict[str, list[str]]) -> bool:
+    """Whether ``label`` (a family or family.algorithm) is installed with what it needs."""
+    family, algorithm = split_name(label)
+    return family in installed and (algorithm is None or algorithm in installed[family])
 
 
 def _with_baseline(labels: Iterable[str]) -> list[str]:

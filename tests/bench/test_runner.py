@@ -258,3 +258,16 @@ def test_median_best_is_the_median_its_interval_is_for(tmp_path) -> None:
     row = next(line for line in lines[header:] if line.startswith("| random |"))
     shown = float(row.split("|")[2].split("[")[0])
     assert shown == pytest.approx(statistics.median(finals), abs=1e-4)
+
+
+def test_a_suite_keeps_only_the_algorithms_that_can_run() -> None:
+    # A suite naming an algorithm whose own modules are missing (optuna.gp without torch) refused
+    # the whole suite once backends were checked up front; the docs say it is left out.
+    from unitune_bench.api import _runnable, default_backends
+    from unitune_bench.suites import Suite
+
+    named = Suite("t", ("branin",), 2, 5, 60.0, backends=("random", "optuna.tpe", "optuna.nope", "nosuch.x"))
+    assert default_backends(named) == ["random", "optuna.tpe"]
+    installed = {"optuna": ["tpe", "cmaes"], "random": ["random"]}  # optuna.gp's torch missing
+    assert [_runnable(label, installed) for label in ("optuna.gp", "optuna.tpe", "optuna", "random")] == [
+        False, True, True, True]
