@@ -250,18 +250,7 @@ class Backend(abc.ABC):
         self.directions = tuple(Direction.parse(d) for d in directions)
         if not self.directions:
             raise BackendError("a backend needs at least one direction")
-        self.algorithm = self.default_algorithm() if algorithm is None else algorithm
-        if self.algorithm not in self.algorithms:
-            raise BackendError(
-                f"backend {self.name!r} has no algorithm {self.algorithm!r}; "
-                f"choose one of {sorted(self.algorithms)!r}"
-            )
-        missing = [m for m in self.requires_of(self.algorithm) if importlib.util.find_spec(m) is None]
-        if missing:
-            raise BackendNotInstalledError(
-                f"backend {self.full_name!r} needs the missing module(s) {missing!r}; install with: "
-                f"{self.install_of(self.algorithm) or 'pip install ' + self.name}"
-            )
+        self.algorithm = self.checked_algorithm(algorithm)
         declared = self.algorithms[self.algorithm].options
         check_options(self.full_name, options, declared)
         self.options: dict[str, Any] = {**declared, **options}
@@ -307,6 +296,25 @@ class Backend(abc.ABC):
             except importlib.metadata.PackageNotFoundError:
                 continue
         return found
+
+    @classmethod
+    def checked_algorithm(cls, algorithm: str | None = None) -> str:
+        """``algorithm`` (the default when None) once it is known to run here: BackendError
+        naming the choices for an unknown one, BackendNotInstalledError naming the missing
+        modules and the install command for one whose requirements are missing."""
+        chosen = cls.default_algorithm() if algorithm is None else algorithm
+        if chosen not in cls.algorithms:
+            raise BackendError(
+                f"backend {cls.name!r} has no algorithm {chosen!r}; choose one of {sorted(cls.algorithms)!r}"
+            )
+        missing = [m for m in cls.requires_of(chosen) if importlib.util.find_spec(m) is None]
+        if missing:
+            full = cls.name if chosen == cls.default_algorithm() else f"{cls.name}.{chosen}"
+            raise BackendNotInstalledError(
+                f"backend {full!r} needs the missing module(s) {missing!r}; install with: "
+                f"{cls.install_of(chosen) or 'pip install ' + cls.name}"
+            )
+        return chosen
 
     @functools.cached_property  # the algorithm is fixed at construction; read at every ask and tell
     def full_name(self) -> str:

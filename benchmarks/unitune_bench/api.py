@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
@@ -17,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from unitune import Backend
-from unitune.errors import BackendError, BackendNotInstalledError, UnituneError
-from unitune.registry import KNOWN_DISTRIBUTIONS, list_backends, load_backend_class, split_name
+from unitune.errors import BackendError, UnituneError
+from unitune.registry import list_backends, load_backend_class, split_name
 from unitune_bench.coverage import check_extension
 from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
 from unitune_bench.problem import Problem, discover_problems, load_problem_path, select_problems
@@ -152,22 +151,12 @@ def _check_backend(spec: BackendSpec) -> None:
     runs, saved, would be skipped when the directory is resumed after installing them)."""
     if isinstance(spec, str):
         family, algorithm = split_name(spec)
-        cls = load_backend_class(family)
+        load_backend_class(family).checked_algorithm(algorithm)
     elif isinstance(spec, type) and issubclass(spec, Backend):
-        family, algorithm, cls = spec.name, None, spec
+        spec.checked_algorithm()
     else:
         raise BackendError(
             f"a backend must be a name such as 'optuna.tpe' or a Backend subclass, got {spec!r}")
-    chosen = algorithm or cls.default_algorithm()
-    if chosen not in cls.algorithms:
-        raise BackendError(
-            f"backend {family!r} has no algorithm {chosen!r}; choose one of {sorted(cls.algorithms)}")
-    missing = [module for module in cls.requires_of(chosen) if importlib.util.find_spec(module) is None]
-    if missing:
-        hint = cls.install_of(chosen) or f"pip install {KNOWN_DISTRIBUTIONS.get(family, family)}"
-        raise BackendNotInstalledError(
-            f"backend {spec if isinstance(spec, str) else family!r} needs the missing module(s) "
-            f"{missing}; install with: {hint}")
 
 
 def _positive(name: str, value: Any) -> int:
