@@ -19,7 +19,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import TYPE_CHECKING, Any
 
 from unitune.trial import Trial, TrialState
@@ -118,7 +118,7 @@ class MLflowCallback:
         client.set_terminated(run.info.run_id, status=_STATUS.get(trial.state, "KILLED"), end_time=end)
 
 
-def _keyed(entries: Mapping[str, Any], taken: Mapping[str, Any] = {}) -> dict[str, Any]:
+def _keyed(entries: Mapping[str, Any], taken: Container[str] = ()) -> dict[str, Any]:
     """``entries`` under names MLflow accepts (see :func:`_mlflow_name`), each one distinct."""
     out: dict[str, Any] = {}
     for name, value in entries.items():

@@ -302,7 +302,8 @@ class Float(_Numeric):
             value = low + round((value - low) / step) * step
             cleaned = round(value, self._digits)  # float noise away: 0.1 * 3 comes out as 0.3
             if -1e-6 * step <= cleaned - value <= 1e-6 * step:  # never off the grid
-                value = low if cleaned < low else high if cleaned > high else cleaned
+                value = cleaned
+            value = low if value < low else high if value > high else value
         return value
 
     def contains(self, value: Any) -> bool:
