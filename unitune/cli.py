@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from unitune.errors import UnituneError
 from unitune.registry import BackendInfo, list_backends, make_backend
@@ -104,20 +105,24 @@ def _conversion(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing(path: str) -> str:
-    """The store's file path; StorageError when there is none (a command must not create one)."""
-    from unitune.storage import StorageError
+def _existing(location: str) -> tuple[str, dict[str, Any]]:
+    """The store's file path and its options (``x.db?timeout=5``, as ``storage=`` takes them);
+    StorageError when there is no such file (a command must not create one)."""
+    from unitune.storage import StorageError, parse_location
 
+    path, options = parse_location(location)
     file = path.removeprefix("sqlite:///")
     if not Path(file).is_file():
-        raise StorageError(f"no store at {path!r}")
-    return file
+        raise StorageError(f"no store at {file!r}" + (f" (from {location!r})" if file != location else ""))
+    return file, options
 
 
-def _open(path: str, *, readonly: bool = True):
+def _open(location: str):
+    """The store at ``location``, opened read-only."""
     from unitune.storage import SQLiteStorage
 
-    return SQLiteStorage(_existing(path), readonly=readonly)
+    file, options = _existing(location)
+    return SQLiteStorage(file, readonly=True, **options)
 
 
 def _study_names(store, wanted: str | None) -> list[str]:
@@ -197,7 +202,10 @@ def _resume(args: argparse.Namespace) -> int:
 
     objective = _load_objective(args.objective)
     _open(args.file).close()  # refuses a file that holds no store, before writing to it
-    store = SQLiteStorage(_existing(args.file), lease_ttl=args.lease_ttl)
+    file, options = _existing(args.file)
+    if args.lease_ttl is not None:
+        options["lease_ttl"] = args.lease_ttl
+    store = SQLiteStorage(file, **options)
     try:
         name = _single(store, args.study)
         info = store.load_study(name)
@@ -242,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--backend", required=True, help="e.g. optuna.cmaes, hyperopt, skopt.gp")
     conv.add_argument("--strict", action="store_true", help="exit 1 if any conversion is lossy")
     status = sub.add_parser("status", help="summary of the studies in a store (works while a run writes)")
-    status.add_argument("file", help="a SQLite store (path or sqlite:/// URL)")
+    status.add_argument("file", help="a SQLite store: a path or sqlite:/// URL (options as storage= takes them)")
     status.add_argument("--study", help="only this study")
     trials = sub.add_parser("trials", help="a table of a study's trials")
     trials.add_argument("file")
@@ -261,7 +269,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--batch-size", type=int, default=1)
     resume.add_argument("--pruner", help="a pruner by name (asha, median, hyperband, optuna.<name>) with "
                         "its default settings; the store does not keep the pruner a study ran with")
-    resume.add_argument("--lease-ttl", type=float, default=30.0, help=argparse.SUPPRESS)
+    resume.add_argument("--lease-ttl", type=float, default=None, help=argparse.SUPPRESS)
     sub.add_parser("bench", help="run the benchmark harness (see 'unitune bench --help')", add_help=False)
     return parser
 

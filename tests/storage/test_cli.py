@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from storage_driver import HERE, SPACE_JSON, finished, staged, start, wait_for
+from storage_driver import objective as storage_objective
 
 import unitune
 from unitune import Trial, TrialState
@@ -98,6 +99,23 @@ def test_resume_stopped_by_ctrl_c_exits_130_and_keeps_every_trial(tmp_path):
     assert "interrupted; run the same command again to continue study 's'" in result.stderr
     states = [(t.number, t.state) for t in finished(path)]
     assert states == [(0, TrialState.COMPLETE), (1, TrialState.COMPLETE), (2, TrialState.INTERRUPTED)]
+
+
+def test_commands_take_a_store_location_as_storage_takes_it(tmp_path, capsys):
+    path = tmp_path / "s.db"
+    unitune.optimize(storage_objective, unitune.Space.from_dict(SPACE_JSON), n_trials=3, seed=0,
+                     storage=path, study_name="s")
+    for location in (f"{path}?timeout=5", f"sqlite:///{path}?lease_ttl=10&timeout=5"):
+        assert main(["trials", location]) == 0
+        assert sum(" complete " in line for line in capsys.readouterr().out.splitlines()) == 3
+    assert main(["resume", f"{path}?lease_ttl=10", "--objective", "storage_driver:objective",
+                 "--n-trials", "5"]) == 0
+    assert "study 's': 5 of 5 trials finished" in capsys.readouterr().out
+    assert [t.state for t in finished(path)] == [TrialState.COMPLETE] * 5
+    assert main(["status", f"{path}?lease=10"]) == 2
+    assert "unknown option 'lease'; known: lease_ttl, timeout, synchronous" in capsys.readouterr().err
+    assert main(["status", f"{tmp_path / 'none.db'}?timeout=5"]) == 2
+    assert f"no store at '{tmp_path / 'none.db'}' (from " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("study", [[], ["--study", "s"]], ids=["no study", "a study"])

@@ -7,6 +7,7 @@ resumable (:class:`SQLiteStorage`, or just ``storage="study.db"``). See docs/dur
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import parse_qsl
 
 from unitune.storage.base import (
@@ -34,6 +35,7 @@ __all__ = [
     "StudyMismatchError",
     "StudyNotFoundError",
     "open_storage",
+    "parse_location",
 ]
 
 
@@ -45,21 +47,28 @@ def open_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
     if isinstance(storage, Storage):
         return storage
     if isinstance(storage, (str, os.PathLike)):
-        path, _, query = os.fspath(storage).partition("?")
-        options: dict[str, object] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
-            if key in ("lease_ttl", "timeout"):
-                try:
-                    options[key] = float(value)
-                except ValueError:
-                    raise StorageError(
-                        f"storage {storage!r}: {key} must be a number, got {value!r}") from None
-            elif key == "synchronous":
-                options[key] = value.lower()
-            else:
-                raise StorageError(f"storage {storage!r}: unknown option {key!r}; "
-                                   "known: lease_ttl, timeout, synchronous")
+        path, options = parse_location(storage)
         return SQLiteStorage(path, **options)
     raise StorageError(
         f"storage must be None, a Storage, a file path or a 'sqlite:///' URL, got {type(storage).__name__}"
     )
+
+
+def parse_location(storage: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
+    """Split a store's location (a file path or ``sqlite:///`` URL with an optional
+    ``?lease_ttl=..&timeout=..&synchronous=..``) into the path and the SQLiteStorage options;
+    StorageError naming an unknown option or a value that is not a number."""
+    path, _, query = os.fspath(storage).partition("?")
+    options: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        if key in ("lease_ttl", "timeout"):
+            try:
+                options[key] = float(value)
+            except ValueError:
+                raise StorageError(f"storage {storage!r}: {key} must be a number, got {value!r}") from None
+        elif key == "synchronous":
+            options[key] = value.lower()
+        else:
+            raise StorageError(f"storage {storage!r}: unknown option {key!r}; "
+                               "known: lease_ttl, timeout, synchronous")
+    return path, options
