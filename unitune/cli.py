@@ -250,7 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--backend", required=True, help="e.g. optuna.cmaes, hyperopt, skopt.gp")
     conv.add_argument("--strict", action="store_true", help="exit 1 if any conversion is lossy")
     status = sub.add_parser("status", help="summary of the studies in a store (works while a run writes)")
-    status.add_argument("file", help="a SQLite store: a path or sqlite:/// URL (options as storage= takes them)")
+    status.add_argument("file", help="a SQLite store: a path or sqlite:/// URL, as storage= takes it")
     status.add_argument("--study", help="only this study")
     trials = sub.add_parser("trials", help="a table of a study's trials")
     trials.add_argument("file")
