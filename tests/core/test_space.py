@@ -338,3 +338,13 @@ def test_log_bounds_far_from_one_are_refused_when_built_not_by_a_backend(backend
 def test_json_branch_choices_follow_the_categorical_rules(spec, message):
     with pytest.raises(SpaceError, match=r"parameter 'x': .*" + message):
         Space.from_dict({"x": {"type": "categorical", **spec}})
+
+
+def test_json_null_options_stand_for_their_defaults_on_every_numeric_dimension():
+    space = Space.from_dict({
+        "k": {"type": "int", "low": 0, "high": 4, "step": None, "log": None},
+        "x": {"type": "float", "low": 0.0, "high": 1.0, "step": None, "log": None, "logit": None},
+    })
+    assert space["k"] == Int(0, 4) and space["x"] == Float(0.0, 1.0)
+    with pytest.raises(SpaceError, match="parameter 'k': .*step must be >= 1, got step=0"):
+        Space.from_dict({"k": {"type": "int", "low": 0, "high": 4, "step": 0}})

@@ -258,11 +258,15 @@ def dimension_from_dict(spec: Mapping[str, Any]) -> Dimension:
             f"a {kind} dimension needs the keys {list(required)!r} and may have {list(optional)!r}; "
             f"missing {missing!r}, unknown {unknown!r}"
         )
+    def option(key: str, default: Any) -> Any:  # JSON null stands for the default, as to_dict writes it
+        value = spec.get(key)
+        return default if value is None else value
+
     if kind == "float":
-        return Float(spec["low"], spec["high"], log=spec.get("log", False), step=spec.get("step"),
-                     logit=spec.get("logit", False))
+        return Float(spec["low"], spec["high"], log=option("log", False), step=spec.get("step"),
+                     logit=option("logit", False))
     if kind == "int":
-        return Int(spec["low"], spec["high"], log=spec.get("log", False), step=spec.get("step", 1))
+        return Int(spec["low"], spec["high"], log=option("log", False), step=option("step", 1))
     if kind == "constant":
         return Constant(spec["value"])
     choices, branches = spec["choices"], spec.get("branches")
