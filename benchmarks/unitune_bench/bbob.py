@@ -53,6 +53,8 @@ def _numbers(text: str, what: str, name: str) -> list[int]:
         if not lo.isdigit() or (sep and not hi.isdigit()):
             raise ProblemError(
                 f"{name!r}: {what} must be numbers joined by '+' or ranges 'a..b', got {text!r}")
+        if sep and int(hi) < int(lo):
+            raise ProblemError(f"{name!r}: the {what} range {part!r} is empty; write it low..high")
         out += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
     return out
 

@@ -27,6 +27,8 @@ def test_bbob_names_expand_and_are_checked() -> None:
         expand("bbob-f1-d4")
     with pytest.raises(ProblemError, match="not a BBOB problem name"):
         expand("bbob-sphere")
+    with pytest.raises(ProblemError, match=r"'bbob-f1-d2-i2\.\.1': the instances range '2\.\.1' is empty"):
+        expand("bbob-f1-d2-i2..1")
 
 
 def test_bbob_problem_takes_its_optimum_from_coco() -> None:
