@@ -346,5 +346,5 @@ def test_json_null_options_stand_for_their_defaults_on_every_numeric_dimension()
         "x": {"type": "float", "low": 0.0, "high": 1.0, "step": None, "log": None, "logit": None},
     })
     assert space["k"] == Int(0, 4) and space["x"] == Float(0.0, 1.0)
-    with pytest.raises(SpaceError, match="parameter 'k': .*step must be >= 1, got step=0"):
+    with pytest.raises(SpaceError, match=r"parameter 'k': .*step must be >= 1, got step=0"):
         Space.from_dict({"k": {"type": "int", "low": 0, "high": 4, "step": 0}})
