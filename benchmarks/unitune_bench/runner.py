@@ -21,6 +21,7 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 import warnings
@@ -33,6 +34,7 @@ from typing import Any
 
 from unitune import Backend, Space, Study, TrialPruned
 from unitune.errors import SearchExhausted, UnituneError
+from unitune.execution.orphans import die_with_driver
 from unitune.registry import load_backend_class, split_name
 from unitune_bench.fidelity import resource_of
 from unitune_bench.problem import Problem
@@ -157,7 +159,12 @@ def execute_run(problem: Problem, backend: BackendSpec, seed: int, budget: int,
 def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path: str,
             limit_threads: bool, options: Mapping[str, Any] | None = None,
             pruner: str | None = None) -> None:
-    """Process entry point: run and stream the trace; the last line says how it ended."""
+    """Process entry point: run and stream the trace; the last line says how it ended.
+
+    The run ends with the harness however the harness ends (SIGTERM, SIGKILL: it reruns on
+    resume), and Ctrl-C is the harness's to handle: it stops its runs itself."""
+    die_with_driver()
+    signal.signal(signal.SIGINT, _left_to_the_harness)
     if limit_threads:
         _limit_threads()
     # SciPy's COBYLA (which Nevergrad's NGOpt picks for some small budgets) warns on every run that
@@ -174,6 +181,12 @@ def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path
         except Exception as exc:  # the backend (or the harness) failed: a failed run
             status, error = "failed", "".join(traceback.format_exception(exc))[-4000:]
         trace({"end": status, "error": error, "wall": time.perf_counter() - started})
+
+
+def _left_to_the_harness(signum: int, frame: Any) -> None:
+    """A run's SIGINT handler: Ctrl-C reaches every process of the terminal's group, and the
+    harness stops its runs itself (a handler, not SIG_IGN, which programs the objective starts
+    would inherit)."""
 
 
 def _limit_threads() -> None:

@@ -271,3 +271,59 @@ def test_a_suite_keeps_only_the_algorithms_that_can_run() -> None:
     installed = {"optuna": ["tpe", "cmaes"], "random": ["random"]}  # optuna.gp's torch missing
     assert [_runnable(label, installed) for label in ("optuna.gp", "optuna.tpe", "optuna", "random")] == [
         False, True, True, True]
+
+
+_SLEEPY_PROBLEM = '''
+import os, pathlib, time
+from unitune import Float
+from unitune_bench import Problem
+
+def _sleepy(params):
+    pathlib.Path(os.environ["PIDS"], str(os.getpid())).touch()
+    time.sleep(600)
+    return params["x"]
+
+problems = [Problem("sleepy", {"x": Float(0.0, 1.0)}, _sleepy, optimum=0.0)]
+'''
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL", "Ctrl-C"])
+def test_runs_end_with_the_harness_however_it_ends(tmp_path, how) -> None:
+    # A SIGTERMed or killed harness left its runs going on until their objectives ended (here
+    # ten minutes); Ctrl-C printed a stray traceback from every run ("Process bench-...").
+    import signal
+
+    from execution.faults import pid_alive, wait_for
+
+    (tmp_path / "sleepy_problem.py").write_text(_SLEEPY_PROBLEM)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unitune.cli", "bench", "--problem-path", "sleepy_problem:problems",
+         "--problems", "sleepy", "--backends", "random", "--seeds", "2", "--budget", "2",
+         "--jobs", "2", "--no-progress", "--out", str(tmp_path / "out")],
+        cwd=tmp_path, env={**os.environ, "PIDS": str(pids)}, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        assert wait_for(lambda: len(list(pids.iterdir())) == 2, 120), proc.communicate(timeout=60)
+        workers = [int(p.name) for p in pids.iterdir()]
+        if how == "Ctrl-C":  # the terminal sends it to the whole group
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=120)
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in workers), 60), (
+            f"runs {[p for p in workers if pid_alive(p)]} outlived the harness ({how})")
+        if how == "Ctrl-C":
+            assert proc.returncode == 130
+            assert "interrupted; finished runs are saved" in err and "Process bench-" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in workers:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
