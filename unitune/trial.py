@@ -146,8 +146,12 @@ class Trial:
         """A plain, strict-JSON-ready dict of this trial (:meth:`from_record` reads it back).
 
         A metric or intermediate value that is NaN or infinite is written as None (strict JSON
-        has no spelling for it); it reads back as NaN.
+        has no spelling for it); it reads back as NaN. User attributes are written as a SQLite
+        store keeps them (docs/durability.md): numpy values as numbers and lists, other values
+        JSON cannot hold as their ``str()``.
         """
+        from unitune.storage.codec import storable_attr  # (the storage package imports this module)
+
         return {
             "number": self.number,
             "state": self.state.value,
@@ -158,7 +162,7 @@ class Trial:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration": self.duration,
-            "user_attrs": dict(self.user_attrs),
+            "user_attrs": {str(k): storable_attr(k, v) for k, v in self.user_attrs.items()},
             "intermediate": {str(k): v for k, v in _json_numbers(self.intermediate).items()},
         }
 

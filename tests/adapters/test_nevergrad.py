@@ -418,3 +418,29 @@ def test_a_one_dimensional_cma_leaves_numpys_print_options_alone():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.split() == ["True", "complete", "np.float64(0.5)"]
+
+
+def test_ngopt_on_one_parameter_keeps_running_where_numpy_refuses_its_metamodel():
+    # NGOpt picks a MetaModel for one continuous parameter; from about the 13th trial its ask
+    # minimized a quadratic model through float(one-element array), which numpy 2.4 refuses
+    # (TypeError): every study of the default nevergrad backend on such a space stopped there.
+    space = {"x": Float(-1.0, 1.0)}
+    study = unitune.optimize(lambda p: (p["x"] - 0.25) ** 2, space, "nevergrad", n_trials=40, seed=0)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 40
+    assert all(-1.0 <= t.params["x"] <= 1.0 for t in study.trials)
+    assert study.best_value < 1e-3
+
+    param = ng.p.Dict(x=ng.p.Scalar(lower=-1.0, upper=1.0))
+    param.random_state = np.random.RandomState(0)
+    native = ng.optimizers.NGOpt(parametrization=param, budget=100)
+    points = []
+    try:
+        for _ in range(40):
+            candidate = native.ask()
+            points.append(float(candidate.value["x"]))
+            native.tell(candidate, (points[-1] - 0.25) ** 2)
+    except TypeError as exc:  # Nevergrad itself on numpy >= 2.4: unitune went on from here
+        assert "only 0-dimensional arrays" in str(exc)
+        assert np.lib.NumpyVersion(np.__version__) >= "2.4.0"
+    assert points == [t.params["x"] for t in study.trials[: len(points)]]  # the same until then
+    assert len(points) >= 12

@@ -13,6 +13,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import pytest
 
 import unitune
@@ -196,6 +197,22 @@ def test_a_nan_side_metric_keeps_records_strict_json():
     text = json.dumps(study.records(), allow_nan=False)
     assert json.loads(text)[0]["metrics"] == {"loss": study.trials[0].value, "aux": None, "big": None}
     assert math.isnan(study.trials[0].metrics["aux"])  # the record itself keeps the NaN
+
+
+def test_records_are_strict_json_whatever_the_user_attributes_hold():
+    # A set or an array in a user attribute made Study.records() unwritable as JSON (the SQLite
+    # store already kept them as JSON data).
+    def objective(params, trial):
+        trial.set_user_attr("tags", {"a"})
+        trial.set_user_attr("curve", np.array([0.5, np.nan]))
+        trial.set_user_attr("pair", (1, 2))
+        return params["x"]
+
+    study = unitune.optimize(objective, {"x": Float(0.0, 1.0)}, n_trials=1, seed=0)
+    [record] = json.loads(json.dumps(study.records(), allow_nan=False))
+    assert record["state"] == "complete" and record["values"] == [study.trials[0].value]
+    assert record["user_attrs"] == {"tags": "{'a'}", "curve": [0.5, None], "pair": [1, 2]}
+    assert study.trials[0].user_attrs["tags"] == {"a"}  # the record itself keeps the set
 
 
 class _DeafSpy(_Spy):

@@ -46,7 +46,7 @@ def plain(value: Any) -> Any:
         return value
     if cls not in _WARNED:
         _WARNED.add(cls)
-        logger.warning("a %s value is not JSON data; the store keeps its str()", cls.__name__)
+        logger.warning("a %s value is not JSON data; it is written as its str()", cls.__name__)
     return str(value)
 
 
@@ -79,8 +79,8 @@ def storable_attr(key: Any, value: Any) -> Any:
         data = plain(value)
         _ENCODE(data)
     except Exception as exc:
-        logger.warning("user attribute %s: a %s value that cannot be stored (%s: %.200s); the store "
-                       "keeps a note instead", _key(key), type(value).__name__, type(exc).__name__, exc)
+        logger.warning("user attribute %s: a %s value that cannot be stored (%s: %.200s); it is "
+                       "written as a note instead", _key(key), type(value).__name__, type(exc).__name__, exc)
         return f"<not stored: {type(value).__name__} ({type(exc).__name__})>"
     return data
 

@@ -108,6 +108,7 @@ class NevergradBackend(KitBackend):
             optimizer = build(self.algorithm, self.codec.native_space(), seed, self.options)
         with library_errors(self.full_name, "prepare Nevergrad's optimizer"):
             guards.isolate_configs(optimizer)
+            guards.keep_metamodels_running(optimizer)
         guards.track(optimizer)
         from nevergrad.common.errors import TellNotAskedNotSupportedError
 

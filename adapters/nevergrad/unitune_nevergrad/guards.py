@@ -8,6 +8,14 @@ fcmaes also calls ``np.set_printoptions(legacy='1.25')`` when imported, which wo
 numpy prints in the user's whole process (``0.5`` for ``np.float64(0.5)``): for a one-dimensional
 CMA, :func:`isolate_configs` imports it first with numpy's print options kept.
 
+**Metamodels on numpy >= 2.4.** Nevergrad's ``MetaModel`` (NGOpt's choice for small continuous
+spaces, e.g. one parameter, or up to four with a budget in the hundreds) fits a quadratic model
+and minimizes it with ``float(model.predict(row))``, a one-element array: numpy 2.4 made that
+conversion an error (it was deprecated), so its ask raises ``TypeError`` once enough trials are
+in. :func:`keep_metamodels_running` makes each metamodel inside a new optimizer take the path
+Nevergrad takes when its model fails (``MetaModelFailure``): its base optimizer's next point;
+with an older numpy nothing changes.
+
 **Recast optimizers** (Cobyla, Powell, SQP, BFGS, ... wrapped from scipy). A recast optimizer
 runs the wrapped library in a background thread that hands points over through queues. Two
 consequences, both known upstream (facebookresearch/nevergrad#180, #325, #1629):
@@ -26,14 +34,17 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 import sys
 import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["is_sequential", "isolate_configs", "optimizer_tree", "stop_threads", "track"]
+__all__ = ["is_sequential", "isolate_configs", "keep_metamodels_running", "optimizer_tree", "stop_threads",
+           "track"]
 
+logger = logging.getLogger("unitune")
 _TRACKED: weakref.WeakSet = weakref.WeakSet()
 _HOOKED = False
 
@@ -81,6 +92,37 @@ def _import_fcmaes() -> None:
 
     with np.printoptions():  # restores the options on exit
         import fcmaes.cmaes  # noqa: F401
+
+
+def keep_metamodels_running(optimizer: Any) -> None:
+    """Have every metamodel inside ``optimizer`` (built already, see :func:`isolate_configs`)
+    fall back to its base optimizer where numpy refuses the scalar its model's prediction is
+    read as, as Nevergrad does when the model fails."""
+    from nevergrad.optimization.optimizerlib import _MetaModel
+
+    for o in optimizer_tree(optimizer):
+        if isinstance(o, _MetaModel):
+            o._internal_ask_candidate = _falling_back(o, o._internal_ask_candidate)
+
+
+def _falling_back(meta: Any, ask: Any) -> Any:
+    said = False
+
+    def ask_or_fall_back() -> Any:
+        nonlocal said
+        try:
+            return ask()
+        except TypeError as exc:
+            if "only 0-dimensional arrays can be converted" not in str(exc):
+                raise
+            if not said:
+                said = True
+                logger.info("Nevergrad's %s: its quadratic model cannot be minimized with this numpy "
+                            "(%s); its points come from its base optimizer, as when the model fails",
+                            meta.name, exc)
+            return meta._optim.ask()
+
+    return ask_or_fall_back
 
 
 def is_sequential(optimizer: Any) -> bool:
