@@ -241,6 +241,9 @@ def test_options_are_validated():
         build("cma", num_workers=None)
     with pytest.raises(BackendError, match="unknown option"):
         build("halton", budget=10)
+    # NGOpt cannot ask without a budget: refused when built, not with a bare AssertionError at the first ask.
+    with pytest.raises(BackendError, match="'budget' must be a positive integer, got None"):
+        build("ngopt", budget=None)
     backend = build("pso", budget=40, num_workers=3)
     assert (backend.optimizer.budget, backend.optimizer.num_workers) == (40, 3)
 

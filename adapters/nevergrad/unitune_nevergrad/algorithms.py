@@ -7,7 +7,7 @@ on a parametrization whose ``random_state`` is seeded from the study seed.
 Options (validated here, with clear errors, before Nevergrad sees them):
 
 - ``budget``: the number of trials the optimizer plans for (Nevergrad's ``budget``). NGOpt needs it
-  to pick its sub-optimizer (it refuses to ask without one), so its default is 100: give your
+  to pick its sub-optimizer (None is refused here), so its default is 100: give your
   ``n_trials``. The others accept None (no plan). Nevergrad does not stop at the budget; unitune's
   ``n_trials`` does.
 - ``num_workers``: how many trials Nevergrad expects to run at once (its ``num_workers``); set it to
@@ -60,9 +60,10 @@ ALGORITHMS: Mapping[str, Algorithm] = {
 }
 
 
-def check_option_values(backend: str, options: Mapping[str, Any]) -> None:
-    """Raise BackendError unless ``budget`` is None or a positive int and ``num_workers`` a positive int."""
-    for name, allow_none in (("budget", True), ("num_workers", False)):
+def check_option_values(backend: str, options: Mapping[str, Any], *, needs_budget: bool = False) -> None:
+    """Raise BackendError unless ``budget`` is a positive int (or None, unless ``needs_budget``:
+    NGOpt's) and ``num_workers`` a positive int."""
+    for name, allow_none in (("budget", not needs_budget), ("num_workers", False)):
         if name not in options:
             continue
         value = options[name]

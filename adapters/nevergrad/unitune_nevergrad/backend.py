@@ -79,7 +79,7 @@ class NevergradBackend(KitBackend):
 
     def setup(self) -> None:
         super().setup()
-        check_option_values(self.full_name, self.options)
+        check_option_values(self.full_name, self.options, needs_budget=self.algorithm == "ngopt")
         self.codec = NevergradCodec(self.space)
         # self.pending holds each running trial's candidate, with True when Nevergrad's ask()
         # proposed it (False for a random stand-in for a sequential optimizer, see _ask_candidate).
