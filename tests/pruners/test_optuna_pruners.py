@@ -102,6 +102,8 @@ def test_bad_optuna_pruner_names_and_options():
         make_pruner("optuna.medain")
     with pytest.raises(PrunerError, match="refused"):
         OptunaPruner("percentile", percentile=150.0)
+    with pytest.raises(PrunerError, match=r"OptunaPruner\('percentile', \.\.\.\)"):
+        make_pruner("optuna.percentile")  # a required argument: the message says how to give it
     assert isinstance(make_pruner("optuna.hyperband"), OptunaPruner)
     assert TrialState.PRUNED.value == "pruned"
 
@@ -137,3 +139,46 @@ def test_optuna_hyperband_on_threads_prunes_and_fails_nothing(backend):
             assert trial.value == pytest.approx((trial.params["x"] - 0.3) ** 2 + 1 / 27)
     native = study.pruner._native
     assert len(native._pruners) == native._n_brackets  # the brackets, built once
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("median", {}),
+    ("successive_halving", {"min_resource": 1}),
+    ("hyperband", {"min_resource": 1, "max_resource": STEPS}),
+])
+def test_a_complete_trial_whose_last_report_is_nan_is_judged_like_native_optuna(name, kwargs):
+    # A trial may report NaN (a diverged validation loss) and still return a finite value, as
+    # native Optuna allows. The rebuilt study gave that COMPLETE trial its last report, NaN, as
+    # its value: Optuna refused it ("values should not contain NaN") at every later decision, so
+    # every trial after it FAILED.
+    def curve_with_nan(x: float, y: float, step: int) -> float:
+        return math.nan if step == STEPS and x < 0.0 else curve(x, y, step)
+
+    def ours_objective(params, trial):
+        for step in range(1, STEPS + 1):
+            trial.report(curve_with_nan(params["x"], params["y"], step), step)
+            if trial.should_prune():
+                raise unitune.TrialPruned()
+        return curve(params["x"], params["y"], STEPS)
+
+    def native_objective(trial):
+        x, y = trial.suggest_float("x", -1.0, 1.0), trial.suggest_float("y", -1.0, 1.0)
+        for step in range(1, STEPS + 1):
+            trial.report(curve_with_nan(x, y, step), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return curve(x, y, STEPS)
+
+    study = unitune.optimize(ours_objective, {"x": Float(-1.0, 1.0), "y": Float(-1.0, 1.0)},
+                             "optuna.random", seed=5, n_trials=30, pruner=OptunaPruner(name, **kwargs))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    reference = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5), study_name="unitune",
+                                    pruner=OptunaPruner(name, **kwargs)._native)
+    reference.optimize(native_objective, n_trials=30)
+    ours = [(t.params["x"], t.state.value, max(t.intermediate)) for t in study.trials]
+    theirs = [(t.params["x"], t.state.name.lower(), t.last_step) for t in reference.trials]
+    assert ours == theirs
+    nan_complete = [t for t in study.trials
+                    if t.state is TrialState.COMPLETE and math.isnan(t.intermediate[STEPS])]
+    assert nan_complete and nan_complete[0].number < 10  # the case arose early in the run

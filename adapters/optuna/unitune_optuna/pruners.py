@@ -17,6 +17,7 @@ OptunaPruner('median', n_startup_trials=2)
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -74,7 +75,10 @@ class OptunaPruner(Pruner):
         try:
             return cls(**self.kwargs)
         except (TypeError, ValueError) as exc:
-            raise PrunerError(f"optuna.pruners.{cls.__name__} refused {self.kwargs!r}: {exc}") from exc
+            raise PrunerError(
+                f"optuna.pruners.{cls.__name__} refused {self.kwargs!r}: {exc}; give its arguments "
+                f"as unitune_optuna.pruners.OptunaPruner({self.name!r}, ...)"
+            ) from exc
 
     def __reduce__(self):
         return (_rebuild, (self.name, self.study_name, self.kwargs))
@@ -130,8 +134,9 @@ class OptunaPruner(Pruner):
         steps = {} if reports is None else dict(reports.steps)
         value = None
         if state == optuna.trial.TrialState.COMPLETE:
-            # The final value is not part of a pruner's input; Optuna needs one on a COMPLETE trial.
-            value = steps[max(steps)] if steps else 0.0
+            # The final value is not part of a pruner's input; Optuna needs one on a COMPLETE trial,
+            # and refuses NaN there (a trial may report NaN and still return a finite value).
+            value = _stand_in(steps)
         attrs = {} if reports is None or not rungs else self._rung_attrs(reports, n == current)
         frozen = optuna.trial.create_trial(state=state, value=value, params={}, distributions={},
                                            intermediate_values=steps, system_attrs=attrs)
@@ -170,6 +175,13 @@ class OptunaPruner(Pruner):
                                              SimpleNamespace(number=number))
             return native._pruners[bracket]
         return None
+
+
+def _stand_in(steps: Mapping[int, float]) -> float:
+    """A COMPLETE trial's value for the rebuilt study: its last report that is not NaN (0.0
+    when there is none)."""
+    reported = [step for step, value in steps.items() if not math.isnan(value)]
+    return steps[max(reported)] if reported else 0.0
 
 
 def _rebuild(name: str, study_name: str, kwargs: dict[str, Any]) -> OptunaPruner:
