@@ -13,6 +13,7 @@ import math
 import numbers
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -73,15 +74,25 @@ class TrialHandle:
         self.user_attrs[key] = value
 
     def report(self, value: float, step: int) -> None:
-        """Record an intermediate objective value at ``step`` (e.g. an epoch)."""
+        """Record an intermediate objective value at ``step`` (e.g. an epoch).
+
+        The first value reported at a step is kept: a second report at the same step is ignored
+        with a warning, as in Optuna, so the trial's record, the pruner and a backend that hears
+        reports (Optuna keeps the first) agree on it.
+        """
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise UnituneError(f"report step must be a non-negative integer, got {step!r}")
         number = _as_number(value)
         if number is None:
             raise UnituneError(f"report value must be a real number, got {value!r}")
-        self.intermediate[int(step)] = number
+        step = int(step)
+        if step in self.intermediate:
+            warnings.warn(f"trial {self.number} already reported step {step}: the value {number!r} is "
+                          f"ignored, {self.intermediate[step]!r} is kept", UserWarning, stacklevel=2)
+            return
+        self.intermediate[step] = number
         if self._link is not None:
-            self._link.report(self.number, int(step), number)
+            self._link.report(self.number, step, number)
 
     def should_prune(self) -> bool:
         """Whether the study's pruner says to stop this trial now (then ``raise TrialPruned``).

@@ -123,6 +123,27 @@ def test_hand_driven_ask_and_tell_prune_with_the_same_rules():
     assert second.should_prune() is True  # the same answer when asked again at the same step
 
 
+def test_a_second_report_at_the_same_step_is_ignored_everywhere_alike():
+    # It replaced the first in the trial's record and the pruner's view, while the optuna backend
+    # (native Optuna ignores it) kept the first, and should_prune kept its first answer for the step.
+    pytest.importorskip("optuna")
+    study = Study({"x": unitune.Float(0.0, 1.0)}, "optuna.random", seed=0,
+                  pruner=MedianPruner(n_startup_trials=1))
+    first = study.ask()
+    first.report(0.1, 1)
+    study.tell(first, 0.1)
+    second = study.ask()
+    second.report(0.05, 1)
+    assert second.should_prune() is False
+    with pytest.warns(UserWarning, match="trial 1 already reported step 1: the value 0.9 is ignored"):
+        second.report(0.9, 1)
+    assert second.should_prune() is False  # judged on the kept value
+    record = study.tell(second, state="pruned")
+    assert record.state is TrialState.PRUNED and dict(record.intermediate) == {1: 0.05}
+    native = study.backend.optuna_study.trials[1]
+    assert native.state.name == "PRUNED" and native.intermediate_values == {1: 0.05}
+
+
 def test_without_a_pruner_should_prune_is_false():
     study = Study(SPACE, "grid")
     handle = study.ask()
