@@ -459,6 +459,26 @@ def test_a_pruner_stops_candidates_between_rungs_of_growing_training_size():
     assert search.best_score_ == max(t.value for t in complete)
 
 
+def test_close_pruning_fractions_report_each_rung_at_its_own_step():
+    # 0.6 / 0.6 and 0.8 / 0.6 both round to step 1: the second rung's score was reported at the
+    # step of the first, so a trial kept one value for two rungs and was judged on the first twice.
+    from unitune.pruners import MedianPruner
+
+    search = SearchCV(LogisticRegression(max_iter=200), {"C": Float(1e-5, 10.0, log=True)},
+                      backend="random", n_trials=9, batch_size=3, cv=3, random_state=0,
+                      pruning_fractions=(0.6, 0.8, 1.0), pruner=MedianPruner(n_startup_trials=0))
+    search.fit(X_IRIS, Y_IRIS)
+    results = search.cv_results_
+    for trial in search.study_.trials:
+        rows = [i for i, p in enumerate(results["params"]) if p == dict(trial.params)]
+        assert sorted(trial.intermediate) == [1, 2, 3][:len(rows)]
+        assert [trial.intermediate[step] for step in sorted(trial.intermediate)] == [
+            results["mean_test_score"][i] for i in rows]
+        if trial.state is TrialState.COMPLETE:
+            assert len(rows) == 3
+    assert {t.state for t in search.study_.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+
+
 def test_bad_pruning_fractions_are_refused():
     search = SearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, pruner="median", pruning_fractions=(0.5, 0.9))
     with pytest.raises(UnituneError, match=r"pruning_fractions must be increasing .* ending with 1\.0"):

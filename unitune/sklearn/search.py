@@ -90,7 +90,8 @@ class SearchCV(BaseSearchCV):
             each batch is then evaluated in rungs of growing training-set size, as in
             ``HalvingRandomSearchCV``, and the pruner stops hopeless candidates between rungs.
         pruning_fractions: the rungs, as fractions of each training fold (the last must be 1.0);
-            a candidate reports its mean test score at step ``fraction / fractions[0]``.
+            a candidate reports its mean test score at step ``fraction / fractions[0]``, rounded
+            (one more than the previous rung's step when the rounding would repeat it).
         strict: refuse backends that can only approximate part of the space.
         storage, study_name: keep the study's trials in a SQLite file (a path or ``sqlite:///``
             URL) under that name, as :class:`~unitune.Study` does; each ``fit`` needs a new name.
@@ -341,7 +342,7 @@ class SearchCV(BaseSearchCV):
                 return
             first = len(results["params"]) - len(alive)
             key = f"mean_test_{metric}"
-            step = round(fraction / fractions[0])
+            step = _rung_step(fractions, rung)
             survivors = []
             for i, handle in enumerate(alive):
                 score = float(results[key][first + i])
@@ -449,6 +450,15 @@ def _ask(study: Study, n: int | None) -> list:
         except SearchExhausted:
             break
     return handles
+
+
+def _rung_step(fractions: Sequence[float], rung: int) -> int:
+    """The step rung ``rung`` reports at: ``fraction / fractions[0]`` rounded, kept above the
+    previous rung's step (a step is reported once: fractions 0.6, 0.8 would both round to 1)."""
+    step = 0
+    for fraction in fractions[: rung + 1]:
+        step = max(step + 1, round(fraction / fractions[0]))
+    return step
 
 
 def _check_fractions(fractions: Any) -> list[float]:
