@@ -27,7 +27,8 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: Enum members read at every trial, as globals (why: unitune.trial).
 _COMPLETE = TrialState.COMPLETE
 
-__all__ = ["Result", "ResultSpec", "TrialHandle", "TrialPruned", "ended_trial", "evaluate", "interpret"]
+__all__ = ["Result", "ResultSpec", "TrialHandle", "TrialPruned", "ended_trial", "evaluate", "interpret",
+           "pruned_at"]
 
 
 class TrialPruned(UnituneError):
@@ -251,8 +252,7 @@ def evaluate(
         raw = objective(params, handle) if pass_trial else objective(params)
         values, metrics, user_attrs = interpret(raw, spec)
     except TrialPruned as exc:
-        stopped = f"pruned at step {max(handle.intermediate)}" if handle.intermediate else "pruned"
-        return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or stopped)
+        return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or pruned_at(handle))
     except ObjectiveResultError as exc:
         return ended_trial(handle, TrialState.FAILED, failure=str(exc))
     except (Exception, SystemExit) as exc:  # sys.exit() in an objective fails its trial only
@@ -261,6 +261,12 @@ def evaluate(
     if user_attrs:
         handle.user_attrs.update(user_attrs)
     return ended_trial(handle, _COMPLETE, values, metrics)
+
+
+def pruned_at(handle: TrialHandle) -> str:
+    """A PRUNED trial's default failure text: ``"pruned at step N"`` (its last reported step),
+    or ``"pruned"`` when it reported nothing."""
+    return f"pruned at step {max(handle.intermediate)}" if handle.intermediate else "pruned"
 
 
 def ended_trial(

@@ -30,6 +30,7 @@ from unitune.objective import (
     as_sequence,
     ended_trial,
     interpret,
+    pruned_at,
     wants_trial,
 )
 from unitune.pruners import Pruner, make_pruner
@@ -335,11 +336,14 @@ class Study:
 
         ``result`` is read like an objective's return (number, dict of metrics, Result).
         ``state="failed"`` (with an optional ``failure`` reason) or ``state="pruned"`` end a
-        trial without a value. A bad result records a FAILED trial; it does not raise.
+        trial without a value (a PRUNED trial's default reason is ``"pruned at step N"``, its last
+        reported step). A bad result records a FAILED trial; it does not raise.
         """
         handle = self._running_handle(trial)
         ended = None if state is None else _told_state(state)
-        if ended is not None and ended is not TrialState.COMPLETE:
+        if ended is TrialState.PRUNED:
+            record = ended_trial(handle, ended, failure=failure or pruned_at(handle))
+        elif ended is not None and ended is not TrialState.COMPLETE:
             record = ended_trial(handle, ended, failure=failure or ended.value)
         else:
             record = self._record_from(handle, result)

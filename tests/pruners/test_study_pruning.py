@@ -144,6 +144,23 @@ def test_a_second_report_at_the_same_step_is_ignored_everywhere_alike():
     assert native.state.name == "PRUNED" and native.intermediate_values == {1: 0.05}
 
 
+def test_a_hand_told_pruned_trial_says_at_which_step_it_stopped():
+    # docs/pruning.md: a PRUNED trial's failure says "pruned at step N", hand-driven studies alike
+    # (tell(state="pruned") wrote only "pruned").
+    study = Study(SPACE, "grid", pruner="median")
+    handle = study.ask()
+    handle.report(0.5, 1)
+    handle.report(0.4, 3)
+    stopped = study.tell(handle, state="pruned")
+    assert (stopped.state, stopped.failure, dict(stopped.intermediate)) == (
+        TrialState.PRUNED, "pruned at step 3", {1: 0.5, 3: 0.4})
+    silent = study.tell(study.ask(), state="pruned")
+    assert (silent.state, silent.failure) == (TrialState.PRUNED, "pruned")
+    told = study.ask()
+    told.report(0.9, 2)
+    assert study.tell(told, state="pruned", failure="too slow").failure == "too slow"
+
+
 def test_without_a_pruner_should_prune_is_false():
     study = Study(SPACE, "grid")
     handle = study.ask()
