@@ -103,7 +103,7 @@ _PRUNED_DETAILS = {
     PrunedPolicy.NATIVE: "told to the library as its own PRUNED state, with every intermediate value "
     "the trial reported",
     PrunedPolicy.LAST_VALUE: "told as a success whose value is the last intermediate value the trial "
-    "reported (as a failure when it reported no finite one)",
+    "reported (as a failure when it reported none, or the last one is NaN or infinite)",
     PrunedPolicy.WORST_VALUE: "told with the worst value among the COMPLETE trials so far (held back "
     "until one has completed); its intermediate values are not used",
     PrunedPolicy.NOT_USED: "nothing to learn: the algorithm's proposals do not depend on told values",
