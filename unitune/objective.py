@@ -185,6 +185,9 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
                 "which the study optimizes"
             )
         values = tuple(metrics[name] for name in names)
+        for name, value in zip(names, values):
+            if math.isinf(value) and name in result:
+                _number_or_fail(result[name], result[name])  # too large for a float: say so
     elif isinstance(result, (tuple, list)):
         values = tuple(_number_or_fail(v, result) for v in result)
     else:
@@ -209,7 +212,22 @@ def _number_or_fail(value: Any, whole: Any) -> float:
             f"objective returned {_describe(whole)} ({type(whole).__name__}); expected a number, "
             "a dict of metrics, a sequence of numbers (multi-objective) or a unitune.Result"
         )
+    if math.isinf(number) and _overflows(value):
+        raise ObjectiveResultError(
+            f"objective returned {_describe(value)}, a number too large for a float (beyond about "
+            "1.8e308); scale the objective down"
+        )
     return number
+
+
+def _overflows(value: Any) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    except (ValueError, TypeError):
+        return False
+    return False
 
 
 def _read_metrics(mapping: Mapping[str, Any]) -> dict[str, float]:
