@@ -417,7 +417,11 @@ class Study:
                     f"only COMPLETE, FAILED or PRUNED trials can be added, trial {trial.number} is "
                     f"{trial.state.value}"
                 )
-            self.space.validate(trial.params)
+            try:
+                self.space.validate(trial.params)
+            except SpaceError as exc:
+                raise SpaceError(f"add_trials: trial {trial.number} does not fit the space: {exc}; "
+                                 "nothing was added") from None
             if trial.values is not None and len(trial.values) != len(self.directions):
                 raise UnituneError(
                     f"trial {trial.number} has {len(trial.values)} values; this study optimizes "

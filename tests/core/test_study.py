@@ -171,8 +171,10 @@ def test_replayed_history_and_switching_backend_midway():
     second.optimize(lambda p: p["k"])
     assert len(second.trials) == 10
     assert sorted(t.params["k"] for t in second.trials) == list(range(10))
-    with pytest.raises(unitune.SpaceError, match=r"parameter 'k': 12"):
-        second.add_trials([Trial.complete(0, {"k": 12}, 1.0)])
+    with pytest.raises(unitune.SpaceError, match=r"add_trials: trial 7 does not fit the space: parameter 'k': 12"
+                                                 r".*; nothing was added"):
+        second.add_trials([Trial.complete(6, {"k": 3}, 1.0), Trial.complete(7, {"k": 12}, 1.0)])
+    assert len(second.trials) == 10
 
 
 def test_multi_objective_pareto_front():
