@@ -22,7 +22,7 @@ from unitune.errors import BackendError
 __all__ = ["ALGORITHMS", "SUGGEST_MODULES", "SeedStream", "build"]
 
 _CAPABILITIES = Capabilities(conditional=True, batch=True, multi_objective=False, replay=True, seeded=True)
-ATPE_INSTALL = 'pip install "unitune-hyperopt[atpe]"  (lightgbm and scikit-learn)'
+ATPE_INSTALL = "pip install 'unitune-hyperopt[atpe]'"
 
 ALGORITHMS: Mapping[str, Algorithm] = {
     "tpe": Algorithm(
