@@ -263,8 +263,9 @@ def evaluate(
     objective: Callable[..., Any], handle: TrialHandle, spec: ResultSpec, pass_trial: bool
 ) -> Trial:
     """Run the objective once and return the finished trial record, whatever happens (never
-    raises, except KeyboardInterrupt: ``sys.exit()`` in an objective fails its trial). Runs
-    wherever the executor puts it."""
+    raises, except KeyboardInterrupt: ``sys.exit()`` or any other BaseException raised by an
+    objective fails its trial, the same inline as on every executor). Runs wherever the
+    executor puts it."""
     params = dict(handle.params)
     try:
         raw = objective(params, handle) if pass_trial else objective(params)
@@ -273,7 +274,9 @@ def evaluate(
         return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or pruned_at(handle))
     except ObjectiveResultError as exc:
         return ended_trial(handle, TrialState.FAILED, failure=str(exc))
-    except (Exception, SystemExit) as exc:  # sys.exit() in an objective fails its trial only
+    except KeyboardInterrupt:  # Ctrl-C: the study stops
+        raise
+    except BaseException as exc:  # sys.exit(), GeneratorExit, a user's BaseException: this trial only
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return ended_trial(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
     if user_attrs:

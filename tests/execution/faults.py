@@ -53,6 +53,17 @@ def sleeps_forever(params, trial):
     return value_of(params)
 
 
+class Abort(BaseException):
+    """A user's exception outside the Exception hierarchy (as asyncio.CancelledError is)."""
+
+
+def raises_base_exception(params, trial):
+    """Trial ``params['victim']`` raises :class:`Abort`, a BaseException; the others return."""
+    if trial.number == params["victim"]:
+        raise Abort(f"aborted trial {trial.number}")
+    return value_of(params)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

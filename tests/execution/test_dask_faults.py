@@ -13,6 +13,7 @@ from faults import (
     hangs,
     killed_once,
     pid_alive,
+    raises_base_exception,
     value_of,
     wait_for,
     waits_for_release,
@@ -97,6 +98,20 @@ def test_a_result_lost_with_its_worker_is_computed_again_and_stored_once(dask_fa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_base_exception_from_the_objective_fails_its_trial_on_dask(dask_client, tmp_path):
+    # Dask's worker does not hand back a BaseException: the driver waited 120 s for the result,
+    # twice (retried), then recorded the trial FAILED as "lost with its worker".
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    study.optimize(raises_base_exception, n_trials=4, batch_size=2,
+                   executor=dask_client.get_executor(pure=False))
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == [0, 1, 2, 3]
+    assert by_number[1].state is TrialState.FAILED
+    assert by_number[1].failure.startswith("Abort: aborted trial 1")
+    _complete(study.trials, {0, 2, 3})
+
+
 @pytest.mark.timeout(120)
 def test_the_dask_client_itself_is_an_executor(dask_client):
     import os

@@ -17,6 +17,7 @@ from faults import (
     hangs,
     killed_once,
     pid_alive,
+    raises_base_exception,
     result_with_a_lambda,
     sleeps_forever,
     unpicklable_result,
@@ -68,6 +69,25 @@ def test_no_retry_when_max_retries_is_zero(tmp_path):
     study.optimize(always_exits, n_trials=3, executor="processes", max_retries=0)
     assert [t.state for t in study.trials] == [TrialState.FAILED, TrialState.COMPLETE, TrialState.COMPLETE]
     assert len((tmp_path / "attempts").read_text().split()) == 1
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("executor", [None, "processes", ThreadPoolExecutor, ProcessPoolExecutor])
+def test_a_base_exception_from_the_objective_fails_its_trial_on_every_executor(tmp_path, executor):
+    # It stopped the study inline (the trial INTERRUPTED, to be run again on resume), and on an
+    # executor was recorded INTERRUPTED as "the executor lost the trial": one policy now, as for
+    # sys.exit(): FAILED with the reason, told, and the study goes on.
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    with contextlib.ExitStack() as stack:
+        if isinstance(executor, type):
+            executor = stack.enter_context(executor(max_workers=2))
+        study.optimize(raises_base_exception, n_trials=4, batch_size=1 if executor is None else 2,
+                       executor=executor)
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == [0, 1, 2, 3]
+    assert by_number[1].state is TrialState.FAILED
+    assert by_number[1].failure.startswith("Abort: aborted trial 1")
+    _assert_complete(study.trials, {0, 2, 3})
 
 
 @pytest.mark.timeout(120)
