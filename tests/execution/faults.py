@@ -64,6 +64,14 @@ def raises_base_exception(params, trial):
     return value_of(params)
 
 
+def terminates_itself(params, trial):
+    """Trial ``params['victim']`` sends SIGTERM to its own worker process; the others return."""
+    if trial.number == params["victim"]:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # a worker with the default handler ends before this returns
+    return value_of(params)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -20,6 +20,7 @@ from faults import (
     raises_base_exception,
     result_with_a_lambda,
     sleeps_forever,
+    terminates_itself,
     unpicklable_result,
     value_of,
     wait_for,
@@ -176,6 +177,25 @@ def test_sigterm_handler_is_only_ours_while_optimize_runs():
     Study({"x": Float(0.0, 1.0)}, seed=0).optimize(objective, n_trials=2)
     assert signal.getsignal(signal.SIGTERM) is before
     assert seen and all(h is not before and callable(h) for h in seen)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_forked_while_optimize_runs_ends_on_sigterm_as_without_unitune(tmp_path):
+    # A ProcessPoolExecutor forks its workers at its first task, inside optimize: they inherited
+    # the driver's SIGTERM handler, so a SIGTERM raised Terminated inside the objective, the
+    # worker lived on, and the trial was recorded as one "the executor lost".
+    study = Study(_space(tmp_path, victim=1), seed=0)
+    before = signal.getsignal(signal.SIGTERM)
+    with (ProcessPoolExecutor(max_workers=1) as pool,
+          pytest.raises(UnituneError, match="the executor cannot run trials any more")):
+        study.optimize(terminates_itself, n_trials=4, executor=pool)
+    assert signal.getsignal(signal.SIGTERM) is before
+    by_number = {t.number: t for t in study.trials}
+    assert sorted(by_number) == [0, 1, 2]
+    _assert_complete(study.trials, {0})
+    assert by_number[1].state is TrialState.INTERRUPTED
+    assert by_number[1].failure.startswith("a worker died and the executor broke")
+    assert by_number[2].state is TrialState.INTERRUPTED  # asked, never run: the pool was broken
 
 
 @pytest.mark.timeout(120)

@@ -8,6 +8,8 @@ backend updates its model.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ from threading import get_ident
 from typing import Any
 
 __all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "termination_handled"]
+
+logger = logging.getLogger("unitune")
 
 
 class Terminated(KeyboardInterrupt):
@@ -39,6 +43,24 @@ class _Held:
     depth = 0
     installed = False  # True while termination_handled's handlers are in place
     signals: list[int] = []
+    replaced: dict[int, Any] = {}  # signal -> the handler termination_handled put aside
+
+
+def _after_fork_in_child() -> None:
+    """A process forked while a study runs (a worker a user's ProcessPoolExecutor starts at
+    its first task, say) is not the driver: it gets the handlers the driver had before the
+    study, so that SIGTERM ends it as it would have without unitune."""
+    replaced, _Held.replaced = _Held.replaced, {}
+    _Held.depth, _Held.installed, _Held.signals = 0, False, []
+    for signum, handler in replaced.items():
+        try:
+            signal.signal(signum, handler)
+        except (ValueError, OSError) as exc:  # not the child's main thread: nothing to put back
+            logger.debug("could not restore handler of signal %d after fork: %s", signum, exc)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _OurHandler:
@@ -68,7 +90,7 @@ def termination_handled() -> Iterator[None]:
     the main thread, except inside :func:`interrupts_deferred`, where both wait for the block's
     end. The previous handlers are put back afterwards. Outside the main thread, nothing
     changes; SIGTERM is left alone when ignored (``SIG_IGN``) and SIGINT unless its handler is
-    Python's default."""
+    Python's default. A process forked inside the block starts with the previous handlers."""
     if not _main_thread():
         yield
         return
@@ -81,10 +103,11 @@ def termination_handled() -> Iterator[None]:
         installed[signal.SIGINT] = signal.default_int_handler
         signal.signal(signal.SIGINT, _interrupt)
     outer, _Held.installed = _Held.installed, bool(installed) or _Held.installed
+    outer_replaced, _Held.replaced = _Held.replaced, {**installed, **_Held.replaced}
     try:
         yield
     finally:
-        _Held.installed = outer
+        _Held.installed, _Held.replaced = outer, outer_replaced
         for signum, handler in installed.items():
             signal.signal(signum, handler)
 
