@@ -120,6 +120,50 @@ def test_a_signalled_durable_study_closes_its_store_and_resumes(tmp_path, signum
         assert dict(stored[n].params) in again
 
 
+_TWICE_INTERRUPTED_DRIVER = """
+import logging, os, signal, sys
+import unitune
+
+
+class SecondCtrlC(logging.Handler):
+    def emit(self, record):  # Ctrl-C pressed again as the driver starts to stop
+        if record.getMessage().startswith("interrupted"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def objective(params, trial):
+    if trial.number == 2:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while trial 2 runs
+    return params["x"]
+
+
+logging.getLogger("unitune").addHandler(SecondCtrlC())
+unitune.optimize(objective, {"x": unitune.Float(0.0, 1.0)}, "random", n_trials=6, batch_size=2,
+                 seed=0, storage=sys.argv[1], study_name="s")
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_second_ctrl_c_while_the_driver_stops_leaves_no_trial_running(tmp_path):
+    # The second Ctrl-C landed before the trials in flight were recorded (while the first was
+    # being logged): trials 2 and 3 stayed RUNNING in the store, and its lease was kept.
+    script = tmp_path / "twice.py"
+    script.write_text(_TWICE_INTERRUPTED_DRIVER)
+    db = tmp_path / "study.db"
+    proc = subprocess.run([sys.executable, str(script), str(db)], capture_output=True, text=True,
+                          timeout=90)
+    assert "KeyboardInterrupt" in proc.stderr  # the second Ctrl-C stops the driver at once
+    with SQLiteStorage(db, readonly=True) as reader:
+        stored = {t.number: t for t in reader.trials("s", running=True)}
+        assert reader.lease("s") is None
+    assert sorted(stored) == [0, 1, 2, 3]
+    assert [stored[n].state for n in (0, 1)] == [TrialState.COMPLETE, TrialState.COMPLETE]
+    assert [stored[n].value for n in (0, 1)] == [stored[n].params["x"] for n in (0, 1)]
+    for n in (2, 3):
+        assert stored[n].state is TrialState.INTERRUPTED
+        assert stored[n].failure == "interrupted (KeyboardInterrupt)"
+
+
 _KILLED_DRIVER = """
 import multiprocessing, pathlib, sys, time
 import unitune

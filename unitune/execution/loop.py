@@ -189,12 +189,19 @@ def run_trials(
                     raise unheard
                 break
     except KeyboardInterrupt as exc:
-        logger.warning("interrupted: keeping %d finished trials", study._store.n_finished)
-        study._interrupted = True
-        with _interrupts_deferred():
-            _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
-                                 ready, runner))
-        study._close_store()
+        # A second Ctrl-C (or a SIGTERM) waits until every trial is recorded and the store
+        # closed, then stops the driver at once (a SIGTERM wins over a Ctrl-C).
+        try:
+            with _interrupts_deferred():
+                logger.warning("interrupted: keeping %d finished trials", study._store.n_finished)
+                study._interrupted = True
+                _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
+                                     ready, runner))
+                study._close_store()
+        except KeyboardInterrupt as again:
+            if isinstance(exc, Terminated) and not isinstance(again, Terminated):
+                raise exc from None
+            raise
         if isinstance(exc, Terminated):
             raise
     except BaseException as exc:
