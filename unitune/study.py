@@ -20,7 +20,7 @@ from typing import Any
 
 from unitune.backend import Backend, Proposal, check_seed
 from unitune.errors import BackendError, SearchExhausted, SpaceError, UnituneError
-from unitune.execution.loop import check_budget, run_trials
+from unitune.execution.loop import check_budget, is_count, is_seconds, run_trials
 from unitune.execution.runners import make_runner
 from unitune.execution.signals import Terminated, pass_on_termination, termination_handled
 from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
@@ -239,8 +239,9 @@ class Study:
 
     def ask_batch(self, n: int) -> list[TrialHandle]:
         """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not is_count(n):
             raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
+        n = int(n)
         store = self._store
         if store.durable:
             store.drive(self._next_number)
@@ -493,12 +494,14 @@ class Study:
         between workers as docs/pruning.md describes.
         """
         check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
-        if trial_timeout is not None and (isinstance(trial_timeout, bool) or not trial_timeout > 0):
+        if trial_timeout is not None and not is_seconds(trial_timeout):
             raise UnituneError(
                 f"trial_timeout must be a positive number of seconds or None, got {trial_timeout!r}"
             )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        if not is_count(max_retries, least=0):
             raise UnituneError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        n_trials, max_consecutive_failures = _whole(n_trials), _whole(max_consecutive_failures)
+        batch_size, max_retries = int(batch_size), int(max_retries)  # numpy integers as int
         if n_trials is None and timeout is None and not self.backend.exhaustible:
             raise UnituneError(
                 f"give n_trials or timeout: backend {self.backend.full_name!r} never runs out of "
@@ -539,6 +542,11 @@ class Study:
         """After Ctrl-C or SIGTERM: close the study's store cleanly when it can be closed
         (its lease is given back; the trials stay readable)."""
         self.close()
+
+
+def _whole(value: int | None) -> int | None:
+    """A checked count as a Python int (None stays None)."""
+    return None if value is None else int(value)
 
 
 def _told_state(state: TrialState | str) -> TrialState:
@@ -598,6 +606,7 @@ def optimize(
         left = n_trials
         if n_trials is not None:
             check_budget(n_trials, timeout, batch_size, max_consecutive_failures)
+            n_trials = int(n_trials)
             if study.storage.durable:
                 study._store.set_target(n_trials)
             left = n_trials - study.n_finished

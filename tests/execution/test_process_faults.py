@@ -157,12 +157,33 @@ def test_trial_timeout_inline_is_refused_with_the_fix():
     ({"executor": "processes", "trial_timeout": 0}, "trial_timeout must be a positive number"),
     ({"executor": "processes", "max_retries": -1}, "max_retries must be a non-negative integer"),
     ({"executor": "processes", "max_retries": True}, "max_retries must be a non-negative integer"),
+    # a string reached a comparison and raised a bare TypeError
+    ({"executor": "processes", "trial_timeout": "5"}, r"trial_timeout must be .* got '5'"),
+    ({"timeout": "5"}, r"timeout must be a positive number of seconds or None, got '5'"),
 ])
 def test_bad_execution_options_are_refused(kwargs, message):
     study = Study({"x": Float(0.0, 1.0)}, seed=0)
     with pytest.raises(UnituneError, match=message):
         study.optimize(value_of, n_trials=2, **kwargs)
     assert study.trials == ()
+
+
+@pytest.mark.timeout(120)
+def test_numpy_integers_are_taken_as_counts(tmp_path):
+    # They were refused: "batch_size must be a positive integer, got np.int64(2)".
+    import numpy as np
+
+    import unitune
+
+    study = unitune.optimize(value_of, {"x": Float(0.0, 1.0)}, n_trials=np.int64(3), seed=0,
+                             batch_size=np.int64(2), executor="processes", max_retries=np.int64(1),
+                             max_consecutive_failures=np.int32(2), timeout=np.float64(60),
+                             trial_timeout=np.float32(60), storage=tmp_path / "s.db", study_name="s")
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]
+    _assert_complete(study.trials, {0, 1, 2})
+    study = Study({"x": Float(0.0, 1.0)}, seed=0)
+    handles = study.ask_batch(np.int64(2))
+    assert [study.tell(h, value_of(h.params)).state for h in handles] == [TrialState.COMPLETE] * 2
 
 
 @pytest.mark.timeout(60)

@@ -11,6 +11,7 @@ drives it.
 from __future__ import annotations
 
 import logging
+import numbers
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,20 +28,30 @@ from unitune.trial import Trial, TrialState
 if TYPE_CHECKING:
     from unitune.study import Callback, Study
 
-__all__ = ["check_budget", "run_trials"]
+__all__ = ["check_budget", "is_count", "is_seconds", "run_trials"]
 
 logger = logging.getLogger("unitune")
+
+
+def is_count(value: Any, least: int = 1) -> bool:
+    """True for a whole number (a numpy integer too, never a bool) of at least ``least``."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= least
+
+
+def is_seconds(value: Any) -> bool:
+    """True for a positive real number of seconds (a numpy float too; not NaN, not a bool)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
 
 
 def check_budget(n_trials: int | None, timeout: float | None, batch_size: int,
                  max_failures: int | None) -> None:
     """Refuse a budget the loop cannot run (UnituneError naming the value received)."""
     for name, value in (("n_trials", n_trials), ("max_consecutive_failures", max_failures)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and not is_count(value):
             raise UnituneError(f"{name} must be a positive integer or None, got {value!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+    if timeout is not None and not is_seconds(timeout):
         raise UnituneError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_count(batch_size):
         raise UnituneError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
