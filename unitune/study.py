@@ -342,6 +342,8 @@ class Study:
         """
         handle = self._running_handle(trial)
         ended = None if state is None else _told_state(state)
+        if self._store.durable:  # after close() (or a Ctrl-C in optimize): take the lease again
+            self._store.drive(self._next_number)
         if ended is TrialState.PRUNED:
             record = ended_trial(handle, ended, failure=failure or pruned_at(handle))
         elif ended is not None and ended is not TrialState.COMPLETE:
@@ -481,7 +483,8 @@ class Study:
         them and tells them in trial-number order, so a same-seed run repeats its history
         exactly. See docs/execution.md.
 
-        Every asked trial ends recorded exactly once: Ctrl-C or SIGTERM stop the loop cleanly
+        Every trial it asked ends recorded exactly once (one asked by hand before the call is
+        left for you to tell): Ctrl-C or SIGTERM stop the loop cleanly
         (finished trials are kept, the trials in flight are recorded INTERRUPTED, the store is
         closed; after SIGTERM the process then exits with status 143); at the ``timeout``
         deadline, trials still running on an executor are recorded INTERRUPTED and the call

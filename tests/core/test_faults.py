@@ -274,3 +274,33 @@ def test_a_backend_raising_in_tell_at_the_study_timeout_leaves_no_trial_running(
         (0, TrialState.COMPLETE), (1, TrialState.INTERRUPTED), (2, TrialState.INTERRUPTED)]
     assert not study._running
     assert _stored_states(study) == [(0, "complete"), (1, "interrupted"), (2, "interrupted")]
+
+
+def test_a_trial_asked_by_hand_is_left_to_its_teller_when_optimize_stops_early(tmp_path):
+    # optimize recorded every running trial INTERRUPTED when it stopped early (a callback's
+    # error, Ctrl-C, the study timeout), trial 0 asked by hand before it too: telling it then
+    # raised "not running" (and, once a Ctrl-C had closed the store, AttributeError).
+    def callback(study, trial):
+        if trial.number == 2:
+            raise RuntimeError("callback failed")
+
+    def objective(params, trial):
+        if trial.number == 4:
+            raise KeyboardInterrupt  # Ctrl-C while trial 4 runs
+        return params["x"]
+
+    study = Study({"x": Float(0.0, 1.0)}, seed=0, storage=tmp_path / "s.db")
+    by_hand = study.ask()
+    with pytest.raises(RuntimeError, match="callback failed"):
+        study.optimize(lambda p: p["x"], n_trials=4, callbacks=[callback])
+    study.optimize(objective, n_trials=4)  # Ctrl-C: returns, the store closed
+    assert _stored_states(study) == [(0, "running"), (1, "complete"), (2, "complete"),
+                                     (3, "complete"), (4, "interrupted")]
+    told = study.tell(by_hand, 0.25)
+    assert (told.number, told.state, told.value) == (0, TrialState.COMPLETE, 0.25)
+    assert _stored_states(study)[0] == (0, "complete")
+    for trial in study.trials:
+        if trial.number in (1, 2, 3):
+            assert trial.state is TrialState.COMPLETE and trial.value == trial.params["x"]
+    assert not study._running
+    study.close()

@@ -89,6 +89,7 @@ def run_trials(
     ready: dict[int, Trial] = {}  # deterministic mode: finished, told when the batch is done
     attempts: dict[int, int] = {}
     asked = 0
+    first = study._next_number  # trials from this number on are this call's to settle
     exhausted = False
     # Trials kept in flight: batch_size, or more where the runner hides its round trip behind
     # queued trials (Dask). Deterministic batches and synchronous pruning cohorts stay exact.
@@ -195,7 +196,7 @@ def run_trials(
                 # the deadline passed with trials still running
                 with _interrupts_deferred():
                     unheard = _settle(study, in_flight, f"study timeout of {timeout} s reached while it ran",
-                                      ready, runner)
+                                      ready, runner, first)
                 if unheard is not None:
                     raise unheard
                 break
@@ -207,7 +208,7 @@ def run_trials(
                 logger.warning("interrupted: keeping %d finished trials", study._store.n_finished)
                 study._interrupted = True
                 _log_unheard(_settle(study, in_flight, f"interrupted ({str(exc) or type(exc).__name__})",
-                                     ready, runner))
+                                     ready, runner, first))
                 study._close_store()
         except KeyboardInterrupt as again:
             if isinstance(exc, Terminated) and not isinstance(again, Terminated):
@@ -218,7 +219,7 @@ def run_trials(
     except BaseException as exc:
         with _interrupts_deferred():
             _log_unheard(_settle(study, in_flight, f"study stopped: {type(exc).__name__}: {exc}",
-                                 ready, runner))
+                                 ready, runner, first))
         raise
     finally:
         if bar is not None:
@@ -226,10 +227,11 @@ def run_trials(
 
 
 def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,
-            ready: dict[int, Trial], runner: Runner | None) -> Exception | None:
-    """Record every trial still open when the loop ends early, exactly once: results that
-    already arrived as they are (in trial-number order), the rest INTERRUPTED (their futures
-    cancelled if queued, their workers killed if unitune owns them).
+            ready: dict[int, Trial], runner: Runner | None, first: int) -> Exception | None:
+    """Record every trial of this call (numbered ``first`` on) still open when the loop ends
+    early, exactly once: results that already arrived as they are (in trial-number order), the
+    rest INTERRUPTED (their futures cancelled if queued, their workers killed if unitune owns
+    them). Trials asked by hand before the call stay running, to be told by hand.
 
     A backend whose ``tell`` raises does not leave the later trials RUNNING: each trial is
     recorded all the same, and the first such error is returned for the caller to raise (or
@@ -263,7 +265,7 @@ def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,
             future.cancel()
             finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
     in_flight.clear()
-    for handle in list(running.values()):  # asked but never submitted
+    for handle in [h for n, h in running.items() if n >= first]:  # asked but never submitted
         finish(handle, ended_trial(handle, TrialState.INTERRUPTED, failure=reason))
     return errors[0] if errors else None
 
