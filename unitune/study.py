@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -342,6 +343,9 @@ class Study:
         """
         handle = self._running_handle(trial)
         ended = None if state is None else _told_state(state)
+        if result is not None and ended is not None and ended is not TrialState.COMPLETE:
+            raise UnituneError(f"tell got the result {result!r} and state={state!r}: a {ended.value} "
+                               "trial has no value; give one or the other")
         if self._store.durable:  # after close() (or a Ctrl-C in optimize): take the lease again
             self._store.drive(self._next_number)
         if ended is TrialState.PRUNED:
@@ -355,6 +359,8 @@ class Study:
 
     def _running_handle(self, trial: TrialHandle | int) -> TrialHandle:
         number = trial.number if isinstance(trial, TrialHandle) else trial
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral):
+            raise UnituneError(f"tell takes a TrialHandle or a trial number (int), got {trial!r}")
         if number not in self._running:
             raise UnituneError(
                 f"trial {number!r} is not running in this study (already told, or never asked)"

@@ -61,6 +61,14 @@ def test_manual_tell_with_states_and_errors():
         study.tell(a, 1.0)
     with pytest.raises(UnituneError, match="no trial has completed yet"):
         study.best_value  # noqa: B018
+    d = study.ask()
+    for bad in (True, 3.0, "3"):  # True was trial 1, 3.0 trial 3
+        with pytest.raises(UnituneError, match=r"tell takes a TrialHandle or a trial number \(int\), got"):
+            study.tell(bad, 1.0)
+    with pytest.raises(UnituneError, match=r"tell got the result 0.5 and state='failed': a failed trial "
+                                           r"has no value; give one or the other"):
+        study.tell(d, 0.5, state="failed")
+    assert study.tell(np.int64(3), 0.5).value == 0.5  # a numpy integer is a trial number
 
 
 def test_timeout_budget_stops_the_loop():
