@@ -15,7 +15,7 @@ from storage_driver import objective as storage_objective
 
 import unitune
 from unitune import Trial, TrialState
-from unitune.cli import main
+from unitune.cli import _existing, main
 from unitune.storage import SQLiteStorage
 
 
@@ -116,6 +116,15 @@ def test_commands_take_a_store_location_as_storage_takes_it(tmp_path, capsys):
     assert "unknown option 'lease'; known: lease_ttl, timeout, synchronous" in capsys.readouterr().err
     assert main(["status", f"{tmp_path / 'none.db'}?timeout=5"]) == 2
     assert f"no store at '{tmp_path / 'none.db'}' (from " in capsys.readouterr().err
+    assert _existing(f"sqlite:///{path}?timeout=3&lease_ttl=10") == (str(path), {"timeout": 3.0, "lease_ttl": 10.0})
+    for bad in ("?foo", "?timeout=5&"):
+        assert main(["status", f"{path}{bad}"]) == 2
+        assert "the text after '?' must be options such as timeout=5&lease_ttl=10" in capsys.readouterr().err
+    odd = tmp_path / "why?" / "s.db"  # a folder whose name holds a '?': a path, not options
+    odd.parent.mkdir()
+    path.rename(odd)
+    assert main(["trials", str(odd)]) == 0
+    assert sum(" complete " in line for line in capsys.readouterr().out.splitlines()) == 5
 
 
 @pytest.mark.parametrize("study", [[], ["--study", "s"]], ids=["no study", "a study"])

@@ -57,10 +57,19 @@ def open_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
 def parse_location(storage: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
     """Split a store's location (a file path or ``sqlite:///`` URL with an optional
     ``?lease_ttl=..&timeout=..&synchronous=..``) into the path and the SQLiteStorage options;
-    StorageError naming an unknown option or a value that is not a number."""
-    path, _, query = os.fspath(storage).partition("?")
+    StorageError naming an unknown option or a value that is not a number. A ``Path``, or the
+    name of an existing file, is taken whole, '?' and all."""
+    text = os.fspath(storage)
+    if not isinstance(storage, str) or "?" not in text or os.path.isfile(text.removeprefix("sqlite:///")):
+        return text, {}  # a Path is a path; so is a file whose name holds a '?'
+    path, _, query = text.partition("?")
     options: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+    try:
+        fields = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as exc:
+        raise StorageError(f"storage {storage!r}: the text after '?' must be options such as "
+                           f"timeout=5&lease_ttl=10 ({exc})") from None
+    for key, value in fields:
         if key in ("lease_ttl", "timeout"):
             try:
                 options[key] = float(value)
