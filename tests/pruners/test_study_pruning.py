@@ -137,11 +137,15 @@ def test_a_second_report_at_the_same_step_is_ignored_everywhere_alike():
     assert second.should_prune() is False
     with pytest.warns(UserWarning, match="trial 1 already reported step 1: the value 0.9 is ignored"):
         second.report(0.9, 1)
-    assert second.should_prune() is False  # judged on the kept value
-    record = study.tell(second, state="pruned")
-    assert record.state is TrialState.PRUNED and dict(record.intermediate) == {1: 0.05}
+    record = study.tell(second, 0.2)
+    assert record.state is TrialState.COMPLETE and dict(record.intermediate) == {1: 0.05}
     native = study.backend.optuna_study.trials[1]
-    assert native.state.name == "PRUNED" and native.intermediate_values == {1: 0.05}
+    assert native.state.name == "COMPLETE" and native.intermediate_values == {1: 0.05}
+    # The pruner judges on the kept value: the median of 0.1 and 0.05 prunes 0.08 (with 0.9 it
+    # would be 0.5, and 0.08 would go on).
+    third = study.ask()
+    third.report(0.08, 1)
+    assert third.should_prune() is True
 
 
 def test_a_hand_told_pruned_trial_says_at_which_step_it_stopped():
@@ -187,6 +191,22 @@ def test_a_budget_objective_is_called_with_the_schedule_of_its_pruner():
     assert calls[:4] == [(0, 1), (0, 3), (0, 9), (1, 1)]
     assert study.best_value == pytest.approx(0.3 + 1 / 9)
     assert study.trials[5].failure == "pruned at budget 3"
+
+
+def test_a_budget_objective_that_reports_its_own_budget_step_keeps_its_report(recwarn):
+    # The schedule's report of the returned value at step b was ignored (with a warning at every
+    # rung, pointing into unitune) once the objective had reported step b itself.
+    def objective(params, trial, budget):
+        for epoch in range(max(trial.intermediate, default=0) + 1, budget + 1):  # training goes on
+            trial.report(LOSS[params["k"]] + 2.0 / epoch, epoch)
+        return budget_objective(params, budget)
+
+    study = unitune.optimize(objective, SPACE, "grid", n_trials=6, pruner=ASHA(max_resource=9))
+    assert not [w for w in recwarn if "already reported" in str(w.message)]
+    for trial in study.trials:
+        assert trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        last = max(trial.intermediate)
+        assert trial.intermediate[last] == LOSS[trial.params["k"]] + 2.0 / last  # its own report
 
 
 def test_a_budget_objective_needs_a_pruner_with_a_schedule():

@@ -146,7 +146,8 @@ class BudgetLoop:
             raw = (self.objective(params, trial, budget=budget) if self.pass_trial
                    else self.objective(params, budget=budget))
             values, _, _ = interpret(raw, self.spec)
-            trial.report(values[0], budget)
+            if budget not in trial.intermediate:  # an objective's own report at step b stands
+                trial.report(values[0], budget)
             if budget != budgets[-1] and trial.should_prune():
                 raise TrialPruned(f"pruned at budget {budget}")
         return raw
