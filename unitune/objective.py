@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import sys
 import time
 import traceback
 import warnings
@@ -164,12 +165,15 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
         return (result,), {}, {}
     user_attrs: dict[str, Any] = {}
     metrics: dict[str, float] = {}
+    given: dict[str, Any] = {}  # the metrics as returned, to say which one overflowed a float
     if isinstance(result, Result):
         user_attrs = dict(result.user_attrs)
         metrics = _read_metrics(result.metrics)
+        given.update((str(k), v) for k, v in result.metrics.items())
         result = result.value if result.value is not None else result.metrics
     if isinstance(result, Mapping):
         metrics.update(_read_metrics(result))
+        given.update((str(k), v) for k, v in result.items())
         names = spec.metrics
         if names is None:
             if len(metrics) != 1:
@@ -186,8 +190,11 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
             )
         values = tuple(metrics[name] for name in names)
         for name, value in zip(names, values):
-            if math.isinf(value) and name in result:
-                _number_or_fail(result[name], result[name])  # too large for a float: say so
+            if math.isinf(value) and _overflows(given.get(name)):
+                raise ObjectiveResultError(
+                    f"objective returned {_describe(given[name])} for {name!r}, a number too large "
+                    "for a float (beyond about 1.8e308); scale the objective down"
+                )
     elif isinstance(result, (tuple, list)):
         values = tuple(_number_or_fail(v, result) for v in result)
     else:
@@ -221,13 +228,11 @@ def _number_or_fail(value: Any, whole: Any) -> float:
 
 
 def _overflows(value: Any) -> bool:
+    """True for a finite number beyond a double's range (10**400, a Fraction, a long double)."""
     try:
-        float(value)
-    except OverflowError:
-        return True
-    except (ValueError, TypeError):
+        return bool(value == value and abs(value) != math.inf and abs(value) > sys.float_info.max)
+    except (TypeError, ValueError, ArithmeticError):
         return False
-    return False
 
 
 def _read_metrics(mapping: Mapping[str, Any]) -> dict[str, float]:

@@ -12,12 +12,13 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 import unitune
-from unitune import Float, Int, SpaceError, Study, TooManyFailuresError, TrialState, UnituneError
+from unitune import Float, Int, Result, SpaceError, Study, TooManyFailuresError, TrialState, UnituneError
 from unitune.backends.random_search import RandomSearch
 
 
@@ -143,9 +144,15 @@ def test_7_a_result_too_large_for_a_float_fails_the_trial():
     assert too_large in negative.failure
     by_name = study.tell(study.ask(), {"loss": 10**400})
     assert by_name.state is TrialState.FAILED and too_large in by_name.failure
+    for value in (Fraction(10**400, 3), np.longdouble("1e400")):  # exact, whatever float() gives
+        assert too_large in study.tell(study.ask(), value).failure
     infinite = study.tell(study.ask(), float("inf"))
     assert infinite.state is TrialState.FAILED and "non-finite value inf" in infinite.failure
-    _numbers_once(study, 4)
+    assert "for 'loss', " + too_large in by_name.failure
+    _numbers_once(study, 6)
+    with_metric = Study({"x": Float(0.0, 1.0)}, seed=0, metric="loss")
+    in_result = with_metric.tell(with_metric.ask(), Result(value={"a": 1.0}, metrics={"loss": -(10**400)}))
+    assert in_result.state is TrialState.FAILED and "for 'loss', " + too_large in in_result.failure
 
 
 @pytest.mark.parametrize("make", [

@@ -100,8 +100,9 @@ def test_optuna_pruners_work_with_any_backend():
 def test_bad_optuna_pruner_names_and_options():
     with pytest.raises(PrunerError, match="unknown Optuna pruner 'medain'"):
         make_pruner("optuna.medain")
-    with pytest.raises(PrunerError, match="refused"):
-        OptunaPruner("percentile", percentile=150.0)
+    with pytest.raises(PrunerError, match=r"refused \{'percentile': 150.0\}: Percentile must be between 0 "
+                                          r"and 100 inclusive, but got percentile=150.0$"):
+        OptunaPruner("percentile", percentile=150.0)  # already given as it should be: no hint
     with pytest.raises(PrunerError, match=r"OptunaPruner\('percentile', \.\.\.\)"):
         make_pruner("optuna.percentile")  # a required argument: the message says how to give it
     assert isinstance(make_pruner("optuna.hyperband"), OptunaPruner)

@@ -119,7 +119,7 @@ def _falling_back(meta: Any, ask: Any) -> Any:
                 said = True
                 logger.info("Nevergrad's %s: its quadratic model cannot be minimized with this numpy "
                             "(%s); its points come from its base optimizer, as when the model fails",
-                            meta.name, exc)
+                            meta.name, str(exc))
             return meta._optim.ask()
 
     return ask_or_fall_back

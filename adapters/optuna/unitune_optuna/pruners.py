@@ -75,9 +75,10 @@ class OptunaPruner(Pruner):
         try:
             return cls(**self.kwargs)
         except (TypeError, ValueError) as exc:
+            hint = "" if self.kwargs else (
+                f"; give its arguments as unitune_optuna.pruners.OptunaPruner({self.name!r}, ...)")
             raise PrunerError(
-                f"optuna.pruners.{cls.__name__} refused {self.kwargs!r}: {exc}; give its arguments "
-                f"as unitune_optuna.pruners.OptunaPruner({self.name!r}, ...)"
+                f"optuna.pruners.{cls.__name__} refused {self.kwargs!r}: {str(exc).rstrip('.')}{hint}"
             ) from exc
 
     def __reduce__(self):
