@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from unitune.errors import UnituneError
+from unitune.execution.signals import Terminated, termination_handled
 from unitune_bench.suites import SUITES
 
 __all__ = ["main"]
@@ -116,21 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         from unitune_bench.api import parse_backend_options, run_benchmark
 
         suite = "quick" if args.quick or args.suite is None else args.suite
-        result = run_benchmark(
-            suite, backends=args.backends, problems=args.problems, seeds=args.seeds,
-            budget=args.budget, jobs=args.jobs, timeout=args.timeout, out=args.out,
-            problem_paths=args.problem_path, progress=not args.no_progress,
-            report=not args.no_report, command=["unitune", "bench", *argv],
-            backend_options=parse_backend_options(args.backend_options) or None,
-            pruners=args.pruners,
-        )
+        with termination_handled():  # SIGTERM stops the runs as Ctrl-C does
+            result = run_benchmark(
+                suite, backends=args.backends, problems=args.problems, seeds=args.seeds,
+                budget=args.budget, jobs=args.jobs, timeout=args.timeout, out=args.out,
+                problem_paths=args.problem_path, progress=not args.no_progress,
+                report=not args.no_report, command=["unitune", "bench", *argv],
+                backend_options=parse_backend_options(args.backend_options) or None,
+                pruners=args.pruners,
+            )
     except UnituneError as exc:
         print(f"unitune bench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("unitune bench: interrupted; finished runs are saved, run again to resume",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     for item in result.skipped_problems:
         print(f"unitune bench: skipped {item['source']}: {item['reason']}", file=sys.stderr)
     failed = sum(r["status"] not in ("ok", "exhausted") for r in result.new_runs)

@@ -162,8 +162,11 @@ def _worker(problem: Problem, backend: BackendSpec, seed: int, budget: int, path
     """Process entry point: run and stream the trace; the last line says how it ended.
 
     The run ends with the harness however the harness ends (SIGTERM, SIGKILL: it reruns on
-    resume), and Ctrl-C is the harness's to handle: it stops its runs itself."""
+    resume), and Ctrl-C is the harness's to handle: it stops its runs itself, with the processes
+    their objectives started (a run is a process group of its own on POSIX)."""
     die_with_driver()
+    if hasattr(os, "setpgrp"):  # the run and what its objective starts: one group, stopped whole
+        os.setpgrp()
     signal.signal(signal.SIGINT, _left_to_the_harness)
     if limit_threads:
         _limit_threads()
@@ -333,6 +336,7 @@ def run_all(
                 for item in list(running):
                     if not item.process.is_alive():
                         item.process.join()
+                        _signal_group(item.process, signal.SIGKILL)  # what the run left behind
                         running.remove(item)
                         record(item, None)
                     elif timeout is not None and now - item.started > timeout:
@@ -362,11 +366,29 @@ def _end_with_newline(path: Path) -> None:
 
 
 def _stop(process: Any) -> None:
-    process.terminate()
+    """End a run and every process its objective started (its process group, on POSIX)."""
+    _signal_group(process, signal.SIGTERM)
     process.join(2.0)
-    if process.is_alive():
+    _signal_group(process, signal.SIGKILL)
+    process.join(2.0)
+
+
+def _signal_group(process: Any, signum: int) -> None:
+    """Send ``signum`` to the run's process group (the run alone where there are none, or
+    before the run has made its group)."""
+    killpg = getattr(os, "killpg", None)
+    try:
+        if killpg is not None and process.pid is not None:
+            killpg(process.pid, signum)
+            return
+    except ProcessLookupError:  # no such group: the run had not made it yet, or all have ended
+        pass
+    if not process.is_alive():
+        return
+    if signum == getattr(signal, "SIGKILL", None):
         process.kill()
-        process.join(2.0)
+    else:
+        process.terminate()
 
 
 def pending_specs(specs: Iterable[RunSpec], done: Iterable[Mapping[str, Any]]) -> list[RunSpec]:

@@ -274,12 +274,13 @@ def test_a_suite_keeps_only_the_algorithms_that_can_run() -> None:
 
 
 _SLEEPY_PROBLEM = '''
-import os, pathlib, time
+import os, pathlib, subprocess, time
 from unitune import Float
 from unitune_bench import Problem
 
 def _sleepy(params):
-    pathlib.Path(os.environ["PIDS"], str(os.getpid())).touch()
+    child = subprocess.Popen(["sleep", "600"])  # a process the objective starts (a trainer, say)
+    pathlib.Path(os.environ["PIDS"], f"{os.getpid()}-{child.pid}").touch()
     time.sleep(600)
     return params["x"]
 
@@ -309,14 +310,25 @@ def test_runs_end_with_the_harness_however_it_ends(tmp_path, how) -> None:
     workers: list[int] = []
     try:
         assert wait_for(lambda: len(list(pids.iterdir())) == 2, 120), proc.communicate(timeout=60)
-        workers = [int(p.name) for p in pids.iterdir()]
+        runs = [int(p.name.split("-")[0]) for p in pids.iterdir()]
+        children = [int(p.name.split("-")[1]) for p in pids.iterdir()]
+        workers = runs + children
         if how == "Ctrl-C":  # the terminal sends it to the whole group
             os.killpg(proc.pid, signal.SIGINT)
         else:
             proc.send_signal(getattr(signal, how))
-        _, err = proc.communicate(timeout=120)
-        assert wait_for(lambda: not any(pid_alive(pid) for pid in workers), 60), (
-            f"runs {[p for p in workers if pid_alive(p)]} outlived the harness ({how})")
+        if how == "SIGKILL":  # its objectives' children may hold its output open: do not read it
+            proc.wait(timeout=60)
+            err = ""
+        else:
+            _, err = proc.communicate(timeout=120)
+        # Killed outright, the harness runs nothing: its runs end (the kernel's parent-death
+        # signal), the processes their objectives started may not.
+        ending = runs if how == "SIGKILL" else workers
+        assert wait_for(lambda: not any(pid_alive(pid) for pid in ending), 60), (
+            f"processes {[p for p in ending if pid_alive(p)]} outlived the harness ({how})")
+        if how == "SIGTERM":
+            assert proc.returncode == 143 and "interrupted; finished runs are saved" in err, err
         if how == "Ctrl-C":
             assert proc.returncode == 130
             assert "interrupted; finished runs are saved" in err and "Process bench-" not in err, err
