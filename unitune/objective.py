@@ -165,15 +165,15 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
         return (result,), {}, {}
     user_attrs: dict[str, Any] = {}
     metrics: dict[str, float] = {}
-    given: dict[str, Any] = {}  # the metrics as returned, to say which one overflowed a float
+    sources: list[Mapping[str, Any]] = []  # the metrics as returned (to name one too large)
     if isinstance(result, Result):
         user_attrs = dict(result.user_attrs)
         metrics = _read_metrics(result.metrics)
-        given.update((str(k), v) for k, v in result.metrics.items())
+        sources.append(result.metrics)
         result = result.value if result.value is not None else result.metrics
     if isinstance(result, Mapping):
         metrics.update(_read_metrics(result))
-        given.update((str(k), v) for k, v in result.items())
+        sources.append(result)
         names = spec.metrics
         if names is None:
             if len(metrics) != 1:
@@ -190,11 +190,9 @@ def interpret(result: Any, spec: ResultSpec) -> tuple[tuple[float, ...], dict[st
             )
         values = tuple(metrics[name] for name in names)
         for name, value in zip(names, values):
-            if math.isinf(value) and _overflows(given.get(name)):
-                raise ObjectiveResultError(
-                    f"objective returned {_describe(given[name])} for {name!r}, a number too large "
-                    "for a float (beyond about 1.8e308); scale the objective down"
-                )
+            if math.isinf(value):  # (a later source wins, as in `metrics`)
+                given = [v for source in sources for k, v in source.items() if str(k) == name]
+                _refuse_overflow(given[-1], value, f" for {name!r}")
     elif isinstance(result, (tuple, list)):
         values = tuple(_number_or_fail(v, result) for v in result)
     else:
@@ -219,20 +217,22 @@ def _number_or_fail(value: Any, whole: Any) -> float:
             f"objective returned {_describe(whole)} ({type(whole).__name__}); expected a number, "
             "a dict of metrics, a sequence of numbers (multi-objective) or a unitune.Result"
         )
-    if math.isinf(number) and _overflows(value):
-        raise ObjectiveResultError(
-            f"objective returned {_describe(value)}, a number too large for a float (beyond about "
-            "1.8e308); scale the objective down"
-        )
+    _refuse_overflow(value, number)
     return number
 
 
-def _overflows(value: Any) -> bool:
-    """True for a finite number beyond a double's range (10**400, a Fraction, a long double)."""
+def _refuse_overflow(value: Any, number: float, what: str = "") -> None:
+    """ObjectiveResultError when ``number`` is infinite only because ``value``, a finite number,
+    is beyond a double's range (10**400, a Fraction, a long double)."""
+    if not math.isinf(number):
+        return
     try:
-        return bool(value == value and abs(value) != math.inf and abs(value) > sys.float_info.max)
-    except (TypeError, ValueError, ArithmeticError):
-        return False
+        too_large = bool(value == value and abs(value) != math.inf and abs(value) > sys.float_info.max)
+    except (TypeError, ValueError, ArithmeticError):  # not a number to compare: not an overflow
+        return
+    if too_large:
+        raise ObjectiveResultError(f"objective returned {_describe(value)}{what}, a number too large "
+                                   "for a float (beyond about 1.8e308); scale the objective down")
 
 
 def _read_metrics(mapping: Mapping[str, Any]) -> dict[str, float]:
