@@ -309,19 +309,21 @@ class Backend(abc.ABC):
             )
         missing = [m for m in cls.requires_of(chosen) if importlib.util.find_spec(m) is None]
         if missing:
-            full = cls.name if chosen == cls.default_algorithm() else f"{cls.name}.{chosen}"
             raise BackendNotInstalledError(
-                f"backend {full!r} needs the missing module(s) {missing!r}; install with: "
+                f"backend {cls._name_of(chosen)!r} needs the missing module(s) {missing!r}; install with: "
                 f"{cls.install_of(chosen) or 'pip install ' + cls.name}"
             )
         return chosen
 
+    @classmethod
+    def _name_of(cls, algorithm: str) -> str:
+        """``name`` for the default algorithm, ``name.algorithm`` for the others."""
+        return cls.name if algorithm == cls.default_algorithm() else f"{cls.name}.{algorithm}"
+
     @functools.cached_property  # the algorithm is fixed at construction; read at every ask and tell
     def full_name(self) -> str:
         """``name`` or ``name.algorithm`` when the algorithm is not the default."""
-        if self.algorithm == self.default_algorithm():
-            return self.name
-        return f"{self.name}.{self.algorithm}"
+        return self._name_of(self.algorithm)
 
     @property
     def exhaustible(self) -> bool:

@@ -201,8 +201,8 @@ def _resume(args: argparse.Namespace) -> int:
     from unitune.study import optimize
 
     objective = _load_objective(args.objective)
-    _open(args.file).close()  # refuses a file that holds no store, before writing to it
     file, options = _existing(args.file)
+    SQLiteStorage(file, readonly=True, **options).close()  # refuses a file without a store, unwritten
     if args.lease_ttl is not None:
         options["lease_ttl"] = args.lease_ttl
     store = SQLiteStorage(file, **options)

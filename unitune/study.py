@@ -348,10 +348,9 @@ class Study:
                                "trial has no value; give one or the other")
         if self._store.durable:  # after close() (or a Ctrl-C in optimize): take the lease again
             self._store.drive(self._next_number)
-        if ended is TrialState.PRUNED:
-            record = ended_trial(handle, ended, failure=failure or pruned_at(handle))
-        elif ended is not None and ended is not TrialState.COMPLETE:
-            record = ended_trial(handle, ended, failure=failure or ended.value)
+        if ended is not None and ended is not TrialState.COMPLETE:
+            default = pruned_at(handle) if ended is TrialState.PRUNED else ended.value
+            record = ended_trial(handle, ended, failure=failure or default)
         else:
             record = self._record_from(handle, result)
         with _interrupts_deferred():
