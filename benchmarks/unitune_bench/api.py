@@ -17,6 +17,7 @@ from typing import Any
 
 from unitune import Backend
 from unitune.errors import BackendError, UnituneError
+from unitune.execution.loop import is_count
 from unitune.registry import list_backends, load_backend_class, split_name
 from unitune_bench.coverage import check_extension
 from unitune_bench.manifest import backend_setup, environment, now, read_manifest, write_manifest
@@ -160,9 +161,9 @@ def _check_backend(spec: BackendSpec) -> None:
 
 
 def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value):
         raise UnituneError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def run_benchmark(

@@ -34,6 +34,7 @@ from typing import Any
 
 from unitune import Backend, Space, Study, TrialPruned
 from unitune.errors import SearchExhausted, UnituneError
+from unitune.execution.loop import is_count, is_seconds
 from unitune.execution.orphans import die_with_driver
 from unitune.registry import load_backend_class, split_name
 from unitune_bench.fidelity import resource_of
@@ -281,7 +282,7 @@ def run_all(
     """Run every spec not yet in ``runs.jsonl``; append each finished run; return the new ones.
     ``options`` maps a backend label to the options its backend is built with; a label
     ``BACKEND+PRUNER`` runs ``backends[label]`` with that harness pruner."""
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if not is_count(jobs):
         raise UnituneError(f"jobs must be a positive integer, got {jobs!r}")
     check_timeout(timeout)
     out = Path(out_dir)
@@ -352,7 +353,7 @@ def run_all(
 
 def check_timeout(timeout: float | None) -> None:
     """A per-run limit is None or a positive number of seconds."""
-    if timeout is not None and not timeout > 0:
+    if timeout is not None and not is_seconds(timeout):
         raise UnituneError(f"timeout must be a positive number of seconds, got {timeout!r}")
 
 

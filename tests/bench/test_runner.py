@@ -176,6 +176,8 @@ def test_a_refused_timeout_leaves_no_results_directory(tmp_path) -> None:
     # budget was refused: "holds a benchmark with a budget of 6 trials".
     with pytest.raises(UnituneError, match="timeout must be a positive number of seconds, got 0"):
         _tiny(tmp_path / "out", backends=["random"], problems=["branin"], timeout=0)
+    with pytest.raises(UnituneError, match="timeout must be a positive number of seconds, got '5'"):
+        _tiny(tmp_path / "out", backends=["random"], problems=["branin"], timeout="5")  # was a TypeError
     assert not (tmp_path / "out").exists()
     result = _tiny(tmp_path / "out", backends=["random"], problems=["branin"], budget=3)
     assert [(r["status"], len(r["trials"])) for r in result.new_runs] == [("ok", 3)] * 2
