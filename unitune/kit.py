@@ -22,7 +22,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 import numpy as np
 
@@ -84,8 +84,17 @@ class library_errors:  # used like a function: ``with library_errors(...):``
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, UnituneError):
             return False
+        self.reraise(exc)
+        return False  # (never reached: reraise raises)
+
+    def reraise(self, exc: Exception) -> NoReturn:
+        """Raise what the block raises for ``exc``: ``exc`` itself when it is unitune's, else
+        a BackendError naming the action, ``from exc``. For an adapter's per-trial path, in an
+        ``except Exception as exc:`` of its own: entering the block costs two calls a trial."""
+        if isinstance(exc, UnituneError):
+            raise exc
         raise BackendError(
-            f"backend {self.backend!r} failed to {self.action}: {exc_type.__name__}: {exc}"
+            f"backend {self.backend!r} failed to {self.action}: {type(exc).__name__}: {exc}"
         ) from exc
 
 
@@ -292,7 +301,10 @@ class KitBackend(Backend):
     def proposal(self, number: int, params: dict[str, Any], native: Any = None) -> Proposal:
         """The proposal for trial ``number``; ``native`` (the library's handle) is kept until
         the trial is told."""
-        self.pending.add(number, native)
+        by_number = self.pending._by_number  # PendingTrials.add, inline: it runs at every ask
+        if number in by_number:
+            self.pending.add(number, native)  # raises: already proposed
+        by_number[number] = native
         return Proposal(number, params)
 
     def ask(self, numbers: Sequence[int]) -> list[Proposal]:
@@ -311,7 +323,10 @@ class KitBackend(Backend):
             )
         if self.fixed is not None:
             return
-        native = self.pending.pop(trial.number)
+        try:  # PendingTrials.pop, inline: it runs at every tell
+            native = self.pending._by_number.pop(trial.number)
+        except KeyError:
+            native = self.pending.pop(trial.number)  # raises: not one of ours
         if trial.state is _INTERRUPTED:
             self.forget(trial, native)
         else:

@@ -27,6 +27,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 #: Enum members read at every trial, as globals (why: unitune.trial).
 _COMPLETE = TrialState.COMPLETE
+_INF = math.inf
 
 __all__ = ["Result", "ResultSpec", "TrialHandle", "TrialPruned", "ended_trial", "evaluate", "interpret",
            "pruned_at"]
@@ -274,7 +275,10 @@ def evaluate(
     params = dict(handle.params)
     try:
         raw = objective(params, handle) if pass_trial else objective(params)
-        values, metrics, user_attrs = interpret(raw, spec)
+        if type(raw) is float and -_INF < raw < _INF and spec.n_values == 1:
+            values, metrics, user_attrs = (raw,), None, None  # interpret's common case, inline
+        else:
+            values, metrics, user_attrs = interpret(raw, spec)
     except TrialPruned as exc:
         return ended_trial(handle, TrialState.PRUNED, failure=str(exc) or pruned_at(handle))
     except ObjectiveResultError as exc:

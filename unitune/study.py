@@ -47,7 +47,7 @@ __all__ = ["Callback", "Study", "optimize"]
 logger = logging.getLogger("unitune")
 
 #: Enum members read at every trial, as globals (why: unitune.trial).
-_COMPLETE, _FAILED = TrialState.COMPLETE, TrialState.FAILED
+_COMPLETE, _FAILED, _MINIMIZE = TrialState.COMPLETE, TrialState.FAILED, Direction.MINIMIZE
 
 #: ``callback(study, trial)`` runs after each trial is recorded; it may call ``study.stop()``.
 Callback = Callable[["Study", Trial], None]
@@ -240,9 +240,10 @@ class Study:
 
     def ask_batch(self, n: int) -> list[TrialHandle]:
         """Start up to ``n`` trials at once (SearchExhausted when the backend has none left)."""
-        if not is_count(n):
-            raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
-        n = int(n)
+        if type(n) is not int or n < 1:  # (is_count's common case first: every ask)
+            if not is_count(n):
+                raise UnituneError(f"ask_batch needs a positive integer, got {n!r}")
+            n = int(n)
         store = self._store
         if store.durable:
             store.drive(self._next_number)
@@ -406,7 +407,10 @@ class Study:
     def _note_best(self, trial: Trial) -> None:
         if trial.state is not _COMPLETE or len(self.directions) != 1:
             return
-        if self._best is None or self.directions[0].better(trial.values[0], self._best.values[0]):
+        best = self._best
+        # Direction.better, inline: this runs at every trial.
+        if best is None or (trial.values[0] < best.values[0] if self.directions[0] is _MINIMIZE
+                            else trial.values[0] > best.values[0]):
             self._best = trial
 
     def add_trials(self, trials: Iterable[Trial]) -> None:

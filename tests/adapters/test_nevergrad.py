@@ -451,3 +451,28 @@ def test_ngopt_on_one_parameter_keeps_running_where_numpy_refuses_its_metamodel(
         native_run()
     assert points == [t.params["x"] for t in study.trials[: len(points)]]  # the same until then
     assert len(points) >= 12
+
+
+@pytest.mark.parametrize("where", ["ask", "tell"])
+def test_a_nevergrad_error_becomes_a_backend_error_and_the_trial_stays_recorded(monkeypatch, where):
+    """Nevergrad raising inside ask or tell (forced: it does not fail on a sound space) stops the
+    study with a BackendError naming the action and keeping the library's error as its cause;
+    every trial asked is recorded once, in a finished state."""
+    study = unitune.Study(Space({"x": Float(0.0, 1.0), "y": Float(-1.0, 1.0)}), backend="nevergrad.oneplusone",
+                          seed=0)
+    study.optimize(lambda p: p["x"] + p["y"], n_trials=3)
+    optimizer = study.backend.optimizer
+    broken = ValueError("broken inside Nevergrad")
+
+    def fail(*args, **kwargs):
+        raise broken
+
+    monkeypatch.setattr(optimizer, where, fail)
+    action = "ask" if where == "ask" else "tell a trial"
+    with pytest.raises(BackendError, match=rf"'nevergrad.oneplusone' failed to {action}: ValueError: broken") as info:
+        study.optimize(lambda p: p["x"] + p["y"], n_trials=2)
+    assert info.value.__cause__ is broken
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE] * (3 if where == "ask" else 4)
+    assert all(t.values[0] == t.params["x"] + t.params["y"] for t in study.trials)
+

@@ -75,3 +75,16 @@ def test_outside_the_main_thread_nothing_changes():
     thread.join()
     assert errors == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_reraise_raises_what_the_block_raises():
+    """An adapter's per-trial path catches errors itself and calls reraise: same error, same cause."""
+    errors = library_errors("lib.algo", "ask")
+    original = ValueError("bad shape")
+    with pytest.raises(BackendError, match=r"backend 'lib\.algo' failed to ask: ValueError: bad shape") as info:
+        errors.reraise(original)
+    assert info.value.__cause__ is original
+    own = SpaceError("no such parameter")
+    with pytest.raises(SpaceError) as passed:
+        errors.reraise(own)
+    assert passed.value is own and passed.value.__cause__ is None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
-from unitune import Categorical, Constant, Float, Space
+from unitune import Categorical, Constant, Float, Int, Space
 from unitune.backend import Algorithm
 from unitune.errors import BackendError, SearchExhausted
-from unitune.kit import KitBackend, WorstLoss, derive_seed
+from unitune.kit import FlatCodec, KitBackend, WorstLoss, derive_seed
 from unitune.trial import Trial, TrialState
 
 SPACE = Space({"x": Float(0.0, 1.0), "k": Categorical(["a", "b"])})
@@ -119,3 +122,31 @@ def test_worst_loss_stands_in_for_failures_held_until_one_completes():
     assert stand_in.failed("f3") == [("f3", 3.0)]
     assert stand_in.completed("c3", 7.5) == [("c3", 7.5)]
     assert stand_in.failed("f4") == [("f4", 7.5)]
+
+
+class _PlainCodec(FlatCodec):
+    """A FlatCodec whose library hands values back unchanged (the default from_native)."""
+
+    def native_column(self, column):
+        return column.name
+
+    def describe(self, column):
+        return column.name
+
+
+@pytest.mark.parametrize("raw", [-7.5, 0.25, 3, 1e300, -0.0, math.nan, np.float64(0.7), np.int64(-9)])
+def test_a_flat_space_of_plain_floats_decodes_each_value_as_its_dimension_snaps_it(raw):
+    space = Space({"a": Float(-1.0, 1.0), "lr": Float(1e-4, 1.0, log=True), "b": Float(0.0, 2.0)})
+    codec = _PlainCodec(space)
+    point = [raw, raw, raw]
+    decoded = codec.decode(point)
+    expected = {name: space[name].snap(raw) for name in space}
+    assert list(decoded) == list(expected)
+    assert all(type(v) is float for v in decoded.values())
+    assert [str(v) for v in decoded.values()] == [str(v) for v in expected.values()]  # NaN too
+
+
+def test_a_space_with_steps_ints_or_choices_decodes_column_by_column():
+    space = Space({"a": Float(0.0, 1.0, step=0.25), "n": Int(1, 5), "k": Categorical(["x", "y"])})
+    codec = _PlainCodec(space)
+    assert codec.decode([1.2, 4.6, 1]) == {"a": 0.25, "n": 5, "k": "y"}  # a: a grid index

@@ -223,7 +223,7 @@ class InMemoryStorage(Storage):
 
     def start_trial(self, name: str, number: int, params: Mapping[str, Any], started_at: float,
                     retry_of: int | None = None) -> None:
-        study = self._study(name)
+        study = self._studies.get(name) or self._study(name)  # (one call fewer on every trial)
         if number in study.running or number in study.done:
             raise StorageError(f"study {name!r}: trial {number} was already started")
         study.running[number] = (params, started_at)
@@ -233,7 +233,7 @@ class InMemoryStorage(Storage):
             study.retried.add(retry_of)
 
     def finish_trial(self, name: str, trial: Trial) -> bool:
-        study = self._study(name)
+        study = self._studies.get(name) or self._study(name)  # (one call fewer on every trial)
         number = trial.number
         if number in study.done:
             return False

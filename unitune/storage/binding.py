@@ -60,6 +60,9 @@ class StudyStore:
             raise StorageError(f"study_name must be a non-empty string, got {name!r}")
         self.owned = not isinstance(storage, Storage) and storage is not None
         self.storage = open_storage(storage)
+        #: True when the trials outlive the process (read at every ask: an attribute, not a
+        #: property; a reopened store in drive() is of the same kind).
+        self.durable: bool = self.storage.durable
         self.name = DEFAULT_STUDY_NAME if name is None else name
         try:
             self._open(StudyInfo(self.name, _json(space), backend, seed, tuple(directions),
@@ -106,11 +109,6 @@ class StudyStore:
         self.next_number = store.next_number(name)
         self.retries: deque[tuple[int, dict[str, Any]]] = deque()
         self.queue_retries()
-
-    @property
-    def durable(self) -> bool:
-        """True when the trials outlive the process."""
-        return self.storage.durable
 
     def queue_retries(self) -> None:
         """Queue the INTERRUPTED trials not yet evaluated again (they run first)."""

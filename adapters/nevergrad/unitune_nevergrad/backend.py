@@ -12,7 +12,7 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
 - Replay: a trial Nevergrad did not propose is told as
   ``optimizer.tell(parametrization.spawn_child(new_value=...), loss)``, Nevergrad's own way to learn
   points it did not ask for.
-- Nevergrad minimizes: values go through :func:`unitune.kit.to_minimized` (maximized values
+- Nevergrad minimizes: values take :func:`unitune.kit.to_minimized`'s sign (maximized values
   negated), then are kept within +-1e20 (``LOSS_BOUND``), below the 5e20 at which Nevergrad clips
   with a warning.
 - FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
@@ -44,7 +44,7 @@ from typing import Any
 
 from unitune.backend import Proposal, PrunedPolicy, params_key
 from unitune.errors import BackendError
-from unitune.kit import KitBackend, WorstLoss, library_errors, to_minimized
+from unitune.kit import KitBackend, WorstLoss, library_errors
 from unitune.trial import Trial, TrialState
 from unitune_nevergrad import guards
 from unitune_nevergrad.algorithms import ALGORITHMS, build, check_option_values
@@ -128,10 +128,17 @@ class NevergradBackend(KitBackend):
     # Asking.
     def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
-        with self._ask_errors:
+        opt, decode = self._opt, self.codec.decode
+        try:
             for number in numbers:
+                if self._sequential is False and not self._replayed:  # the common case: no checks
+                    candidate = opt.ask()
+                    out.append(self.proposal(number, decode(candidate.value), (candidate, True)))
+                    continue
                 candidate, native, params = self._ask_candidate()
                 out.append(self.proposal(number, params, (candidate, native)))
+        except Exception as exc:  # (not `with self._ask_errors`: two calls fewer a trial)
+            self._ask_errors.reraise(exc)
         return out
 
     def _ask_candidate(self) -> tuple[Any, bool, dict[str, Any]]:
@@ -218,16 +225,19 @@ class NevergradBackend(KitBackend):
             )
         if not math.isfinite(trial.values[0]):
             return None
-        [loss] = to_minimized(trial.values, self.signs)
+        # to_minimized's sign, inline (it runs at every tell); its model_value squash of
+        # magnitudes above 1e100 changes nothing here, where LOSS_BOUND clips them first.
+        loss = -trial.values[0] if self.signs[0] < 0 else trial.values[0]
         return -LOSS_BOUND if loss < -LOSS_BOUND else LOSS_BOUND if loss > LOSS_BOUND else loss
 
     def _tell(self, entry: tuple[Any, bool], loss: float) -> None:
         candidate, native = entry
-        with self._tell_errors:
-            try:
-                self._opt.tell(candidate, loss)
-            except self._not_asked_error:
-                if native:
-                    raise
-                # Points Nevergrad did not ask for are ignored by optimizers that cannot learn
-                # them (recast ones, some that NGOpt picks): nothing else to do.
+        try:
+            self._opt.tell(candidate, loss)
+        except self._not_asked_error as exc:
+            if native:
+                self._tell_errors.reraise(exc)
+            # Points Nevergrad did not ask for are ignored by optimizers that cannot learn
+            # them (recast ones, some that NGOpt picks): nothing else to do.
+        except Exception as exc:  # (not `with self._tell_errors`: two calls fewer a trial)
+            self._tell_errors.reraise(exc)
