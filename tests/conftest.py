@@ -17,16 +17,16 @@ if os.environ.get("CI"):
 
 
 @contextlib.contextmanager
-def local_dask_client(**config: object) -> Iterator:
-    """A client on a fresh 2-worker Dask LocalCluster on 127.0.0.1: one process per worker, one
-    thread each, each under a nanny (so a killed or restarted worker comes back). ``config``
-    is Dask configuration read when the scheduler starts."""
+def local_dask_client(n_workers: int = 2, **config: object) -> Iterator:
+    """A client on a fresh Dask LocalCluster on 127.0.0.1 (2 workers unless told): one process
+    per worker, one thread each, each under a nanny (so a killed or restarted worker comes back).
+    ``config`` is Dask configuration read when the scheduler starts."""
     distributed = pytest.importorskip("distributed")
     import dask
 
     with dask.config.set(config):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
         )
     try:
         with distributed.Client(cluster) as client:

@@ -153,3 +153,29 @@ def test_trials_cancelled_by_a_client_restart_run_again(dask_fault_client, tmp_p
     _complete(study.trials, range(4))
     runs = starts.read_text().split()
     assert runs.count("0") >= 2 and runs.count("1") >= 2  # the two cut short ran again
+
+
+@pytest.mark.timeout(240)
+def test_a_dask_cluster_without_workers_stops_the_study_once_the_scheduler_gives_up(caplog):
+    """No worker ever joins: with the scheduler's no-workers-timeout set, each queued trial is
+    recorded INTERRUPTED (it never ran) and optimize stops with an error naming the cause,
+    instead of asking trial after trial; the warning at the start says trials wait for a worker."""
+    from conftest import local_dask_client
+    from unitune.errors import UnituneError
+
+    with local_dask_client(n_workers=0, **{"distributed.scheduler.no-workers-timeout": "1s"}) as client:
+        study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
+        with caplog.at_level("WARNING", logger="unitune"), \
+                pytest.raises(UnituneError, match=r"could not run: the Dask cluster had no workers to run it"):
+            study.optimize(value_of, n_trials=20, batch_size=3, executor=client)
+    assert "the Dask cluster has no workers yet" in caplog.text
+    assert "no-workers-timeout" in caplog.text
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]  # one batch: nothing asked after the stop
+    assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
+    assert all(t.values is None for t in study.trials)
+    assert any("had no workers to run it" in t.failure for t in study.trials)
+    # Continued where workers exist, the study goes on from there.
+    with local_dask_client(n_workers=1) as client:
+        study.optimize(value_of, n_trials=2, executor=client)
+    finished = [t for t in study.trials if t.state is TrialState.COMPLETE]
+    assert len(finished) == 2 and all(t.value == pytest.approx(value_of(t.params)) for t in finished)

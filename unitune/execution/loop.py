@@ -185,6 +185,12 @@ def run_trials(
                     reason = outcome.reason
                     if outcome.retryable:
                         reason += f"; gave up after {tries + 1} attempt(s) (max_retries={max_retries})"
+                    if outcome.stops:  # no trial can run: record this one, settle the rest, stop
+                        land(handle, ended_trial(handle, state, failure=reason))
+                        raise UnituneError(
+                            f"trial {handle.number} could not run: {reason}; finished trials are "
+                            "kept and the trials in flight are recorded INTERRUPTED"
+                        )
                     outcome = ended_trial(handle, state, failure=reason)
                 land(handle, outcome)
             for future in runner.overdue():  # trials past trial_timeout the driver must end

@@ -63,11 +63,13 @@ class Lost:
     """A trial whose worker died or whose executor lost it: it may never have run.
 
     ``retryable``: running it again may help (unitune owns the pool, or Dask gave up on it);
-    otherwise the trial is recorded INTERRUPTED and teaches the backend nothing.
+    otherwise the trial is recorded INTERRUPTED and teaches the backend nothing. ``stops``: no
+    trial can run any more (a Dask cluster without workers): the study stops with the reason.
     """
 
     reason: str
     retryable: bool
+    stops: bool = False
 
 
 class Runner:
@@ -273,7 +275,10 @@ class DaskRunner(Runner):
                 f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
                 "are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
-        if threads == 0 or batch_size < threads:
+        if threads == 0:
+            _warn_no_workers()
+            return batch_size
+        if batch_size < threads:
             return batch_size
         return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
 
@@ -292,6 +297,8 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
+        if type(exc).__name__ == "NoWorkerError":  # no-workers-timeout passed with no worker at all
+            return Lost(f"the Dask cluster had no workers to run it ({exc})", False, stops=True)
         if isinstance(exc, (_ResultLost, _CancelledElsewhere)):
             return Lost(str(exc), True)
         return super()._lost(exc, handle)
@@ -405,6 +412,19 @@ def _topic_remover() -> Callable[..., str | None]:
 
 
 _remove_topic = _topic_remover()
+
+
+def _warn_no_workers() -> None:
+    """Say that trials will wait for a worker, and how to have them give up instead."""
+    import dask
+
+    timeout = dask.config.get("distributed.scheduler.no-workers-timeout", None)
+    if timeout is None:
+        then = ("they wait for as long as no worker joins (set the scheduler's "
+                "distributed.scheduler.no-workers-timeout to have them fail and the study stop)")
+    else:
+        then = f"if none joins within {timeout} (distributed.scheduler.no-workers-timeout) the study stops"
+    logger.warning("the Dask cluster has no workers yet: trials wait for one; %s", then)
 
 
 def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
