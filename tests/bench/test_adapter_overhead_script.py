@@ -90,3 +90,25 @@ def test_contradictory_or_biased_flags_are_refused_with_the_reason(flags, reason
     proc = subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert reason in proc.stderr
+
+
+SPLIT = SCRIPT.with_name("adapter_split.py")
+
+
+@pytest.mark.parametrize("piece", ["bare", "decode", "ask", "tell"])
+def test_each_piece_of_the_split_runs_in_the_adapters_place_and_finds_the_same_points(piece):
+    proc = subprocess.run(
+        [sys.executable, str(SPLIT), piece, "--only", "nevergrad.oneplusone", "--rounds", "1", "--trials", "15"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    [row] = [line for line in proc.stdout.splitlines() if line.startswith("nevergrad.oneplusone")]
+    fields = row.split()
+    assert fields[1:3] == ["15", "1"]
+    assert float(fields[3]) > 0 and float(fields[4]) > 0
+    assert fields[-2] == "yes"  # each piece keeps Nevergrad's own points, trial by trial
+
+
+def test_the_split_refuses_an_unknown_piece():
+    proc = subprocess.run([sys.executable, str(SPLIT), "study"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "usage: adapter_split.py {bare,decode,ask,tell}" in proc.stderr
