@@ -123,9 +123,41 @@ def _score(params: Mapping[str, Any]) -> float:
     return total
 
 
+def _failed(where: str, call: str, exc: Exception) -> AssertionError:
+    """The check's failure for a backend call that raised: what was called, where, and what it
+    raised (raise it ``from`` the backend's own error)."""
+    return AssertionError(f"{where}: {call} raised {type(exc).__name__}: {exc}")
+
+
+def _ask(backend: Backend, numbers: Sequence[int], where: str) -> list[Proposal]:
+    """``backend.ask(numbers)``; SearchExhausted passes, any other error fails the check."""
+    try:
+        return backend.ask(numbers)
+    except SearchExhausted:
+        raise
+    except Exception as exc:
+        raise _failed(where, f"ask({list(numbers)})", exc) from exc
+
+
+def _tell(backend: Backend, trial: Trial, where: str) -> None:
+    """``backend.tell(trial)``; an error fails the check, naming the trial."""
+    try:
+        backend.tell(trial)
+    except Exception as exc:
+        raise _failed(where, f"tell({trial.state.value} trial {trial.number})", exc) from exc
+
+
+def _replay(backend: Backend, trials: Sequence[Trial], where: str) -> None:
+    """``backend.replay(trials)``; an error fails the check, naming the trials."""
+    try:
+        backend.replay(trials)
+    except Exception as exc:
+        raise _failed(where, f"replay(trials {[t.number for t in trials]})", exc) from exc
+
+
 def ask_one(backend: Backend, number: int, space: Space, where: str) -> dict[str, Any]:
     """Ask for trial ``number`` alone; check the proposal carries that number and fits the space."""
-    batch = backend.ask([number])
+    batch = _ask(backend, [number], where)
     if len(batch) != 1:
         raise AssertionError(f"{where}: ask([{number}]) returned {len(batch)} proposals")
     proposal = batch[0]
@@ -144,7 +176,7 @@ def _drive(backend: Backend, space: Space, steps: int, where: str, start: int = 
         except SearchExhausted:
             break
         proposals.append(params)
-        backend.tell(Trial.complete(number, params, score(params)))
+        _tell(backend, Trial.complete(number, params, score(params)), where)
     return proposals
 
 
@@ -212,11 +244,12 @@ def check_replay(backend: BackendSpec) -> None:
         history = [Trial.complete(i, p, _score(p)) for i, p in
                    enumerate(space.sample(seed=100 + i) for i in range(6))]
         history.append(Trial.failed(6, space.sample(seed=99), "foreign failure"))
-        instance.replay(history)
-        params = ask_one(instance, 7, space, f"space {label!r} after replayed trials")
-        instance.tell(Trial.complete(7, params, _score(params)))
+        where = f"space {label!r}"
+        _replay(instance, history, where)
+        params = ask_one(instance, 7, space, f"{where} after replayed trials")
+        _tell(instance, Trial.complete(7, params, _score(params)), where)
         foreign = space.sample(seed=200)
-        instance.replay([Trial.complete(8, foreign, _score(foreign))])
+        _replay(instance, [Trial.complete(8, foreign, _score(foreign))], where)
         ask_one(instance, 9, space, f"space {label!r} after mixing own and replayed trials")
 
 
@@ -231,7 +264,7 @@ def check_no_repeats_after_restart(backend: BackendSpec) -> None:
     runs = []
     for _ in range(2):
         resumed = make(_BOWL, seed=5)
-        resumed.replay(history)
+        _replay(resumed, history, "resumed run")
         runs.append(_drive(resumed, _BOWL, 4, "resumed run", start=len(history)))
     seen = {_key(p) for p in first}
     repeated = [p for p in runs[0] if _key(p) in seen]
@@ -256,7 +289,7 @@ def check_failures_survivable(backend: BackendSpec) -> None:
             trial = Trial(number=number, params=params, state=TrialState.PRUNED)
         else:
             trial = Trial.complete(number, params, _score(params))
-        instance.tell(trial)
+        _tell(instance, trial, "among failures")
 
 
 def check_batch_ask(backend: BackendSpec) -> None:
@@ -266,7 +299,7 @@ def check_batch_ask(backend: BackendSpec) -> None:
         instance = make(space, seed=11)
         for start in (0, 4, 8):
             numbers = list(range(start, start + 4))
-            batch = instance.ask(numbers)
+            batch = _ask(instance, numbers, f"space {label!r}")
             if [p.number for p in batch] != numbers:
                 raise AssertionError(
                     f"space {label!r}: ask({numbers}) returned proposals for {[p.number for p in batch]}"
@@ -274,7 +307,8 @@ def check_batch_ask(backend: BackendSpec) -> None:
             for proposal in batch:
                 check_params(space, proposal.params, f"space {label!r}, batch")
             for proposal in reversed(batch):
-                instance.tell(Trial.complete(proposal.number, proposal.params, _score(proposal.params)))
+                _tell(instance, Trial.complete(proposal.number, proposal.params, _score(proposal.params)),
+                         f"space {label!r}, batch told in reverse")
 
 
 def check_maximize(backend: BackendSpec, n_trials: int = 24) -> None:
@@ -322,7 +356,7 @@ def check_multi_objective(backend: BackendSpec) -> None:
         raise AssertionError(f"{cls.__name__}.{algorithm} is single-objective but accepted two directions")
     for number in range(6):
         params = ask_one(instance, number, space, "multi-objective")
-        instance.tell(Trial.complete(number, params, (params["x"], params["x"] ** 2)))
+        _tell(instance, Trial.complete(number, params, (params["x"], params["x"] ** 2)), "multi-objective")
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -357,15 +391,15 @@ def check_constants_only(backend: BackendSpec) -> None:
     instance = make(space, seed=0)
     if not instance.exhaustible:
         raise AssertionError("exhaustible is False on a space with a single configuration")
-    batch = instance.ask([0, 1, 2])
+    batch = _ask(instance, [0, 1, 2], "single configuration")
     if [(p.number, p.params) for p in batch] != [(0, expected)]:
         raise AssertionError(f"ask([0, 1, 2]) on a single configuration returned {batch}")
-    instance.tell(Trial.complete(0, expected, 1.0))
+    _tell(instance, Trial.complete(0, expected, 1.0), "single configuration")
     for attempt in (instance, make(space, seed=0)):
         if attempt is not instance:
-            attempt.replay([Trial.complete(0, expected, 1.0)])
+            _replay(attempt, [Trial.complete(0, expected, 1.0)], "single configuration")
         try:
-            again = attempt.ask([1])
+            again = _ask(attempt, [1], "single configuration, asked again")
         except SearchExhausted:
             continue
         raise AssertionError(f"the single configuration was proposed again: {again}")
@@ -388,7 +422,7 @@ def check_exhaustible_honest(backend: BackendSpec) -> None:
                 raise AssertionError(f"repeated configurations before exhaustion: {seen}") from None
             return
         seen.append(params)
-        instance.tell(Trial.complete(number, params, float(params["k"])))
+        _tell(instance, Trial.complete(number, params, float(params["k"])), "finite space")
     raise AssertionError("exhaustible is True, yet 60 asks on a 6-configuration space never ran out")
 
 
@@ -500,6 +534,9 @@ def _check_recorded(study: Any, where: str, before: int) -> None:
             study.backend.tell(trial)
         except BackendError:
             continue  # not pending any more: the backend refuses to hear it twice
+        except Exception as exc:
+            raise _failed(where, f"tell(trial {trial.number}) a second time (expected a BackendError)",
+                          exc) from exc
         if pending is not None:
             raise AssertionError(f"{where}: the backend accepted trial {trial.number} a second time")
 

@@ -9,7 +9,15 @@ import pytest
 from unitune.backend import Proposal
 from unitune.backends.random_search import RandomSearch
 from unitune.errors import SearchExhausted
-from unitune.testing import check_samples_in_space, check_seed_reproducible, check_seeds_differ
+from unitune.testing import (
+    check_batch_ask,
+    check_failures_survivable,
+    check_replay,
+    check_samples_in_space,
+    check_seed_reproducible,
+    check_seeds_differ,
+)
+from unitune.trial import TrialState
 
 
 class _Broken(RandomSearch):
@@ -62,6 +70,46 @@ class SameForEverySeed(RandomSearch):
     def setup(self):
         super().setup()
         self._rng = np.random.default_rng(0)  # whatever the seed
+
+
+class ChokesOnFailures(RandomSearch):
+    """A backend bug: its tell breaks on a trial without a value."""
+
+    name = "chokes"
+
+    def tell(self, trial):
+        if trial.state is TrialState.FAILED:
+            raise KeyError("values")
+        super().tell(trial)
+
+
+class ChokesOnHistory(RandomSearch):
+    name = "no-history"
+
+    def replay(self, trials):
+        raise TypeError("cannot replay")
+
+
+class ChokesOnBatches(RandomSearch):
+    name = "one-at-a-time"
+
+    def ask(self, numbers):
+        if len(numbers) > 1:
+            raise IndexError("one at a time")
+        return super().ask(numbers)
+
+
+@pytest.mark.parametrize(("backend", "check", "says"), [
+    (ChokesOnFailures, check_failures_survivable,
+     r"among failures: tell\(failed trial 0\) raised KeyError: 'values'"),
+    (ChokesOnHistory, check_replay, r"space 'mixed': replay\(trials \[0, 1, 2, 3, 4, 5, 6\]\) raised TypeError"),
+    (ChokesOnBatches, check_batch_ask, r"space 'mixed': ask\(\[0, 1, 2, 3\]\) raised IndexError: one at a time"),
+], ids=["tell", "replay", "ask"])
+def test_a_backend_call_that_raises_fails_the_check_naming_the_call(backend, check, says):
+    """The library's error is the cause; the failure says which call, on which trial, where."""
+    with pytest.raises(AssertionError, match=says) as info:
+        check(backend)
+    assert isinstance(info.value.__cause__, (KeyError, TypeError, IndexError))
 
 
 @pytest.mark.parametrize(("backend", "check", "says"), [
