@@ -90,8 +90,9 @@ class library_errors:  # used like a function: ``with library_errors(...):``
     def reraise(self, exc: Exception) -> NoReturn:
         """Raise what the block raises for ``exc``: ``exc`` itself when it is unitune's, else
         a BackendError naming the action, ``from exc``. For an adapter's per-trial path, in an
-        ``except Exception as exc:`` of its own: entering the block costs two calls a trial."""
-        if isinstance(exc, UnituneError):
+        ``except Exception as exc:`` of its own: entering the block costs two calls a trial.
+        (Anything but an Exception, a KeyboardInterrupt say, is raised as it is, as by the block.)"""
+        if isinstance(exc, UnituneError) or not isinstance(exc, Exception):
             raise exc
         raise BackendError(
             f"backend {self.backend!r} failed to {self.action}: {type(exc).__name__}: {exc}"

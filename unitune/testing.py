@@ -155,6 +155,15 @@ def _replay(backend: Backend, trials: Sequence[Trial], where: str) -> None:
         raise _failed(where, f"replay(trials {[t.number for t in trials]})", exc) from exc
 
 
+def _optimize(study: Any, objective: Callable[..., Any], where: str, **options: Any) -> None:
+    """``study.optimize(objective, **options)``; an error out of it fails the check (a backend
+    that raises inside the study's loop, say)."""
+    try:
+        study.optimize(objective, show_progress=False, **options)
+    except Exception as exc:
+        raise _failed(where, f"optimize(n_trials={options.get('n_trials')})", exc) from exc
+
+
 def ask_one(backend: Backend, number: int, space: Space, where: str) -> dict[str, Any]:
     """Ask for trial ``number`` alone; check the proposal carries that number and fits the space."""
     batch = _ask(backend, [number], where)
@@ -438,8 +447,8 @@ def check_huge_values(backend: BackendSpec, n_trials: int = 6) -> None:
         def objective(params, trial, huge=huge):
             return huge if trial.number == 1 else (params["x"] - 0.3) ** 2
 
-        study.optimize(objective, n_trials=n_trials, show_progress=False)
-        study.optimize(objective, n_trials=2, show_progress=False)
+        _optimize(study, objective, f"after {huge!r}", n_trials=n_trials)
+        _optimize(study, objective, f"after {huge!r}, the next optimize", n_trials=2)
         states = [t.state for t in study.trials]
         if states != [TrialState.COMPLETE] * (n_trials + 2):
             failures = [t.failure for t in study.trials if t.failure]
@@ -483,10 +492,11 @@ def check_survives_every_outcome(backend: BackendSpec, rounds: int = 2) -> None:
                 return outcome
 
             before = len(study.trials)
-            study.optimize(objective, n_trials=batch_size, batch_size=batch_size, show_progress=False)
+            _optimize(study, objective, f"objective doing {outcome!r}", n_trials=batch_size,
+                      batch_size=batch_size)
             _check_recorded(study, f"objective doing {outcome!r}", before)
             _check_outcome(study.trials[before], outcome)
-        study.optimize(lambda p: p["x"], n_trials=3, show_progress=False)
+        _optimize(study, lambda p: p["x"], "the next optimize after every outcome", n_trials=3)
         last = study.trials[-3:]
         if [t.state for t in last] != [TrialState.COMPLETE] * 3 or [t.value for t in last] != [
                 t.params["x"] for t in last]:

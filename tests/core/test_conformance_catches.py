@@ -12,6 +12,7 @@ from unitune.errors import SearchExhausted
 from unitune.testing import (
     check_batch_ask,
     check_failures_survivable,
+    check_huge_values,
     check_replay,
     check_samples_in_space,
     check_seed_reproducible,
@@ -99,17 +100,27 @@ class ChokesOnBatches(RandomSearch):
         return super().ask(numbers)
 
 
+class ChokesOnHugeValues(RandomSearch):
+    name = "no-huge"
+
+    def tell(self, trial):
+        if trial.values and abs(trial.values[0]) > 1e100:
+            raise OverflowError("too large")
+        super().tell(trial)
+
+
 @pytest.mark.parametrize(("backend", "check", "says"), [
+    (ChokesOnHugeValues, check_huge_values, r"after 1e\+200: optimize\(n_trials=6\) raised OverflowError: too large"),
     (ChokesOnFailures, check_failures_survivable,
      r"among failures: tell\(failed trial 0\) raised KeyError: 'values'"),
     (ChokesOnHistory, check_replay, r"space 'mixed': replay\(trials \[0, 1, 2, 3, 4, 5, 6\]\) raised TypeError"),
     (ChokesOnBatches, check_batch_ask, r"space 'mixed': ask\(\[0, 1, 2, 3\]\) raised IndexError: one at a time"),
-], ids=["tell", "replay", "ask"])
+], ids=["optimize", "tell", "replay", "ask"])
 def test_a_backend_call_that_raises_fails_the_check_naming_the_call(backend, check, says):
     """The library's error is the cause; the failure says which call, on which trial, where."""
     with pytest.raises(AssertionError, match=says) as info:
         check(backend)
-    assert isinstance(info.value.__cause__, (KeyError, TypeError, IndexError))
+    assert isinstance(info.value.__cause__, (OverflowError, KeyError, TypeError, IndexError))
 
 
 @pytest.mark.parametrize(("backend", "check", "says"), [

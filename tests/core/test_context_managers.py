@@ -88,3 +88,10 @@ def test_reraise_raises_what_the_block_raises():
     with pytest.raises(SpaceError) as passed:
         errors.reraise(own)
     assert passed.value is own and passed.value.__cause__ is None
+
+
+def test_reraise_lets_an_interrupt_through_as_the_block_does():
+    interrupt = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt) as info:
+        library_errors("lib.algo", "ask").reraise(interrupt)
+    assert info.value is interrupt

@@ -156,26 +156,50 @@ def test_trials_cancelled_by_a_client_restart_run_again(dask_fault_client, tmp_p
 
 
 @pytest.mark.timeout(240)
-def test_a_dask_cluster_without_workers_stops_the_study_once_the_scheduler_gives_up(caplog):
-    """No worker ever joins: with the scheduler's no-workers-timeout set, each queued trial is
-    recorded INTERRUPTED (it never ran) and optimize stops with an error naming the cause,
-    instead of asking trial after trial; the warning at the start says trials wait for a worker."""
+@pytest.mark.parametrize(("deterministic", "config"), [
+    (False, {}),
+    (True, {}),
+    (False, {"distributed.scheduler.worker-saturation": "inf"}),  # tasks held unrunnable, not queued
+], ids=["free-running", "deterministic", "no-task-queuing"])
+def test_a_dask_cluster_without_workers_stops_the_study_once_the_scheduler_gives_up(caplog, deterministic, config):
+    """No worker ever joins: with the scheduler's no-workers-timeout set (on the scheduler only,
+    as in a real cluster), the first batch's trials are recorded INTERRUPTED (they never ran) and
+    optimize stops with an error naming the cause, instead of asking batch after batch; the
+    warning at the start says what the scheduler will do."""
     from conftest import local_dask_client
     from unitune.errors import UnituneError
 
-    with local_dask_client(n_workers=0, **{"distributed.scheduler.no-workers-timeout": "1s"}) as client:
+    with local_dask_client(n_workers=0, **{"distributed.scheduler.no-workers-timeout": "1s", **config}) as client:
         study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
         with caplog.at_level("WARNING", logger="unitune"), \
                 pytest.raises(UnituneError, match=r"could not run: the Dask cluster had no workers to run it"):
-            study.optimize(value_of, n_trials=20, batch_size=3, executor=client)
-    assert "the Dask cluster has no workers yet" in caplog.text
-    assert "no-workers-timeout" in caplog.text
+            study.optimize(value_of, n_trials=20, batch_size=3, executor=client, deterministic=deterministic)
+    assert ("the Dask cluster has no workers: trials wait for one, if none joins within 1 s (the "
+            "scheduler's distributed.scheduler.no-workers-timeout) the study stops") in caplog.text
     assert sorted(t.number for t in study.trials) == [0, 1, 2]  # one batch: nothing asked after the stop
     assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
     assert all(t.values is None for t in study.trials)
     assert any("had no workers to run it" in t.failure for t in study.trials)
+    if deterministic or config:
+        return
     # Continued where workers exist, the study goes on from there.
     with local_dask_client(n_workers=1) as client:
         study.optimize(value_of, n_trials=2, executor=client)
     finished = [t for t in study.trials if t.state is TrialState.COMPLETE]
     assert len(finished) == 2 and all(t.value == pytest.approx(value_of(t.params)) for t in finished)
+
+
+@pytest.mark.timeout(120)
+def test_a_dask_cluster_without_workers_and_no_timeout_is_named_in_a_warning(caplog):
+    """Without the scheduler's setting trials wait (an adaptive cluster may scale up from zero):
+    the warning says so and names the setting; the study's own timeout still ends the wait."""
+    from conftest import local_dask_client
+
+    with local_dask_client(n_workers=0) as client, caplog.at_level("WARNING", logger="unitune"):
+        study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
+        study.optimize(value_of, n_trials=4, batch_size=2, executor=client, timeout=3)
+    assert ("trials wait for one, for as long as none joins (set the scheduler's "
+            "distributed.scheduler.no-workers-timeout to have them fail and the study stop)") in caplog.text
+    assert sorted(t.number for t in study.trials) == [0, 1]
+    assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
+    assert all("study timeout of 3 s reached" in t.failure for t in study.trials)

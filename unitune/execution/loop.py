@@ -94,6 +94,8 @@ def run_trials(
     # Trials kept in flight: batch_size, or more where the runner hides its round trip behind
     # queued trials (Dask). Deterministic batches and synchronous pruning cohorts stay exact.
     slots = batch_size
+    if runner is not None:
+        runner.check_workers()
     if runner is not None and not deterministic and (study.pruner is None or study.pruner.cohort <= 1):
         slots = runner.slots(batch_size)
 

@@ -122,6 +122,9 @@ class Runner:
         """How many trials the loop keeps in flight for ``batch_size`` (free-running mode)."""
         return batch_size
 
+    def check_workers(self) -> None:
+        """At the start of a run: warn about what will keep trials from running (nothing here)."""
+
     def _enforces_deadlines(self) -> bool:
         """True when the driver, not the executor, watches ``trial_timeout``."""
         return True
@@ -275,12 +278,31 @@ class DaskRunner(Runner):
                 f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
                 "are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
-        if threads == 0:
-            _warn_no_workers()
-            return batch_size
-        if batch_size < threads:
+        if threads == 0 or batch_size < threads:
             return batch_size
         return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
+
+    def check_workers(self) -> None:
+        """Warn when the cluster has no workers: trials wait for one, for as long as the
+        scheduler's ``distributed.scheduler.no-workers-timeout`` says (for ever by default)."""
+        try:
+            if sum(self.client.nthreads().values()):
+                return
+        except Exception as exc:  # a closed client or an unreachable scheduler
+            raise UnituneError(
+                f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
+                "are kept, continue with study.optimize(..., executor=<a working executor>)"
+            ) from exc
+        setting = "the scheduler's distributed.scheduler.no-workers-timeout"
+        try:
+            timeout = self.client.run_on_scheduler(_no_workers_timeout(), callback_timeout=_CLEANUP_LIMIT)
+        except Exception as exc:  # a scheduler refusing to run functions: say both cases
+            logger.debug("could not read the Dask scheduler's no-workers-timeout: %s", exc)
+            then = f"unless {setting} is set, then the study stops once it passes"
+        else:
+            then = (f"for as long as none joins (set {setting} to have them fail and the study stop)"
+                    if timeout is None else f"if none joins within {timeout:g} s ({setting}) the study stops")
+        logger.warning("the Dask cluster has no workers: trials wait for one, %s", then)
 
     def _forget(self, future: Future) -> str | None:
         task = self._tasks.pop(future, None)
@@ -297,7 +319,7 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
-        if type(exc).__name__ == "NoWorkerError":  # no-workers-timeout passed with no worker at all
+        if _no_worker_at_all(exc):  # the scheduler's no-workers-timeout passed without a worker
             return Lost(f"the Dask cluster had no workers to run it ({exc})", False, stops=True)
         if isinstance(exc, (_ResultLost, _CancelledElsewhere)):
             return Lost(str(exc), True)
@@ -414,17 +436,26 @@ def _topic_remover() -> Callable[..., str | None]:
 _remove_topic = _topic_remover()
 
 
-def _warn_no_workers() -> None:
-    """Say that trials will wait for a worker, and how to have them give up instead."""
-    import dask
+def _no_workers_timeout() -> Callable[..., float | None]:
+    """The function :meth:`DaskRunner.check_workers` runs on the scheduler: its
+    no-workers-timeout in seconds, or None. Made here so that it travels by value (the
+    scheduler's machine need not have unitune installed)."""
 
-    timeout = dask.config.get("distributed.scheduler.no-workers-timeout", None)
-    if timeout is None:
-        then = ("they wait for as long as no worker joins (set the scheduler's "
-                "distributed.scheduler.no-workers-timeout to have them fail and the study stop)")
-    else:
-        then = f"if none joins within {timeout} (distributed.scheduler.no-workers-timeout) the study stops"
-    logger.warning("the Dask cluster has no workers yet: trials wait for one; %s", then)
+    def read(dask_scheduler: Any = None) -> float | None:
+        return getattr(dask_scheduler, "no_workers_timeout", None)
+
+    return read
+
+
+def _no_worker_at_all(exc: BaseException) -> bool:
+    """True for the error Dask's scheduler fails a task with when its no-workers-timeout passed
+    without any worker: ``NoWorkerError`` for a queued task; ``NoValidWorkerError`` with no
+    restriction for one held unrunnable (task queuing off, ``worker-saturation: inf``)."""
+    name = type(exc).__name__
+    if name == "NoWorkerError":
+        return True
+    restrictions = ("host_restrictions", "worker_restrictions", "resource_restrictions")
+    return name == "NoValidWorkerError" and not any(getattr(exc, attr, None) for attr in restrictions)
 
 
 def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
