@@ -203,3 +203,23 @@ def test_a_dask_cluster_without_workers_and_no_timeout_is_named_in_a_warning(cap
     assert sorted(t.number for t in study.trials) == [0, 1]
     assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
     assert all("study timeout of 3 s reached" in t.failure for t in study.trials)
+
+
+@pytest.mark.timeout(120)
+def test_trials_waiting_on_a_cluster_with_no_workers_are_named_in_a_warning_while_they_wait(
+        caplog, monkeypatch):
+    """A cluster that has no worker (lost them all mid-run, or never had one) and no scheduler
+    timeout: while trials wait, the driver counts the workers now and then and says, once, that
+    trials wait and what ends the wait (here the study's timeout does)."""
+    from conftest import local_dask_client
+    from unitune.execution import runners
+
+    monkeypatch.setattr(runners, "_WORKER_LOOK", 0.3)  # a look every 0.3 s instead of every minute
+    with local_dask_client(n_workers=0) as client, caplog.at_level("WARNING", logger="unitune"):
+        study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
+        study.optimize(value_of, n_trials=2, batch_size=2, executor=client, timeout=4)
+    said = [r.getMessage() for r in caplog.records if "has had no workers for" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "2 trial(s) wait for one" in said[0] and "no-workers-timeout" in said[0]
+    assert sorted(t.number for t in study.trials) == [0, 1]
+    assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}

@@ -50,6 +50,9 @@ _RESTART_LIMIT = 30.0
 _FETCH_LIMIT = 120.0
 #: Dask: trials kept queued behind each busy worker thread (see DaskRunner.slots).
 _QUEUED_PER_THREAD = 1
+#: Dask: seconds between counts of the cluster's workers while trials are in flight (a cluster
+#: with none that long is named in a warning).
+_WORKER_LOOK = 60.0
 #: Seconds to remove a finished optimize's Dask event topic from the scheduler.
 _CLEANUP_LIMIT = 10.0
 #: Seconds after that removal until the scheduler removes the topic once more, in case a start
@@ -236,6 +239,9 @@ class DaskRunner(Runner):
         self._keys: dict[Future, str] = {}
         self._topic: str | None = None
         self._workers: dict[str, str] = {}  # key -> the worker that announced running it (timed trials)
+        self._looked_at = time.monotonic()  # when the cluster's workers were last counted
+        self._idle_since: float | None = None  # when trials were first seen waiting on no worker
+        self._said_idle = False  # that wait was named in a warning
         if trial_timeout is not None:
             topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
             try:
@@ -303,6 +309,45 @@ class DaskRunner(Runner):
             then = (f"for as long as none joins (set {setting} to have them fail and the study stop)"
                     if timeout is None else f"if none joins within {timeout:g} s ({setting}) the study stops")
         logger.warning("the Dask cluster has no workers: trials wait for one, %s", then)
+
+    def next_deadline(self) -> float | None:
+        """As for any runner, and while trials are in flight, the next look at the workers."""
+        limit = super().next_deadline()
+        if not self._tasks:
+            return limit
+        look = max(0.0, self._looked_at + _WORKER_LOOK - time.monotonic())
+        return look if limit is None else min(limit, look)
+
+    def overdue(self) -> list[Future]:
+        self._watch_workers()
+        return super().overdue()
+
+    def _watch_workers(self) -> None:
+        """Every ``_WORKER_LOOK`` seconds while trials are in flight, count the cluster's
+        workers; once none has been there for that long, warn (once per outage) that the trials
+        wait, and for how long: a cluster that lost every worker would otherwise wait in silence."""
+        now = time.monotonic()
+        if not self._tasks:
+            self._idle_since, self._said_idle = None, False
+            return
+        if now - self._looked_at < _WORKER_LOOK:
+            return
+        self._looked_at = now
+        try:
+            threads = sum(self.client.nthreads().values())
+        except Exception as exc:  # the scheduler did not answer: look again later
+            logger.debug("could not count the Dask cluster's workers: %s", exc)
+            return
+        if threads:
+            self._idle_since, self._said_idle = None, False
+        elif self._idle_since is None:
+            self._idle_since = now
+        elif not self._said_idle and now - self._idle_since >= _WORKER_LOOK:
+            self._said_idle = True
+            logger.warning(
+                "the Dask cluster has had no workers for %.0f s; %d trial(s) wait for one (set the "
+                "scheduler's distributed.scheduler.no-workers-timeout to have them fail and the study "
+                "stop, or give optimize a timeout)", now - self._idle_since, len(self._tasks))
 
     def _forget(self, future: Future) -> str | None:
         task = self._tasks.pop(future, None)
