@@ -174,8 +174,9 @@ def test_a_dask_cluster_without_workers_stops_the_study_once_the_scheduler_gives
         with caplog.at_level("WARNING", logger="unitune"), \
                 pytest.raises(UnituneError, match=r"could not run: the Dask cluster had no workers to run it"):
             study.optimize(value_of, n_trials=20, batch_size=3, executor=client, deterministic=deterministic)
-    assert ("the Dask cluster has no workers: trials wait for one, if none joins within 1 s (the "
-            "scheduler's distributed.scheduler.no-workers-timeout) the study stops") in caplog.text
+    assert ("the Dask cluster has no workers: trials wait until one joins, for at most 1 s (the "
+            "scheduler's distributed.scheduler.no-workers-timeout): then they fail and the study stops"
+            ) in caplog.text
     assert sorted(t.number for t in study.trials) == [0, 1, 2]  # one batch: nothing asked after the stop
     assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
     assert all(t.values is None for t in study.trials)
@@ -198,7 +199,7 @@ def test_a_dask_cluster_without_workers_and_no_timeout_is_named_in_a_warning(cap
     with local_dask_client(n_workers=0) as client, caplog.at_level("WARNING", logger="unitune"):
         study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
         study.optimize(value_of, n_trials=4, batch_size=2, executor=client, timeout=3)
-    assert ("trials wait for one, for as long as none joins (set the scheduler's "
+    assert ("the Dask cluster has no workers: trials wait until one joins (set the scheduler's "
             "distributed.scheduler.no-workers-timeout to have them fail and the study stop)") in caplog.text
     assert sorted(t.number for t in study.trials) == [0, 1]
     assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
@@ -206,20 +207,44 @@ def test_a_dask_cluster_without_workers_and_no_timeout_is_named_in_a_warning(cap
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize(("config", "then"), [
+    ({}, "until one joins (set the scheduler's distributed.scheduler.no-workers-timeout to have them "
+         "fail and the study stop)"),
+    ({"distributed.scheduler.no-workers-timeout": "60s"},
+     "until one joins, for at most 60 s (the scheduler's distributed.scheduler.no-workers-timeout): "
+     "then they fail and the study stops"),
+], ids=["no-scheduler-timeout", "scheduler-timeout"])
 def test_trials_waiting_on_a_cluster_with_no_workers_are_named_in_a_warning_while_they_wait(
-        caplog, monkeypatch):
-    """A cluster that has no worker (lost them all mid-run, or never had one) and no scheduler
-    timeout: while trials wait, the driver counts the workers now and then and says, once, that
-    trials wait and what ends the wait (here the study's timeout does)."""
+        caplog, monkeypatch, config, then):
+    """A cluster that has no worker (lost them all mid-run, or never had one): while trials
+    wait, the driver counts the workers now and then and says, once, how long the cluster has
+    had none, that trials wait, and what ends the wait as the scheduler is set (here the study's
+    own timeout ends it first)."""
     from conftest import local_dask_client
     from unitune.execution import runners
 
     monkeypatch.setattr(runners, "_WORKER_LOOK", 0.3)  # a look every 0.3 s instead of every minute
-    with local_dask_client(n_workers=0) as client, caplog.at_level("WARNING", logger="unitune"):
+    with local_dask_client(n_workers=0, **config) as client, caplog.at_level("WARNING", logger="unitune"):
         study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
         study.optimize(value_of, n_trials=2, batch_size=2, executor=client, timeout=4)
     said = [r.getMessage() for r in caplog.records if "has had no workers for" in r.getMessage()]
     assert len(said) == 1, said
-    assert "2 trial(s) wait for one" in said[0] and "no-workers-timeout" in said[0]
+    assert said[0].endswith(f"; 2 trial(s) wait {then}"), said[0]
     assert sorted(t.number for t in study.trials) == [0, 1]
     assert {t.state for t in study.trials} == {TrialState.INTERRUPTED}
+
+
+@pytest.mark.timeout(120)
+def test_a_restricted_trial_on_a_cluster_without_workers_stops_the_study_at_once():
+    """A task with resource restrictions fails with NoValidWorkerError, not NoWorkerError, when
+    it waited unrunnable: with no worker in the cluster that also stops the study, at the first
+    trial."""
+    from conftest import local_dask_client
+    from unitune.errors import UnituneError
+
+    with local_dask_client(n_workers=0, **{"distributed.scheduler.no-workers-timeout": "1s"}) as client:
+        study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
+        executor = client.get_executor(pure=False, resources={"GPU": 1})
+        with pytest.raises(UnituneError, match=r"no workers to run it \(Attempted to run .* valid worker"):
+            study.optimize(value_of, n_trials=6, batch_size=1, executor=executor)
+    assert [(t.number, t.state) for t in study.trials] == [(0, TrialState.INTERRUPTED)]

@@ -242,6 +242,7 @@ class DaskRunner(Runner):
         self._looked_at = time.monotonic()  # when the cluster's workers were last counted
         self._idle_since: float | None = None  # when trials were first seen waiting on no worker
         self._said_idle = False  # that wait was named in a warning
+        self._threads: int | None = None  # the cluster's threads when the run started
         if trial_timeout is not None:
             topic = f"unitune-started-{uuid.uuid4().hex[:12]}"
             try:
@@ -277,38 +278,41 @@ class DaskRunner(Runner):
         fetches the result, the study records it, asks the backend, and submits the next task).
         With fewer trials than threads, ``batch_size`` stays the cap on trials running at once.
         """
-        try:
-            threads = sum(self.client.nthreads().values())
-        except Exception as exc:  # a closed client or an unreachable scheduler
-            raise UnituneError(
-                f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
-                "are kept, continue with study.optimize(..., executor=<a working executor>)"
-            ) from exc
+        threads = self._threads if self._threads is not None else self._count_threads()
         if threads == 0 or batch_size < threads:
             return batch_size
         return max(batch_size, threads + _QUEUED_PER_THREAD * threads)
 
-    def check_workers(self) -> None:
-        """Warn when the cluster has no workers: trials wait for one, for as long as the
-        scheduler's ``distributed.scheduler.no-workers-timeout`` says (for ever by default)."""
+    def _count_threads(self) -> int:
+        """The cluster's worker threads now (UnituneError when it cannot be reached)."""
         try:
-            if sum(self.client.nthreads().values()):
-                return
+            return sum(self.client.nthreads().values())
         except Exception as exc:  # a closed client or an unreachable scheduler
             raise UnituneError(
                 f"the Dask cluster cannot be reached ({type(exc).__name__}: {exc}); finished trials "
                 "are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
+
+    def check_workers(self) -> None:
+        """Count the cluster's threads once for the run (``slots`` uses the count); with none,
+        warn that trials wait for a worker, and what ends the wait."""
+        self._threads = self._count_threads()
+        if self._threads:
+            return
+        self._idle_since = self._looked_at = time.monotonic()  # the outage the watcher times
+        logger.warning("the Dask cluster has no workers: trials wait %s", self._until())
+
+    def _until(self) -> str:
+        """What ends the wait of trials on a cluster with no workers, as its scheduler is set."""
         setting = "the scheduler's distributed.scheduler.no-workers-timeout"
         try:
             timeout = self.client.run_on_scheduler(_no_workers_timeout(), callback_timeout=_CLEANUP_LIMIT)
         except Exception as exc:  # a scheduler refusing to run functions: say both cases
             logger.debug("could not read the Dask scheduler's no-workers-timeout: %s", exc)
-            then = f"unless {setting} is set, then the study stops once it passes"
-        else:
-            then = (f"for as long as none joins (set {setting} to have them fail and the study stop)"
-                    if timeout is None else f"if none joins within {timeout:g} s ({setting}) the study stops")
-        logger.warning("the Dask cluster has no workers: trials wait for one, %s", then)
+            return f"until one joins, unless {setting} is set: past it they fail and the study stops"
+        if timeout is None:
+            return f"until one joins (set {setting} to have them fail and the study stop)"
+        return f"until one joins, for at most {timeout:g} s ({setting}): then they fail and the study stops"
 
     def next_deadline(self) -> float | None:
         """As for any runner, and while trials are in flight, the next look at the workers."""
@@ -344,10 +348,8 @@ class DaskRunner(Runner):
             self._idle_since = now
         elif not self._said_idle and now - self._idle_since >= _WORKER_LOOK:
             self._said_idle = True
-            logger.warning(
-                "the Dask cluster has had no workers for %.0f s; %d trial(s) wait for one (set the "
-                "scheduler's distributed.scheduler.no-workers-timeout to have them fail and the study "
-                "stop, or give optimize a timeout)", now - self._idle_since, len(self._tasks))
+            logger.warning("the Dask cluster has had no workers for %.0f s; %d trial(s) wait %s",
+                           now - self._idle_since, len(self._tasks), self._until())
 
     def _forget(self, future: Future) -> str | None:
         task = self._tasks.pop(future, None)
@@ -364,11 +366,24 @@ class DaskRunner(Runner):
     def _lost(self, exc: BaseException, handle: TrialHandle) -> Trial | Lost:
         if type(exc).__name__ == "KilledWorker":  # Dask ran it on workers that died, then gave up
             return Lost(f"its Dask worker died while running it ({exc})", True)
-        if _no_worker_at_all(exc):  # the scheduler's no-workers-timeout passed without a worker
+        if self._no_worker_at_all(exc):  # the scheduler's no-workers-timeout passed without a worker
             return Lost(f"the Dask cluster had no workers to run it ({exc})", False, stops=True)
         if isinstance(exc, (_ResultLost, _CancelledElsewhere)):
             return Lost(str(exc), True)
         return super()._lost(exc, handle)
+
+    def _no_worker_at_all(self, exc: BaseException) -> bool:
+        """True for the error Dask's scheduler fails a task with when its no-workers-timeout
+        passed without a worker: ``NoWorkerError``, or ``NoValidWorkerError`` (a task held
+        unrunnable: task queuing off, or restrictions) while the cluster has no threads."""
+        name = type(exc).__name__
+        if name != "NoValidWorkerError":
+            return name == "NoWorkerError"
+        try:
+            return not sum(self.client.nthreads().values())
+        except Exception as count_exc:  # the scheduler did not answer: not known to be empty
+            logger.debug("could not count the Dask cluster's workers: %s", count_exc)
+            return False
 
     def _started(self, futures: list[Future]) -> set[Future]:
         """Tasks whose start a worker announced (queued ones, waiting for a thread, a free
@@ -490,17 +505,6 @@ def _no_workers_timeout() -> Callable[..., float | None]:
         return getattr(dask_scheduler, "no_workers_timeout", None)
 
     return read
-
-
-def _no_worker_at_all(exc: BaseException) -> bool:
-    """True for the error Dask's scheduler fails a task with when its no-workers-timeout passed
-    without any worker: ``NoWorkerError`` for a queued task; ``NoValidWorkerError`` with no
-    restriction for one held unrunnable (task queuing off, ``worker-saturation: inf``)."""
-    name = type(exc).__name__
-    if name == "NoWorkerError":
-        return True
-    restrictions = ("host_restrictions", "worker_restrictions", "resource_restrictions")
-    return name == "NoValidWorkerError" and not any(getattr(exc, attr, None) for attr in restrictions)
 
 
 def _announced(topic: str, key: str, fn: Callable[..., Trial], *args: Any) -> Trial:
