@@ -217,8 +217,8 @@ def test_a_dask_cluster_without_workers_and_no_timeout_is_named_in_a_warning(cap
 def test_trials_waiting_on_a_cluster_with_no_workers_are_named_in_a_warning_while_they_wait(
         caplog, monkeypatch, config, then):
     """A cluster that has no worker (lost them all mid-run, or never had one): while trials
-    wait, the driver counts the workers now and then and says, once, how long the cluster has
-    had none, that trials wait, and what ends the wait as the scheduler is set (here the study's
+    wait, the driver counts the workers now and then and, when two counts in a row find none,
+    says once that trials wait and what ends the wait as the scheduler is set (here the study's
     own timeout ends it first)."""
     from conftest import local_dask_client
     from unitune.execution import runners
@@ -227,7 +227,7 @@ def test_trials_waiting_on_a_cluster_with_no_workers_are_named_in_a_warning_whil
     with local_dask_client(n_workers=0, **config) as client, caplog.at_level("WARNING", logger="unitune"):
         study = Study({"x": Float(0.0, 1.0)}, backend="random", seed=0)
         study.optimize(value_of, n_trials=2, batch_size=2, executor=client, timeout=4)
-    said = [r.getMessage() for r in caplog.records if "has had no workers for" in r.getMessage()]
+    said = [r.getMessage() for r in caplog.records if "had no workers at two counts" in r.getMessage()]
     assert len(said) == 1, said
     assert said[0].endswith(f"; 2 trial(s) wait {then}"), said[0]
     assert sorted(t.number for t in study.trials) == [0, 1]

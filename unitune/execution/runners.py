@@ -299,7 +299,6 @@ class DaskRunner(Runner):
         self._threads = self._count_threads()
         if self._threads:
             return
-        self._idle_since = self._looked_at = time.monotonic()  # the outage the watcher times
         logger.warning("the Dask cluster has no workers: trials wait %s", self._until())
 
     def _until(self) -> str:
@@ -328,8 +327,9 @@ class DaskRunner(Runner):
 
     def _watch_workers(self) -> None:
         """Every ``_WORKER_LOOK`` seconds while trials are in flight, count the cluster's
-        workers; once none has been there for that long, warn (once per outage) that the trials
-        wait, and for how long: a cluster that lost every worker would otherwise wait in silence."""
+        workers; when two counts in a row find none, warn (once per outage) that the trials
+        wait, and what ends the wait: a cluster that lost every worker would otherwise wait in
+        silence. (Counts a minute apart see an outage one to two minutes after it began.)"""
         now = time.monotonic()
         if not self._tasks:
             self._idle_since, self._said_idle = None, False
@@ -348,7 +348,7 @@ class DaskRunner(Runner):
             self._idle_since = now
         elif not self._said_idle and now - self._idle_since >= _WORKER_LOOK:
             self._said_idle = True
-            logger.warning("the Dask cluster has had no workers for %.0f s; %d trial(s) wait %s",
+            logger.warning("the Dask cluster had no workers at two counts %.0f s apart; %d trial(s) wait %s",
                            now - self._idle_since, len(self._tasks), self._until())
 
     def _forget(self, future: Future) -> str | None:
