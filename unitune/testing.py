@@ -317,7 +317,7 @@ def check_batch_ask(backend: BackendSpec) -> None:
                 check_params(space, proposal.params, f"space {label!r}, batch")
             for proposal in reversed(batch):
                 _tell(instance, Trial.complete(proposal.number, proposal.params, _score(proposal.params)),
-                         f"space {label!r}, batch told in reverse")
+                      f"space {label!r}, batch told in reverse")
 
 
 def check_maximize(backend: BackendSpec, n_trials: int = 24) -> None:

@@ -50,8 +50,8 @@ _RESTART_LIMIT = 30.0
 _FETCH_LIMIT = 120.0
 #: Dask: trials kept queued behind each busy worker thread (see DaskRunner.slots).
 _QUEUED_PER_THREAD = 1
-#: Dask: seconds between counts of the cluster's workers while trials are in flight (a cluster
-#: with none that long is named in a warning).
+#: Dask: seconds between counts of the cluster's workers while trials are in flight (two counts
+#: in a row with none give a warning).
 _WORKER_LOOK = 60.0
 #: Seconds to remove a finished optimize's Dask event topic from the scheduler.
 _CLEANUP_LIMIT = 10.0
@@ -293,6 +293,14 @@ class DaskRunner(Runner):
                 "are kept, continue with study.optimize(..., executor=<a working executor>)"
             ) from exc
 
+    def _threads_now(self) -> int | None:
+        """The cluster's worker threads now, or None when the scheduler does not answer (logged)."""
+        try:
+            return self._count_threads()
+        except UnituneError as exc:
+            logger.debug("could not count the Dask cluster's workers: %s", exc.__cause__)
+            return None
+
     def check_workers(self) -> None:
         """Count the cluster's threads once for the run (``slots`` uses the count); with none,
         warn that trials wait for a worker, and what ends the wait."""
@@ -337,10 +345,8 @@ class DaskRunner(Runner):
         if now - self._looked_at < _WORKER_LOOK:
             return
         self._looked_at = now
-        try:
-            threads = sum(self.client.nthreads().values())
-        except Exception as exc:  # the scheduler did not answer: look again later
-            logger.debug("could not count the Dask cluster's workers: %s", exc)
+        threads = self._threads_now()
+        if threads is None:  # the scheduler did not answer: look again later
             return
         if threads:
             self._idle_since, self._said_idle = None, False
@@ -379,11 +385,7 @@ class DaskRunner(Runner):
         name = type(exc).__name__
         if name != "NoValidWorkerError":
             return name == "NoWorkerError"
-        try:
-            return not sum(self.client.nthreads().values())
-        except Exception as count_exc:  # the scheduler did not answer: not known to be empty
-            logger.debug("could not count the Dask cluster's workers: %s", count_exc)
-            return False
+        return self._threads_now() == 0  # (None: the scheduler did not answer, not known empty)
 
     def _started(self, futures: list[Future]) -> set[Future]:
         """Tasks whose start a worker announced (queued ones, waiting for a thread, a free
