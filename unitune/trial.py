@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -73,7 +73,7 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Trial:
     """One evaluation: what was tried, how it ended, and when.
 
@@ -94,12 +94,26 @@ class Trial:
     user_attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     intermediate: Mapping[int, float] = field(default_factory=lambda: _EMPTY)
 
-    def __post_init__(self) -> None:
-        # Runs once per trial on the study's hot path: kept to plain checks.
-        state, values = self.state, self.values
+    def __init__(
+        self,
+        number: int,
+        params: Mapping[str, Any],
+        state: TrialState,
+        values: tuple[float, ...] | None = None,
+        metrics: Mapping[str, float] = _EMPTY,
+        failure: str | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        user_attrs: Mapping[str, Any] = _EMPTY,
+        intermediate: Mapping[int, float] = _EMPTY,
+    ) -> None:
+        # Written by hand, not generated: a frozen dataclass's __init__ sets each field through
+        # object.__setattr__ (a type lookup a field), which costs several microseconds a trial
+        # run cold between a library's work (docs/backends.md#adapter-overhead). The slots'
+        # own setters skip the lookup. tests/core/test_trial.py keeps this signature equal to
+        # the fields.
         if type(state) is not TrialState:
             state = TrialState(state)
-            object.__setattr__(self, "state", state)
         if state is _COMPLETE:
             if len(values or ()) == 1:  # the common case, kept cheap
                 valid = type(values[0]) is float and math.isfinite(values[0])
@@ -107,18 +121,21 @@ class Trial:
                 valid = bool(values) and all([type(v) is float and math.isfinite(v) for v in values])
             if not valid:
                 raise UnituneError(
-                    f"trial {self.number}: a COMPLETE trial needs finite float values, got {values!r}"
+                    f"trial {number}: a COMPLETE trial needs finite float values, got {values!r}"
                 )
         elif values is not None:
-            raise UnituneError(f"trial {self.number}: only COMPLETE trials carry values, got {values!r}")
-        if type(self.params) is not MappingProxyType:
-            object.__setattr__(self, "params", _frozen(self.params))
-        if type(self.metrics) is not MappingProxyType:
-            object.__setattr__(self, "metrics", _frozen(self.metrics))
-        if type(self.user_attrs) is not MappingProxyType:
-            object.__setattr__(self, "user_attrs", _frozen(self.user_attrs))
-        if type(self.intermediate) is not MappingProxyType:
-            object.__setattr__(self, "intermediate", _frozen(self.intermediate))
+            raise UnituneError(f"trial {number}: only COMPLETE trials carry values, got {values!r}")
+        _set_number(self, number)
+        _set_params(self, params if type(params) is MappingProxyType else _frozen(params))
+        _set_state(self, state)
+        _set_values(self, values)
+        _set_metrics(self, metrics if type(metrics) is MappingProxyType else _frozen(metrics))
+        _set_failure(self, failure)
+        _set_started_at(self, started_at)
+        _set_finished_at(self, finished_at)
+        _set_user_attrs(self, user_attrs if type(user_attrs) is MappingProxyType else _frozen(user_attrs))
+        _set_intermediate(self, intermediate if type(intermediate) is MappingProxyType
+                          else _frozen(intermediate))
 
     def __reduce__(self):
         # Read-only mappings do not pickle: rebuild from plain dicts.
@@ -226,3 +243,9 @@ class Trial:
     def failed(cls, number: int, params: Mapping[str, Any], reason: str = "failed") -> Trial:
         """Shorthand for a FAILED record."""
         return cls(number=number, params=params, state=TrialState.FAILED, failure=reason)
+
+
+# The slots' setters, for Trial.__init__ (bypassing the frozen class's __setattr__).
+(_set_number, _set_params, _set_state, _set_values, _set_metrics, _set_failure, _set_started_at,
+ _set_finished_at, _set_user_attrs, _set_intermediate) = (
+    Trial.__dict__[f.name].__set__ for f in fields(Trial))

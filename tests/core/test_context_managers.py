@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from unitune.errors import BackendError, SpaceError
-from unitune.execution import interrupts_deferred
+from unitune.execution import Terminated, interrupts_deferred, termination_handled
 from unitune.kit import library_errors
 
 
@@ -58,6 +58,34 @@ def test_nested_blocks_hold_ctrl_c_until_the_outermost_ends():
     with pytest.raises(KeyboardInterrupt):
         _interrupted_block(steps, 2)
     assert steps == ["signalled", "block 1 ran to its end", "block 2 ran to its end"]
+
+
+def test_inside_a_running_study_blocks_hold_ctrl_c_and_sigterm_until_the_outermost_ends():
+    """Inside termination_handled (a running optimize) a block is a counter its handlers read."""
+    steps: list[str] = []
+
+    def nested_blocks() -> None:
+        with interrupts_deferred():
+            with interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                steps.append("inner block ran to its end")
+            steps.append("outer block ran to its end")
+
+    def both_signals() -> None:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("both held")
+
+    with termination_handled():
+        with pytest.raises(KeyboardInterrupt):
+            nested_blocks()
+        with pytest.raises(Terminated):
+            both_signals()
+        with interrupts_deferred():  # nothing arrived: nothing raised
+            steps.append("quiet block")
+    assert steps == ["inner block ran to its end", "outer block ran to its end", "both held", "quiet block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_outside_the_main_thread_nothing_changes():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -126,6 +128,39 @@ def test_trial_records_are_immutable_and_exportable():
     assert list(frame["number"]) == list(range(5))
     assert frame["value"].min() == study.best_value
     assert "params_x" in frame.columns
+
+
+def test_trial_init_takes_the_fields_in_order_with_their_defaults():
+    """Trial's __init__ is written by hand (cheaper than the generated one): it must stay the
+    dataclass's own, field for field."""
+    parameters = inspect.signature(Trial).parameters
+    assert list(parameters) == [f.name for f in dataclasses.fields(Trial)]
+    for f in dataclasses.fields(Trial):
+        if f.default is not dataclasses.MISSING:
+            expected = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            expected = f.default_factory()
+        else:
+            expected = inspect.Parameter.empty
+        assert parameters[f.name].default is expected or parameters[f.name].default == expected, f.name
+
+
+def test_trial_init_checks_and_freezes_what_it_is_given():
+    trial = Trial(4, {"x": 0.5}, "complete", (0.25,), metrics={"m": 1.0}, user_attrs={"a": 1})
+    assert trial.state is TrialState.COMPLETE and trial.values == (0.25,)
+    assert [type(m).__name__ for m in (trial.params, trial.metrics, trial.user_attrs, trial.intermediate)] == [
+        "mappingproxy"] * 4
+    assert dict(trial.params) == {"x": 0.5} and dict(trial.metrics) == {"m": 1.0} and dict(trial.intermediate) == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        trial.values = (1.0,)
+    assert dataclasses.replace(trial, number=9) == Trial(9, {"x": 0.5}, TrialState.COMPLETE, (0.25,),
+                                                          {"m": 1.0}, None, None, None, {"a": 1})
+    with pytest.raises(UnituneError, match="trial 4: a COMPLETE trial needs finite float values, got \\(nan,\\)"):
+        Trial(4, {}, TrialState.COMPLETE, (math.nan,))
+    with pytest.raises(UnituneError, match="trial 5: only COMPLETE trials carry values"):
+        Trial(5, {}, TrialState.FAILED, (1.0,))
+    with pytest.raises(ValueError, match="'finished' is not a valid TrialState"):
+        Trial(6, {}, "finished")
 
 
 def _slow_square(params):

@@ -126,34 +126,84 @@ def pass_on_termination(exc: Terminated) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
 
-class interrupts_deferred:
+def interrupts_deferred() -> Any:
     """Hold Ctrl-C (SIGINT) and a handled SIGTERM back until the block ends, then raise them.
 
     Used around a backend's ask and tell so that an interrupt never leaves a library halfway
-    through updating its model. Inside :func:`termination_handled` (a running ``optimize``) this
-    is a counter; elsewhere (a hand-driven ask/tell) a holding handler is installed for the
-    block. Only the main thread receives signals; elsewhere this does nothing, and SIGINT is
-    only held when its handler is Python's default (or ours). Held signals are raised when the
-    block ends normally; if it raises, they wait for the next block to end.
+    through updating its model (``with interrupts_deferred(): ...``). Inside
+    :func:`termination_handled` (a running ``optimize``) this is a counter; elsewhere (a
+    hand-driven ask/tell) a holding handler is installed for the block. Only the main thread
+    receives signals; elsewhere this does nothing, and SIGINT is only held when its handler is
+    Python's default (or ours). Held signals are raised when the block ends normally; if it
+    raises, they wait for the next block to end.
 
-    (A class, not a generator or a function returning one: a study enters it around every ask
-    and tell.)
+    (The two common cases return a shared, stateless block: a study enters one around every ask
+    and tell, and a new object a trial costs more than the call, cold, between a library's
+    work. The hand-driven case gets a fresh :class:`_HoldingBlock`.)
     """
+    if get_ident() != _MAIN_IDENT:
+        return _NOTHING_HELD
+    if _Held.installed:
+        return _COUNTED
+    return _HoldingBlock()
+
+
+def _raise_held(term: Any) -> None:
+    """Raise what arrived while blocks were held (SIGTERM first), the list emptied."""
+    held, _Held.signals = _Held.signals, []
+    if term is None:
+        term = signal.getsignal(signal.SIGTERM)
+    if signal.SIGTERM in held and isinstance(term, _OurHandler):
+        raise Terminated(term.previous)
+    raise KeyboardInterrupt
+
+
+class _NothingHeld:
+    """Outside the main thread: signals never arrive here, nothing to hold."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        return False
+
+
+class _Counted:
+    """In the main thread inside :func:`termination_handled`: its handlers hold what arrives
+    while the depth is above zero."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _Held.depth += 1
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        _Held.depth -= 1
+        if exc_type is None and _Held.depth == 0 and _Held.signals:
+            _raise_held(None)
+        return False
+
+
+_NOTHING_HELD, _COUNTED = _NothingHeld(), _Counted()
+
+
+class _HoldingBlock:
+    """A hand-driven ask/tell in the main thread: a holding SIGINT handler for the block, unless
+    the handler in place is not Python's default (then SIGINT is left alone)."""
 
     __slots__ = ("_active", "_saved", "_term")
 
     def __enter__(self) -> None:
-        self._active, self._saved, self._term = False, None, None
-        if get_ident() != _MAIN_IDENT:
-            return
-        if not _Held.installed:  # a hand-driven ask/tell (the hot path inside optimize skips this)
-            term = self._term = signal.getsignal(signal.SIGTERM)
-            ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
-            if not ours:  # hold Ctrl-C with a handler of the block's own
-                if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-                    return
-                self._saved = signal.default_int_handler
-                signal.signal(signal.SIGINT, _interrupt)
+        self._active, self._saved = False, None
+        term = self._term = signal.getsignal(signal.SIGTERM)
+        ours = signal.getsignal(signal.SIGINT) is _interrupt or isinstance(term, _OurHandler)
+        if not ours:  # hold Ctrl-C with a handler of the block's own
+            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+                return
+            self._saved = signal.default_int_handler
+            signal.signal(signal.SIGINT, _interrupt)
         self._active = True
         _Held.depth += 1
 
@@ -164,9 +214,5 @@ class interrupts_deferred:
         if self._saved is not None:
             signal.signal(signal.SIGINT, self._saved)
         if exc_type is None and _Held.depth == 0 and _Held.signals:
-            held, _Held.signals = _Held.signals, []
-            term = self._term if self._term is not None else signal.getsignal(signal.SIGTERM)
-            if signal.SIGTERM in held and isinstance(term, _OurHandler):
-                raise Terminated(term.previous)
-            raise KeyboardInterrupt
+            _raise_held(self._term)
         return False
