@@ -290,6 +290,10 @@ def evaluate(
         return ended_trial(handle, TrialState.FAILED, failure=f"{type(exc).__name__}: {exc}\n{text}")
     if user_attrs:
         handle.user_attrs.update(user_attrs)
+    elif metrics is None and not handle.user_attrs and not handle.intermediate:
+        # ended_trial's record for the common case (a float, nothing else recorded), inline: every trial
+        return Trial(handle.number, handle.params, _COMPLETE, values, _EMPTY, None, handle.started_at,
+                     time.time(), _EMPTY, _EMPTY)
     return ended_trial(handle, _COMPLETE, values, metrics)
 
 

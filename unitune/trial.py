@@ -14,6 +14,7 @@ from unitune.errors import UnituneError
 __all__ = ["Direction", "Trial", "TrialState"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_INF = math.inf
 
 
 class TrialState(str, enum.Enum):
@@ -116,7 +117,7 @@ class Trial:
             state = TrialState(state)
         if state is _COMPLETE:
             if len(values or ()) == 1:  # the common case, kept cheap
-                valid = type(values[0]) is float and math.isfinite(values[0])
+                valid = type(values[0]) is float and -_INF < values[0] < _INF  # (isfinite, no call)
             else:
                 valid = bool(values) and all([type(v) is float and math.isfinite(v) for v in values])
             if not valid:

@@ -6,7 +6,8 @@ lockstep (:mod:`unitune_bench.lockstep`, both orientations), native loop against
 
 - ``back -> tell>``: from the objective's return (after the lockstep's hand-over) to Nevergrad's
   ``tell``: the study's records and the adapter's tell path;
-- ``tell> -> tell<``, ``ask> -> ask<``: Nevergrad's own ``tell`` and ``ask``;
+- ``tell> -> tell<``, ``ask> -> ask<``: Nevergrad's own ``tell`` and ``ask`` (the outermost call:
+  CMA and NGOpt run optimizers inside the one asked);
 - ``tell< -> ask>``: from ``tell`` back to the next ``ask`` (the loop, the next ask's path);
 - ``ask< -> obj>``: from ``ask`` to the objective (decoding, the trial started); both sides
   read ``candidate.value`` here (Nevergrad computes it, ~45 us);
@@ -70,18 +71,24 @@ class Stamps:
 
         stamp, ask, tell = self.stamp, base.Optimizer.ask, base.Optimizer.tell
         hand_over = lockstep._Baton.hand_over
+        depth = threading.local()  # only the outermost call is stamped (CMA, NGOpt: optimizers in optimizers)
 
-        def stamped_ask(optimizer: Any) -> Any:
-            stamp("ask>")
-            candidate = ask(optimizer)
-            stamp("ask<")
-            return candidate
+        def stamped(method: Any, name: str) -> Any:
+            def call(optimizer: Any, *args: Any, **kwargs: Any) -> Any:
+                outermost = not getattr(depth, "inside", False)
+                if outermost:
+                    depth.inside = True
+                    stamp(name + ">")
+                try:
+                    return method(optimizer, *args, **kwargs)
+                finally:
+                    if outermost:
+                        stamp(name + "<")
+                        depth.inside = False
 
-        def stamped_tell(optimizer: Any, *args: Any, **kwargs: Any) -> Any:
-            stamp("tell>")
-            result = tell(optimizer, *args, **kwargs)
-            stamp("tell<")
-            return result
+            return call
+
+        stamped_ask, stamped_tell = stamped(ask, "ask"), stamped(tell, "tell")
 
         def stamped_hand_over(baton: Any, side: int) -> None:
             hand_over(baton, side)
@@ -171,20 +178,26 @@ def main() -> int:
     what = "adapter alone" if args.adapter_alone else "unitune.optimize"
     print(f"nevergrad.{args.algorithm}, {what} against Nevergrad's own loop, {args.rounds} lockstep "
           "rounds; median us a trial")
-    print(f"{'stretch':<16} {'trials':>6} {'native':>9} {'unitune':>9} {'extra':>8}")
-    extra = 0.0
+    print(f"{'stretch':<16} {'trials':>6} {'native':>9} {'unitune':>9} {'extra':>8}   {'mean extra':>10}")
+    extra = mean_extra = total_mean_extra = 0.0
     for stretch in STRETCHES:
         native, unitune = found["native"][stretch], found["unitune"][stretch]
         if not native or not unitune:
             continue
         difference = (statistics.median(unitune) - statistics.median(native)) / 1e3
+        mean_difference = (statistics.fmean(unitune) - statistics.fmean(native)) / 1e3
+        total_mean_extra += mean_difference
         if stretch not in LIBRARY:
             extra += difference
+            mean_extra += mean_difference
         mark = "" if stretch not in LIBRARY else "  (library / objective)"
         name = f"{stretch[0]} -> {stretch[1]}"
         print(f"{name:<16} {len(unitune):>6} {statistics.median(native) / 1e3:>9.1f} "
-              f"{statistics.median(unitune) / 1e3:>9.1f} {difference:>8.1f}{mark}")
-    print(f"unitune's own extra a trial, outside Nevergrad's calls: {extra:.1f} us")
+              f"{statistics.median(unitune) / 1e3:>9.1f} {difference:>8.1f}   {mean_difference:>10.1f}{mark}")
+    print(f"every stretch, means (what a time ratio sees, garbage collections included): "
+          f"{total_mean_extra:.1f} us")
+    print(f"unitune's own extra a trial, outside Nevergrad's calls: {extra:.1f} us "
+          f"(means: {mean_extra:.1f} us)")
     return 0
 
 

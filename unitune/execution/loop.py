@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any
 
+from unitune.backend import Proposal
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
 from unitune.execution.runners import Lost, Runner
 from unitune.execution.signals import Terminated
 from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
-from unitune.objective import TrialHandle, ended_trial, evaluate
+from unitune.objective import ResultSpec, TrialHandle, ended_trial, evaluate
 from unitune.trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -121,6 +122,11 @@ def run_trials(
         in_flight[runner.submit(handle, evaluate, objective, handle, spec, pass_trial)] = handle
 
     try:
+        if runner is None and batch_size == 1 and pruning is None and bar is None and not callbacks \
+                and max_consecutive_failures is None:
+            asked, over = _run_plain(study, objective, spec, pass_trial, n_trials, deadline)
+            if over:
+                return
         while True:
             if deterministic and ready and not in_flight:  # the batch is done: tell in order
                 while ready:
@@ -232,6 +238,58 @@ def run_trials(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pass_trial: bool,
+               n_trials: int | None, deadline: float | None) -> tuple[int, bool]:
+    """The plain inline run, one trial at a time (no runner, pruner, callbacks, progress bar or
+    failure limit: ``optimize``'s defaults): :meth:`Study.ask_batch`'s steps for one trial,
+    written out in this one frame, then :func:`evaluate` and :meth:`Study._finish`.
+
+    This is the path measured against each library's own loop, where every call and object a
+    trial adds shows (docs/backends.md#adapter-overhead). Anything out of the common case goes
+    through the study's own methods: a proposal not as expected (``Study._register`` checks it
+    and raises), and a queued retry or a durable store, for which this returns to
+    :func:`run_trials`' general loop. Returns (trials asked, whether the run is over).
+    tests/core/test_plain_run.py runs the same studies through both paths, trial by trial.
+    """
+    store, running = study._store, study._running
+    ask = study.backend.ask
+    trusted = study._proposals_trusted
+    clock = time.time
+    held = _interrupts_deferred()  # the same block for the whole run (thread and handlers do not change)
+    asked = 0
+    while n_trials is None or asked < n_trials:
+        if study._stop_requested or (deadline is not None and time.monotonic() >= deadline):
+            return asked, True
+        if store.retries or store.durable:
+            return asked, False
+        number = study._next_number
+        numbers = range(number, number + 1)
+        try:
+            with held:  # registered as running before an interrupt can land (as in ask_batch)
+                proposals = ask(numbers)
+                if len(proposals) == 1 and trusted and type(proposals[0]) is Proposal \
+                        and proposals[0].number == number:
+                    params = proposals[0].params
+                    now = clock()
+                    store.start(number, params, now)
+                    handle = running[number] = TrialHandle(number, params, now)
+                    study._next_number = number + 1
+                else:  # checked (and refused) as ask_batch does
+                    handles: list[TrialHandle] = []
+                    study._register(proposals, numbers, handles)
+                    if not handles:
+                        return asked, True
+                    (handle,) = handles
+        except SearchExhausted as exc:
+            logger.info("stopping: %s", exc)
+            return asked, True
+        asked += 1
+        trial = evaluate(objective, handle, spec, pass_trial)
+        with held:
+            study._finish(handle, trial)
+    return asked, True
 
 
 def _settle(study: Study, in_flight: dict[Future, TrialHandle], reason: str,

@@ -15,10 +15,10 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
 - Nevergrad minimizes: values take :func:`unitune.kit.to_minimized`'s sign (maximized values
   negated), then are kept within +-1e20 (``LOSS_BOUND``), below the 5e20 at which Nevergrad clips
   with a warning.
-- FAILED and PRUNED trials (and a COMPLETE one without a finite value) are told with the worst
-  loss seen so far among COMPLETE trials; before any trial has completed they are held back and
-  told as soon as one completes. INTERRUPTED trials are forgotten: Nevergrad learns nothing
-  (except a recast optimizer's own point, told like a failure: its next ask would block).
+- FAILED and PRUNED trials are told with the worst loss seen so far among COMPLETE trials;
+  before any trial has completed they are held back and told as soon as one completes.
+  INTERRUPTED trials are forgotten: Nevergrad learns nothing (except a recast optimizer's own
+  point, told like a failure: its next ask would block).
 - Seed: the parametrization's ``random_state`` is ``RandomState(seed)``. Trials replayed before the
   first ask (a resumed study, history from another backend) are told to an optimizer seeded with
   ``kit.derive_seed(seed, number of trials)``, so a restart does not re-propose the first points.
@@ -37,7 +37,6 @@ Rules this adapter follows (see docs/backends/nevergrad.md):
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -130,11 +129,21 @@ class NevergradBackend(KitBackend):
         out = []
         opt, decode = self._opt, self.codec.decode
         try:
-            for number in numbers:
-                if self._sequential is False and not self._replayed:  # the common case: no checks
+            if self._sequential is False and not self._replayed:  # the common case: no checks
+                codec, by_number = self.codec, self.pending._by_number
+                clipped = codec.clipped if codec._lows is not None else None  # a flat space of plain floats
+                names = codec._names
+                for number in numbers:
                     candidate = opt.ask()
-                    out.append(self.proposal(number, decode(candidate.value), (candidate, True)))
-                    continue
+                    if number in by_number or clipped is None:  # (proposal() raises for the former)
+                        out.append(self.proposal(number, decode(candidate.value), (candidate, True)))
+                        continue
+                    # kit.proposal and the codec's decode of a flat space of plain floats, inline:
+                    # every call a trial adds shows against Nevergrad's own loop
+                    by_number[number] = (candidate, True)
+                    out.append(Proposal(number, clipped(map(candidate.value.__getitem__, names))))
+                return out
+            for number in numbers:
                 candidate, native, params = self._ask_candidate()
                 out.append(self.proposal(number, params, (candidate, native)))
         except Exception as exc:  # (not `with self._ask_errors`: two calls fewer a trial)
@@ -195,8 +204,20 @@ class NevergradBackend(KitBackend):
         """Tell Nevergrad the trial's candidate (``native``: the candidate it proposed, or a
         spawned one for a replayed trial, and whether ask() proposed it) with its loss, or hold
         a failure back until a loss stands for it (:class:`unitune.kit.WorstLoss`)."""
-        loss = self._loss(trial)
         stand_in = self._stand_in
+        if trial.state is _COMPLETE and native[1] and not stand_in.held and len(trial.values) == 1:
+            # The common case, inline (_loss, WorstLoss.completed with nothing held, _tell): every
+            # call a trial adds shows against Nevergrad's own loop.
+            loss = -trial.values[0] if self.signs[0] < 0 else trial.values[0]
+            loss = -LOSS_BOUND if loss < -LOSS_BOUND else LOSS_BOUND if loss > LOSS_BOUND else loss
+            if stand_in.worst is None or loss > stand_in.worst:
+                stand_in.worst = loss
+            try:
+                self._opt.tell(native[0], loss)
+            except Exception as exc:
+                self._tell_errors.reraise(exc)
+            return
+        loss = self._loss(trial)
         for told, value in stand_in.failed(native) if loss is None else stand_in.completed(native, loss):
             self._tell(told, value)
 
@@ -216,15 +237,14 @@ class NevergradBackend(KitBackend):
             return self._opt.parametrization.spawn_child(new_value=value)
 
     def _loss(self, trial: Trial) -> float | None:
-        """The loss Nevergrad minimizes, or None for a trial without a usable value."""
+        """The loss Nevergrad minimizes, or None for a trial without a value (not COMPLETE; a
+        COMPLETE trial's values are finite floats, :class:`unitune.trial.Trial` checks)."""
         if trial.state is not _COMPLETE:
             return None
         if len(trial.values) != 1:
             raise BackendError(
                 f"nevergrad is single-objective here; trial {trial.number} has {len(trial.values)} values"
             )
-        if not math.isfinite(trial.values[0]):
-            return None
         # to_minimized's sign, inline (it runs at every tell); its model_value squash of
         # magnitudes above 1e100 changes nothing here, where LOSS_BOUND clips them first.
         loss = -trial.values[0] if self.signs[0] < 0 else trial.values[0]
