@@ -19,7 +19,9 @@ The measures, each with the goal ``ratio <= 1.02`` wherever the native cost per 
   cancels. No full garbage collection runs while the two sides run (young ones do; a full one
   between runs): the two threads share the collector, and the one full collection of a run walks
   both sides' heaps yet is paid by whichever side triggers it, 2-3 % of a side (docs/backends.md
-  has the measurement). The verdict is on the median of the rounds' ratios, printed with its
+  has the measurement). For the same reason the young collections' CPU time is left out of the
+  side that set them off (``unitune_bench.lockstep.CollectorClock``); ``gc n/u`` prints how many
+  each side set off, median a run. The verdict is on the median of the rounds' ratios, printed with its
   95 % bootstrap interval; also printed: the median seconds of a run, unitune's overhead in
   microseconds per trial and the load average. Checks that both sides proposed the same
   points (exit status 1 if not). First line: unitune's own cost per trial (the study loop and
@@ -347,6 +349,9 @@ def measure(
         "slots": (statistics.median(m for m, _ in slots), statistics.median(w for _, w in slots)),
         "same": same,
         "load": (load_before, os.getloadavg()[0]),
+        # young collections each side set off, median a run (threads: not counted in its seconds)
+        "collections": (statistics.median(side.collections for pair in rounds for side in pair.a),
+                        statistics.median(side.collections for pair in rounds for side in pair.b)),
     }
 
 
@@ -474,7 +479,7 @@ def header(processes: bool) -> str:
     slots = "second/first" if processes else "main/thread"
     return (
         f"{'backend':<21}{'trials':>6}{'rounds':>7}{'native s':>9}{'unitune s':>10}{'ms/trial':>9}"
-        f"{'ratio [95% CI]':>24}{'us/trial':>9}{slots:>13}  goal   same  load"
+        f"{'ratio [95% CI]':>24}{'us/trial':>9}{slots:>13}{'gc n/u':>10}  goal   same  load"
     )
 
 
@@ -484,9 +489,10 @@ def row(r: dict[str, Any]) -> str:
     low, high = r["ratio_ci"]
     ratio = f"{r['ratio']:.3f} [{low:.3f}, {high:.3f}]"
     slots = f"{r['slots'][0]:.2f}/{r['slots'][1]:.2f}"
+    collections = f"{r['collections'][0]:.0f}/{r['collections'][1]:.0f}" if any(r["collections"]) else "-"
     return (
         f"{r['name']:<21}{r['trials']:>6}{r['rounds']:>7}{r['native_s']:>9.3f}{r['unitune_s']:>10.3f}"
-        f"{r['ms_per_trial']:>9.2f}{ratio:>24}{r['overhead_us']:>9.0f}{slots:>13}  {goal:<7}"
+        f"{r['ms_per_trial']:>9.2f}{ratio:>24}{r['overhead_us']:>9.0f}{slots:>13}{collections:>10}  {goal:<7}"
         f"{'yes' if r['same'] else 'NO':<6}{r['load'][0]:.1f}-{r['load'][1]:.1f}"
     )
 

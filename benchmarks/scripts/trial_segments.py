@@ -24,17 +24,19 @@ unitune's own extra cost a trial, cold, as it runs between Nevergrad's work. Fin
 docs/backends.md#adapter-overhead (fourteenth session).
 
     uv run --no-sync python benchmarks/scripts/trial_segments.py [--algorithm oneplusone] [--rounds 6]
-    uv run --no-sync python benchmarks/scripts/trial_segments.py --adapter-alone
+    uv run --no-sync python benchmarks/scripts/trial_segments.py --adapter-alone  # also: --aa, --collector
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +122,21 @@ def stretches(sequence: list[tuple[str, int]]) -> dict[tuple[str, str], list[int
     return out
 
 
-def measure(algorithm: str, rounds: int, adapter_alone: bool,
-            n_trials: int | None = None) -> dict[str, dict[tuple[str, str], list[int]]]:
-    """Both orientations of ``rounds`` lockstep pairs; every stretch of every trial, by side."""
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def measure(algorithm: str, rounds: int, adapter_alone: bool = False, n_trials: int | None = None,
+            aa: bool = False, collector: str = "held") -> dict[str, dict[tuple[str, str], list[int]]]:
+    """Both orientations of ``rounds`` lockstep pairs; every stretch of every trial, by side.
+
+    ``aa``: the native loop on both sides; ``collector``: ``held`` (no full garbage collection
+    while the sides run, as adapter_overhead.py) or ``paused`` (none at all)."""
     from threadpoolctl import threadpool_limits
 
     stamps = Stamps()
@@ -145,12 +159,14 @@ def measure(algorithm: str, rounds: int, adapter_alone: bool,
             return native.run(algorithm, space, fn, n_trials, seed)
 
         def unitune_loop(fn: Any, seed: int = round_) -> Any:
+            if aa:
+                return native.run(algorithm, space, fn, n_trials, seed)
             return run(name, n_trials, seed, fn)
 
         for unitune_in_main in (True, False):
             stamps.by_thread.clear()
             gc.collect()
-            with adapter_overhead.full_collections_held():
+            with adapter_overhead.full_collections_held() if collector == "held" else _collector_paused():
                 if unitune_in_main:
                     lockstep.run_lockstep(stamps.objective, native_loop, unitune_loop)
                 else:
@@ -170,14 +186,22 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=None, help="trials a run (the adapter's CASES: 200)")
     parser.add_argument("--adapter-alone", action="store_true",
                         help="the backend driven by hand through ask/tell in unitune's place")
+    parser.add_argument("--aa", action="store_true",
+                        help="the native loop on both sides: how far the stretches stray by themselves")
+    parser.add_argument("--collector", choices=("held", "paused"), default="held",
+                        help="no full garbage collection while the sides run (held, as adapter_overhead.py) "
+                        "or none at all (paused): the young collections' share")
     args = parser.parse_args()
     if args.rounds < 1 or (args.trials is not None and args.trials <= SKIPPED_TRIALS):
         parser.error(f"--rounds must be at least 1 and --trials above {SKIPPED_TRIALS} (a run's first "
                      f"{SKIPPED_TRIALS} trials are left out)")
-    found = measure(args.algorithm, args.rounds, args.adapter_alone, args.trials)
-    what = "adapter alone" if args.adapter_alone else "unitune.optimize"
+    if args.aa and args.adapter_alone:
+        parser.error("--aa runs the native loop in unitune's place; --adapter-alone runs the adapter there")
+    found = measure(args.algorithm, args.rounds, args.adapter_alone, args.trials, args.aa, args.collector)
+    what = ("A/A: a second native loop" if args.aa else "adapter alone" if args.adapter_alone
+            else "unitune.optimize")
     print(f"nevergrad.{args.algorithm}, {what} against Nevergrad's own loop, {args.rounds} lockstep "
-          "rounds; median us a trial")
+          f"rounds, collector {args.collector}; median us a trial")
     print(f"{'stretch':<16} {'trials':>6} {'native':>9} {'unitune':>9} {'extra':>8}   {'mean extra':>10}")
     extra = mean_extra = total_mean_extra = 0.0
     for stretch in STRETCHES:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
 
 import pytest
 from unitune_bench.lockstep import (
+    CollectorClock,
     Crossover,
     LockstepError,
     Side,
@@ -79,6 +81,32 @@ def test_thread_cpu_time_counts_only_the_sides_own_work():
     heavy, light = run_lockstep(lambda p: 0, busy, idle)
     # The idle side waits for its turn while the busy one computes: waiting costs no CPU.
     assert heavy.cpu_seconds > 5 * light.cpu_seconds
+
+
+def test_young_collections_are_counted_apart_from_the_side_that_set_them_off():
+    """Two threads share one collector: a collection is left out of the seconds of the side whose
+    allocation set it off, and counted for it."""
+
+    class Node:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+
+    def cyclic(objective):
+        for i in range(4):
+            for _ in range(20_000):
+                Node()
+            objective({"i": i})
+        return "cyclic"
+
+    def plain(objective):
+        return [objective({"i": i}) for i in range(4)]
+
+    assert gc.isenabled()
+    garbage, clean = run_lockstep(lambda p: 0, cyclic, plain)
+    assert garbage.result == "cyclic" and clean.result == [0, 0, 0, 0]
+    assert garbage.collections > 10 and garbage.collector_seconds > 0  # 80,000 cycles, threshold 700
+    assert clean.collections == 0 and clean.collector_seconds == 0.0
+    assert not any(isinstance(callback, CollectorClock) for callback in gc.callbacks)  # gone after the run
 
 
 def test_crossover_runs_both_orientations_and_cancels_the_threads_share():
