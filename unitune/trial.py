@@ -111,7 +111,7 @@ class Trial:
         # Written by hand, not generated: a frozen dataclass's __init__ sets each field through
         # object.__setattr__ (a type lookup a field), which costs several microseconds a trial
         # run cold between a library's work (docs/backends.md#adapter-overhead). The slots'
-        # own setters skip the lookup. tests/core/test_trial.py keeps this signature equal to
+        # own setters skip the lookup. tests/core/test_study.py keeps this signature equal to
         # the fields.
         if type(state) is not TrialState:
             state = TrialState(state)

@@ -9,7 +9,9 @@ import threading
 
 import pytest
 
-from unitune.errors import BackendError, SpaceError
+from unitune import Float, Study, TrialState
+from unitune.backends.random_search import RandomSearch
+from unitune.errors import BackendError, SearchExhausted, SpaceError
 from unitune.execution import Terminated, interrupts_deferred, termination_handled
 from unitune.kit import library_errors
 
@@ -123,3 +125,46 @@ def test_reraise_lets_an_interrupt_through_as_the_block_does():
     with pytest.raises(KeyboardInterrupt) as info:
         library_errors("lib.algo", "ask").reraise(interrupt)
     assert info.value is interrupt
+
+
+class _RunsOutWhenSignalled(RandomSearch):
+    """Random search whose ask, at trial 3, receives a signal and then runs out of candidates."""
+
+    signum = signal.SIGINT
+
+    def ask(self, numbers):
+        if numbers[0] == 3:
+            os.kill(os.getpid(), self.signum)
+            raise SearchExhausted("no more candidates")
+        return super().ask(numbers)
+
+
+def _later_study_is_untouched() -> None:
+    """A signal held in an ask that raised must not fire in some later, unrelated block."""
+    other = Study({"x": Float(0.0, 1.0)}, seed=1)
+    other.tell(other.ask(), 0.5)
+    assert [t.state for t in other.trials] == [TrialState.COMPLETE]
+
+
+@pytest.mark.parametrize("path", ["plain", "general"])
+def test_a_ctrl_c_in_an_ask_that_runs_out_stops_the_study_there_and_nowhere_else(path):
+    study = Study({"x": Float(0.0, 1.0)}, backend=_RunsOutWhenSignalled, seed=0)
+    study.optimize(lambda p: p["x"], n_trials=10,
+                   callbacks=[lambda s, t: None] if path == "general" else ())  # a Ctrl-C ends the call
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert study._interrupted  # stopped as on Ctrl-C (store closed), not as an ordinary exhaustion
+    _later_study_is_untouched()
+
+
+@pytest.mark.parametrize("path", ["plain", "general"])
+def test_a_sigterm_in_an_ask_that_runs_out_ends_the_process_as_sigterm(path):
+    class Terminating(_RunsOutWhenSignalled):
+        signum = signal.SIGTERM
+
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    study = Study({"x": Float(0.0, 1.0)}, backend=Terminating, seed=0)
+    with pytest.raises(SystemExit) as info:
+        study.optimize(lambda p: p["x"], n_trials=10, callbacks=[lambda s, t: None] if path == "general" else ())
+    assert info.value.code == 128 + signal.SIGTERM
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    _later_study_is_untouched()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from threading import get_ident
 from typing import Any
 
-__all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "termination_handled"]
+__all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "raise_held", "termination_handled"]
 
 logger = logging.getLogger("unitune")
 
@@ -146,6 +146,15 @@ def interrupts_deferred() -> Any:
     if _Held.installed:
         return _COUNTED
     return _HoldingBlock()
+
+
+def raise_held() -> None:
+    """Raise a Ctrl-C or SIGTERM that arrived in a block which then raised (so it was kept for the
+    next block's end), once the caller has dealt with that error: a study whose backend ran out of
+    candidates mid-ask stops as on any Ctrl-C, rather than leave the signal to fire in some later
+    block. Nothing happens outside the main thread, inside a block, or when nothing was held."""
+    if get_ident() == _MAIN_IDENT and _Held.depth == 0 and _Held.signals:
+        _raise_held(None)
 
 
 def _raise_held(term: Any) -> None:
