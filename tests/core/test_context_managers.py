@@ -168,3 +168,24 @@ def test_a_sigterm_in_an_ask_that_runs_out_ends_the_process_as_sigterm(path):
     assert info.value.code == 128 + signal.SIGTERM
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
     _later_study_is_untouched()
+
+
+def test_a_block_ending_in_search_exhausted_raises_what_it_held_another_error_keeps_it():
+    def exhausted_block() -> None:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            raise SearchExhausted("no more candidates")
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        exhausted_block()
+    assert isinstance(info.value.__context__, SearchExhausted)
+
+    def failing_block() -> None:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            raise ValueError("the library broke")
+
+    with pytest.raises(ValueError, match="the library broke"):
+        failing_block()  # the error is not hidden: the Ctrl-C waits for the next block's end
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        pass

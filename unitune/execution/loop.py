@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from unitune.backend import Proposal
 from unitune.errors import SearchExhausted, TooManyFailuresError, UnituneError
 from unitune.execution.runners import Lost, Runner
-from unitune.execution.signals import Terminated, raise_held
+from unitune.execution.signals import Terminated
 from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
 from unitune.objective import ResultSpec, TrialHandle, ended_trial, evaluate
 from unitune.trial import Trial, TrialState
@@ -145,7 +145,6 @@ def run_trials(
                     handles = study.ask_batch(free)
                 except SearchExhausted as exc:
                     logger.info("stopping: %s", exc)
-                    raise_held()  # a Ctrl-C held during that ask stops the study as a Ctrl-C
                     exhausted = True
                     handles = []
                 asked += len(handles)
@@ -285,7 +284,6 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
                     (handle,) = handles
         except SearchExhausted as exc:
             logger.info("stopping: %s", exc)
-            raise_held()  # a Ctrl-C held during that ask stops the study as a Ctrl-C
             return asked, True
         asked += 1
         trial = evaluate(objective, handle, spec, pass_trial)

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from threading import get_ident
 from typing import Any
 
-__all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "raise_held", "termination_handled"]
+from unitune.errors import SearchExhausted
+
+__all__ = ["Terminated", "interrupts_deferred", "pass_on_termination", "termination_handled"]
 
 logger = logging.getLogger("unitune")
 
@@ -134,8 +136,9 @@ def interrupts_deferred() -> Any:
     :func:`termination_handled` (a running ``optimize``) this is a counter; elsewhere (a
     hand-driven ask/tell) a holding handler is installed for the block. Only the main thread
     receives signals; elsewhere this does nothing, and SIGINT is only held when its handler is
-    Python's default (or ours). Held signals are raised when the block ends normally; if it
-    raises, they wait for the next block to end.
+    Python's default (or ours). Held signals are raised when the block ends normally, or with
+    SearchExhausted (a backend out of candidates: no error to hide, and the study ends there);
+    if it raises anything else, they wait for the next block to end.
 
     (The two common cases return a shared, stateless block: a study enters one around every ask
     and tell, and a new object a trial costs more than the call, cold, between a library's
@@ -148,13 +151,9 @@ def interrupts_deferred() -> Any:
     return _HoldingBlock()
 
 
-def raise_held() -> None:
-    """Raise a Ctrl-C or SIGTERM that arrived in a block which then raised (so it was kept for the
-    next block's end), once the caller has dealt with that error: a study whose backend ran out of
-    candidates mid-ask stops as on any Ctrl-C, rather than leave the signal to fire in some later
-    block. Nothing happens outside the main thread, inside a block, or when nothing was held."""
-    if get_ident() == _MAIN_IDENT and _Held.depth == 0 and _Held.signals:
-        _raise_held(None)
+def _ended_plainly(exc_type: Any) -> bool:
+    """A block that raised nothing, or SearchExhausted: what it held is raised at its end."""
+    return exc_type is None or issubclass(exc_type, SearchExhausted)
 
 
 def _raise_held(term: Any) -> None:
@@ -190,7 +189,7 @@ class _Counted:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         _Held.depth -= 1
-        if exc_type is None and _Held.depth == 0 and _Held.signals:
+        if _Held.signals and _Held.depth == 0 and _ended_plainly(exc_type):
             _raise_held(None)
         return False
 
@@ -222,6 +221,6 @@ class _HoldingBlock:
         _Held.depth -= 1
         if self._saved is not None:
             signal.signal(signal.SIGINT, self._saved)
-        if exc_type is None and _Held.depth == 0 and _Held.signals:
+        if _Held.signals and _Held.depth == 0 and _ended_plainly(exc_type):
             _raise_held(self._term)
         return False
