@@ -95,22 +95,21 @@ def test_an_objective_taking_its_trial_is_recorded_the_same_on_both_paths(monkey
 
 
 def test_a_stop_an_exhausted_grid_and_a_ctrl_c_end_both_paths_alike(monkeypatch):
-    def stopping(study_box):
-        def objective(params):
-            if len(study_box[0].trials) == 6:
-                study_box[0].stop()
+    def stopping(studies):
+        def objective(params):  # stops the study being run (the last one made)
+            if len(studies[-1].trials) == 6:
+                studies[-1].stop()
             return params["x"]
         return objective
 
-    for make in (lambda: Study(SPACE, seed=5),):
-        box = [None]
+    box: list[Study] = []
 
-        def made(make=make, box=box):
-            box[0] = make()
-            return box[0]
+    def made() -> Study:
+        box.append(Study(SPACE, seed=5))
+        return box[-1]
 
-        plain, general = _both(monkeypatch, made, stopping(box), n_trials=30)
-        assert _fields(plain) == _fields(general) and len(plain.trials) == 7
+    plain, general = _both(monkeypatch, made, stopping(box), n_trials=30)
+    assert _fields(plain) == _fields(general) and len(plain.trials) == 7
 
     grid = {"x": Categorical([1, 2, 3]), "y": Categorical(["p", "q"])}
     plain, general = _both(monkeypatch, lambda: Study(grid, backend="grid"), lambda p: p["x"], n_trials=50)

@@ -205,11 +205,10 @@ class NevergradBackend(KitBackend):
         spawned one for a replayed trial, and whether ask() proposed it) with its loss, or hold
         a failure back until a loss stands for it (:class:`unitune.kit.WorstLoss`)."""
         stand_in = self._stand_in
-        if trial.state is _COMPLETE and native[1] and not stand_in.held and len(trial.values) == 1:
-            # The common case, inline (_loss, WorstLoss.completed with nothing held, _tell): every
-            # call a trial adds shows against Nevergrad's own loop.
-            loss = -trial.values[0] if self.signs[0] < 0 else trial.values[0]
-            loss = -LOSS_BOUND if loss < -LOSS_BOUND else LOSS_BOUND if loss > LOSS_BOUND else loss
+        loss = self._loss(trial)
+        if loss is not None and native[1] and not stand_in.held:
+            # The common case, inline (WorstLoss.completed with nothing held, _tell): every call
+            # a trial adds shows against Nevergrad's own loop.
             if stand_in.worst is None or loss > stand_in.worst:
                 stand_in.worst = loss
             try:
@@ -217,7 +216,6 @@ class NevergradBackend(KitBackend):
             except Exception as exc:
                 self._tell_errors.reraise(exc)
             return
-        loss = self._loss(trial)
         for told, value in stand_in.failed(native) if loss is None else stand_in.completed(native, loss):
             self._tell(told, value)
 
