@@ -176,12 +176,21 @@ class Algorithm:
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Proposal:
     """A configuration proposed for one trial, identified by the study's trial number."""
 
     number: int
     params: dict[str, Any]
+
+    def __init__(self, number: int, params: dict[str, Any]) -> None:
+        # By hand through the slots' setters, as Trial.__init__ (why: unitune.trial): one is
+        # built at every ask.
+        _set_number(self, number)
+        _set_params(self, params)
+
+
+_set_number, _set_params = Proposal.__dict__["number"].__set__, Proposal.__dict__["params"].__set__
 
 
 #: The largest seed: every backend's library accepts 0 to 2**32 - 1 (numpy's RandomState).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,26 @@ def test_the_handle_goes_only_to_an_objective_that_asks_for_it(objective, factor
         assert trial.value == pytest.approx(trial.params["x"] * factor)
         assert dict(trial.user_attrs) == ({"got": "handle"} if handle else {})
 
+
+
+def test_a_handles_mappings_exist_from_their_first_use_and_travel_with_it():
+    """TrialHandle makes user_attrs and intermediate at their first use (two dicts fewer a
+    trial); read, written, pickled and recorded, they behave as plain attributes."""
+    handle = unitune.TrialHandle(3, {"x": 0.5})
+    assert handle.user_attrs == {} and handle.intermediate == {}
+    assert handle.user_attrs is handle.user_attrs  # the same dict, kept once made
+    handle.user_attrs["direct"] = 1  # written through the attribute, as before
+    handle.set_user_attr("tag", "a")
+    handle.report(0.5, step=2)
+    copy = pickle.loads(pickle.dumps(handle))
+    assert (copy.number, dict(copy.params), copy.user_attrs, copy.intermediate) == (
+        3, {"x": 0.5}, {"direct": 1, "tag": "a"}, {2: 0.5})
+    study = unitune.Study({"x": Float(0.0, 1.0)}, seed=0)
+    asked = study.ask()
+    asked.set_user_attr("note", "kept")
+    asked.report(0.25, step=0)
+    trial = study.tell(asked, 0.125)
+    assert trial.state is TrialState.COMPLETE and trial.value == 0.125
+    assert dict(trial.user_attrs) == {"note": "kept"} and dict(trial.intermediate) == {0: 0.25}
+    untouched = study.tell(study.ask(), 0.5)  # nothing recorded: empty read-only mappings
+    assert (dict(untouched.user_attrs), dict(untouched.intermediate)) == ({}, {})

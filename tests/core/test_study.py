@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import unitune
-from unitune import Categorical, Float, Int, Study, Trial, TrialState, UnituneError
+from unitune import Categorical, Float, Int, Proposal, Study, Trial, TrialState, UnituneError
 
 SPACE = {
     "x": Float(-5.0, 5.0),
@@ -130,12 +131,13 @@ def test_trial_records_are_immutable_and_exportable():
     assert "params_x" in frame.columns
 
 
-def test_trial_init_takes_the_fields_in_order_with_their_defaults():
-    """Trial's __init__ is written by hand (cheaper than the generated one): it must stay the
-    dataclass's own, field for field."""
-    parameters = inspect.signature(Trial).parameters
-    assert list(parameters) == [f.name for f in dataclasses.fields(Trial)]
-    for f in dataclasses.fields(Trial):
+@pytest.mark.parametrize("record", [Trial, Proposal])
+def test_record_init_takes_the_fields_in_order_with_their_defaults(record):
+    """Trial's and Proposal's __init__ are written by hand (cheaper than the generated one):
+    each must stay the dataclass's own, field for field."""
+    parameters = inspect.signature(record).parameters
+    assert list(parameters) == [f.name for f in dataclasses.fields(record)]
+    for f in dataclasses.fields(record):
         if f.default is not dataclasses.MISSING:
             expected = f.default
         elif f.default_factory is not dataclasses.MISSING:
@@ -143,6 +145,18 @@ def test_trial_init_takes_the_fields_in_order_with_their_defaults():
         else:
             expected = inspect.Parameter.empty
         assert parameters[f.name].default is expected or parameters[f.name].default == expected, f.name
+
+
+def test_a_proposal_is_built_frozen_and_equal_by_its_fields():
+    proposal = Proposal(3, {"x": 0.5})
+    assert (proposal.number, proposal.params) == (3, {"x": 0.5})
+    assert proposal == Proposal(number=3, params={"x": 0.5}) != Proposal(4, {"x": 0.5})
+    assert pickle.loads(pickle.dumps(proposal)) == proposal
+    assert dataclasses.replace(proposal, number=7) == Proposal(7, {"x": 0.5})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        proposal.number = 4
+    with pytest.raises(TypeError, match="params"):
+        Proposal(3)  # type: ignore[call-arg]
 
 
 def test_trial_init_checks_and_freezes_what_it_is_given():

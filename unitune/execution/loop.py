@@ -24,7 +24,7 @@ from unitune.execution.runners import Lost, Runner
 from unitune.execution.signals import Terminated
 from unitune.execution.signals import interrupts_deferred as _interrupts_deferred
 from unitune.objective import ResultSpec, TrialHandle, ended_trial, evaluate
-from unitune.trial import Trial, TrialState
+from unitune.trial import _COMPLETE, _MINIMIZE, Trial, TrialState
 
 if TYPE_CHECKING:
     from unitune.study import Callback, Study
@@ -254,9 +254,16 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
     tests/core/test_plain_run.py runs the same studies through both paths, trial by trial.
     """
     store, running = study._store, study._running
-    ask = study.backend.ask
+    ask, tell = study.backend.ask, study.backend.tell
     trusted = study._proposals_trusted
     clock = time.time
+    # The store's calls without the binding's frame (StudyStore.start and .finish, inline).
+    name, start_trial, finish_trial, recorded = store.name, store.storage.start_trial, \
+        store.storage.finish_trial, store.trials
+    # Study._finish for the common case (a COMPLETE trial of the backend's own, no pruner,
+    # one direction: _note_best), inline; anything else through _finish itself.
+    minimize = study.directions[0] is _MINIMIZE if len(study.directions) == 1 else None
+    foreign = study._foreign
     held = _interrupts_deferred()  # the same block for the whole run (thread and handlers do not change)
     asked = 0
     while n_trials is None or asked < n_trials:
@@ -273,7 +280,7 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
                         and proposals[0].number == number:
                     params = proposals[0].params
                     now = clock()
-                    store.start(number, params, now)
+                    start_trial(name, number, params, now)
                     handle = running[number] = TrialHandle(number, params, now)
                     study._next_number = number + 1
                 else:  # checked (and refused) as ask_batch does
@@ -288,7 +295,19 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
         asked += 1
         trial = evaluate(objective, handle, spec, pass_trial)
         with held:
-            study._finish(handle, trial)
+            if trial.state is not _COMPLETE or minimize is None or study._pruning is not None \
+                    or handle.number in foreign:
+                study._finish(handle, trial)
+                continue
+            finish_trial(name, trial)  # committed before the backend hears of it
+            recorded.append(trial)
+            del running[handle.number]
+            best = study._best
+            if best is None or (trial.values[0] < best.values[0] if minimize
+                                else trial.values[0] > best.values[0]):
+                study._best = trial
+            tell(trial)
+            study._consecutive_failures = 0
     return asked, True
 
 

@@ -39,13 +39,25 @@ def _main_thread() -> bool:
     return threading.get_ident() == _MAIN_IDENT
 
 
-class _Held:
-    """Signals that arrived while a backend was updating its model (the main thread only)."""
+class _HeldState:
+    """Signals that arrived while a backend was updating its model (the main thread only).
 
-    depth = 0
-    installed = False  # True while termination_handled's handlers are in place
-    signals: list[int] = []
-    replaced: dict[int, Any] = {}  # signal -> the handler termination_handled put aside
+    One instance, :data:`_Held`, not class attributes: writing a class attribute (the depth,
+    twice a block) invalidates the interpreter's caches for the class, and each read after it
+    looks the name up again through the type (~30 such misses a trial, measured with
+    callgrind: docs/backends.md#adapter-overhead).
+    """
+
+    __slots__ = ("depth", "installed", "replaced", "signals")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.installed = False  # True while termination_handled's handlers are in place
+        self.signals: list[int] = []
+        self.replaced: dict[int, Any] = {}  # signal -> the handler termination_handled put aside
+
+
+_Held = _HeldState()
 
 
 def _after_fork_in_child() -> None:

@@ -127,16 +127,16 @@ class NevergradBackend(KitBackend):
     # Asking.
     def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
-        opt, decode = self._opt, self.codec.decode
+        opt, codec = self._opt, self.codec
         try:
             if self._sequential is False and not self._replayed:  # the common case: no checks
-                codec, by_number = self.codec, self.pending._by_number
+                by_number = self.pending._by_number
                 clipped = codec.clipped if codec._lows is not None else None  # a flat space of plain floats
                 names = codec._names
                 for number in numbers:
                     candidate = opt.ask()
                     if number in by_number or clipped is None:  # (proposal() raises for the former)
-                        out.append(self.proposal(number, decode(candidate.value), (candidate, True)))
+                        out.append(self.proposal(number, codec.decode(candidate.value), (candidate, True)))
                         continue
                     # kit.proposal and the codec's decode of a flat space of plain floats, inline:
                     # every call a trial adds shows against Nevergrad's own loop
