@@ -131,7 +131,7 @@ class NevergradBackend(KitBackend):
         try:
             if self._sequential is False and not self._replayed:  # the common case: no checks
                 by_number = self.pending._by_number
-                clipped = codec.clipped if codec._lows is not None else None  # a flat space of plain floats
+                clipped = codec.clipped if codec._bounds is not None else None  # a flat space of plain floats
                 names = codec._names
                 for number in numbers:
                     candidate = opt.ask()
