@@ -258,6 +258,15 @@ class FlatCodec(Codec[list]):
             params[name] = low if value < low else high if value > high else value
         return params
 
+    def clipped_by_name(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`clipped` for a library whose point is a mapping by parameter name (Nevergrad's
+        ``candidate.value``): read by name, no iterator built (it runs at every ask)."""
+        params = {}
+        for name, low, high in self._bounds:
+            value = float(point[name])
+            params[name] = low if value < low else high if value > high else value
+        return params
+
     def encode(self, params: Mapping[str, Any]) -> list[Any]:
         """Params -> a full native point; inactive columns get their filler."""
         return [

@@ -144,6 +144,9 @@ def test_a_flat_space_of_plain_floats_decodes_each_value_as_its_dimension_snaps_
     assert list(decoded) == list(expected)
     assert all(type(v) is float for v in decoded.values())
     assert [str(v) for v in decoded.values()] == [str(v) for v in expected.values()]  # NaN too
+    by_name = codec.clipped_by_name({"b": raw, "lr": raw, "a": raw})  # a library's point by name
+    assert list(by_name) == list(expected) and all(type(v) is float for v in by_name.values())
+    assert [str(v) for v in by_name.values()] == [str(v) for v in expected.values()]
 
 
 def test_a_space_with_steps_ints_or_choices_decodes_column_by_column():

@@ -131,8 +131,7 @@ class NevergradBackend(KitBackend):
         try:
             if self._sequential is False and not self._replayed:  # the common case: no checks
                 by_number = self.pending._by_number
-                clipped = codec.clipped if codec._bounds is not None else None  # a flat space of plain floats
-                names = codec._names
+                clipped = codec.clipped_by_name if codec._bounds is not None else None  # plain floats
                 for number in numbers:
                     candidate = opt.ask()
                     if number in by_number or clipped is None:  # (proposal() raises for the former)
@@ -141,7 +140,7 @@ class NevergradBackend(KitBackend):
                     # kit.proposal and the codec's decode of a flat space of plain floats, inline:
                     # every call a trial adds shows against Nevergrad's own loop
                     by_number[number] = (candidate, True)
-                    out.append(Proposal(number, clipped(map(candidate.value.__getitem__, names))))
+                    out.append(Proposal(number, clipped(candidate.value)))
                 return out
             for number in numbers:
                 candidate, native, params = self._ask_candidate()

@@ -86,7 +86,7 @@ class NevergradCodec(FlatCodec):
     def decode(self, point: Mapping[str, Any]) -> dict[str, Any]:  # type: ignore[override]
         """A Nevergrad value (``candidate.value``) -> params with exactly the active parameters."""
         if self._bounds is not None:  # plain floats only: one loop, no call per column
-            return self.clipped(map(point.__getitem__, self._names))
+            return self.clipped_by_name(point)
         if self._flat:  # no branches: each column straight from the Dict's value (every ask)
             return {name: decode(point[name]) for name, decode in self._decoders}
         return super().decode([point[c.name] for c in self.columns])
