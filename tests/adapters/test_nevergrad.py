@@ -314,6 +314,31 @@ def test_sequential_optimizer_serves_a_batch_without_deadlock():
     assert not thread.is_alive()
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("out", ["a trial running", "a failure held"])
+def test_a_sequential_optimizer_asked_one_at_a_time_with_its_point_out_gets_a_random_one(out):
+    """The common ask (one trial, nothing out) goes straight to Nevergrad's ask() for a
+    sequential optimizer too; with its one point still out (running, or failed and held back
+    until some trial completes) the next trial must get a random point, never block."""
+    backend = build("ngopt", SMALL, seed=1)
+    [first] = backend.ask([0])
+    assert "Cobyla" in repr(backend.optimizer.optim) and backend.pending._by_number[0][1] is True
+    if out == "a failure held":
+        backend.tell(Trial.failed(0, first.params))  # nothing completed yet: held, not told
+        assert backend._stand_in.held and not backend.pending._by_number
+        number = 1
+    else:
+        backend.tell(Trial.complete(0, first.params, 1.0))
+        [second] = backend.ask([1])  # nothing out: Nevergrad's own point, no warning
+        assert backend.pending._by_number[1][1] is True
+        number = 2
+    with pytest.warns(UserWarning, match="Cobyla proposes one trial at a time"):
+        [stand_in] = backend.ask([number])
+    check_params(SMALL, stand_in.params, f"trial {number}")
+    assert backend.pending._by_number[number][1] is False  # a random point, not Nevergrad's
+    backend.close()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_script_holding_a_study_with_a_recast_optimizer_exits(tmp_path):

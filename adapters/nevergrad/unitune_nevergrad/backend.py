@@ -127,10 +127,13 @@ class NevergradBackend(KitBackend):
     # Asking.
     def propose(self, numbers: Sequence[int]) -> list[Proposal]:
         out = []
-        opt, codec = self._opt, self.codec
+        opt, codec, by_number, sequential = self._opt, self.codec, self.pending._by_number, self._sequential
         try:
-            if self._sequential is False and not self._replayed:  # the common case: no checks
-                by_number = self.pending._by_number
+            # The common case, no checks: an optimizer that proposes in parallel, or a sequential
+            # one (NGOpt's pick on a small continuous space) with nothing out, asked for one
+            # trial; nothing replayed (_ask_candidate's cases all answer opt.ask() there).
+            if not self._replayed and (sequential is False or (
+                    sequential and len(numbers) == 1 and not by_number and not self._stand_in.held)):
                 clipped = codec.clipped_by_name if codec._bounds is not None else None  # plain floats
                 for number in numbers:
                     candidate = opt.ask()
