@@ -330,6 +330,7 @@ def test_a_sequential_optimizer_asked_one_at_a_time_with_its_point_out_gets_a_ra
     else:
         backend.tell(Trial.complete(0, first.params, 1.0))
         [second] = backend.ask([1])  # nothing out: Nevergrad's own point, no warning
+        check_params(SMALL, second.params, "trial 1")
         assert backend.pending._by_number[1][1] is True
         number = 2
     with pytest.warns(UserWarning, match="Cobyla proposes one trial at a time"):
