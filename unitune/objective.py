@@ -75,12 +75,20 @@ class TrialHandle:
             self._attrs = {}
         return self._attrs
 
+    @user_attrs.setter
+    def user_attrs(self, attrs: dict[str, Any]) -> None:
+        self._attrs = attrs
+
     @property
     def intermediate(self) -> dict[int, float]:
         """The intermediate values reported so far, by step."""
         if self._steps is None:
             self._steps = {}
         return self._steps
+
+    @intermediate.setter
+    def intermediate(self, steps: dict[int, float]) -> None:
+        self._steps = steps
 
     def __reduce__(self):
         return (_rebuild_handle, (self.number, dict(self.params), self.started_at,
@@ -289,10 +297,14 @@ def evaluate(
     objective fails its trial, the same inline as on every executor). Runs wherever the
     executor puts it."""
     # The objective's own copy: the read-only view's copy() copies the dict underneath (8x
-    # faster than dict(view), which reads it key by key).
-    params = handle.params.copy()
+    # faster than dict(view), which reads it key by key); a backend may propose another kind
+    # of Mapping (without copy(), or whose copy is not a fresh dict): dict(view) then.
+    try:
+        params = handle.params.copy()
+    except AttributeError:  # a Mapping without copy() underneath
+        params = None
     if type(params) is not dict:
-        params = dict(params)
+        params = dict(handle.params)
     try:
         raw = objective(params, handle) if pass_trial else objective(params)
         if type(raw) is float and -_INF < raw < _INF and spec.n_values == 1:

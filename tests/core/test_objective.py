@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
 
 import unitune
-from unitune import Float, Result, TooManyFailuresError, TrialPruned, TrialState, UnituneError
+from unitune import Float, Proposal, Result, TooManyFailuresError, TrialPruned, TrialState, UnituneError
+from unitune.backends.random_search import RandomSearch
 
 SPACE = {"x": Float(-1.0, 1.0)}
 
@@ -197,3 +199,55 @@ def test_a_handles_mappings_exist_from_their_first_use_and_travel_with_it():
     assert dict(trial.user_attrs) == {"note": "kept"} and dict(trial.intermediate) == {0: 0.25}
     untouched = study.tell(study.ask(), 0.5)  # nothing recorded: empty read-only mappings
     assert (dict(untouched.user_attrs), dict(untouched.intermediate)) == ({}, {})
+
+
+def test_an_objective_may_replace_its_handles_mappings():
+    """user_attrs and intermediate stay assignable attributes, as before they were made lazily."""
+    def objective(params, trial):
+        trial.user_attrs = {"note": "assigned"}
+        trial.intermediate = {0: 0.5}
+        return params["x"]
+
+    [trial] = run(objective, n=1).trials
+    assert trial.state is TrialState.COMPLETE, trial.failure
+    assert dict(trial.user_attrs) == {"note": "assigned"} and dict(trial.intermediate) == {0: 0.5}
+
+
+class _ReadOnlyParams(Mapping):
+    """A proposal's params as a Mapping that is not a dict and has no copy()."""
+
+    def __init__(self, params):
+        self._params = dict(params)
+
+    def __getitem__(self, key):
+        return self._params[key]
+
+    def __iter__(self):
+        return iter(self._params)
+
+    def __len__(self):
+        return len(self._params)
+
+
+class _MappingProposals(RandomSearch):
+    proposals_in_space = False
+
+    def ask(self, numbers):
+        return [Proposal(p.number, _ReadOnlyParams(p.params)) for p in super().ask(numbers)]
+
+
+@pytest.mark.parametrize("path", ["plain", "general"])
+def test_params_proposed_as_any_mapping_reach_the_objective_as_a_private_dict(path):
+    seen = []
+
+    def objective(params):
+        seen.append(type(params))
+        params["x"] = -1.0  # the objective's own copy: the record keeps what was proposed
+        return 0.5
+
+    study = unitune.Study({"x": Float(0.0, 1.0)}, backend=_MappingProposals, seed=0)
+    callbacks = [] if path == "plain" else [lambda study, trial: None]  # a callback: the general loop
+    study.optimize(objective, n_trials=3, callbacks=callbacks)
+    assert seen == [dict] * 3
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert all(0.0 <= t.params["x"] <= 1.0 for t in study.trials)

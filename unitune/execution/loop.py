@@ -280,7 +280,7 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
                         and proposals[0].number == number:
                     params = proposals[0].params
                     now = clock()
-                    start_trial(name, number, params, now)
+                    start_trial(name, number, params, now, None)
                     handle = running[number] = TrialHandle(number, params, now)
                     study._next_number = number + 1
                 else:  # checked (and refused) as ask_batch does
