@@ -247,20 +247,14 @@ class FlatCodec(Codec[list]):
 
     def clipped(self, values: Iterable[Any]) -> dict[str, Any]:
         """A flat space of plain floats only (``_bounds`` set): one value per column, in column
-        order -> params, each ``float`` clipped into its bounds (NaN passes, as in Float.snap).
-
-        Comparisons in one loop, not ``min(max(...))`` mapped over the columns: builtin min and
-        max build an argument tuple a call, 5x slower for five columns (it runs at every ask).
-        """
-        params = {}
-        for (name, low, high), value in zip(self._bounds, values):
-            value = float(value)
-            params[name] = low if value < low else high if value > high else value
-        return params
+        order -> params, each ``float`` clipped into its bounds (NaN passes, as in Float.snap)."""
+        return self.clipped_by_name(dict(zip(self._names, values)))
 
     def clipped_by_name(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`clipped` for a library whose point is a mapping by parameter name (Nevergrad's
-        ``candidate.value``): read by name, no iterator built (it runs at every ask)."""
+        ``candidate.value``), read by name. Comparisons in one loop, not ``min(max(...))``
+        mapped over the columns: builtin min and max build an argument tuple a call, 5x slower
+        for five columns (it runs at every ask)."""
         params = {}
         for name, low, high in self._bounds:
             value = float(point[name])

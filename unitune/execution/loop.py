@@ -244,7 +244,9 @@ def _run_plain(study: Study, objective: Callable[..., Any], spec: ResultSpec, pa
                n_trials: int | None, deadline: float | None) -> tuple[int, bool]:
     """The plain inline run, one trial at a time (no runner, pruner, callbacks, progress bar or
     failure limit: ``optimize``'s defaults): :meth:`Study.ask_batch`'s steps for one trial,
-    written out in this one frame, then :func:`evaluate` and :meth:`Study._finish`.
+    written out in this one frame, then :func:`evaluate`, then :meth:`Study._finish` (its common
+    case, a COMPLETE trial of the backend's own in a single-objective study without a pruner,
+    written out here too).
 
     This is the path measured against each library's own loop, where every call and object a
     trial adds shows (docs/backends.md#adapter-overhead). Anything out of the common case goes
